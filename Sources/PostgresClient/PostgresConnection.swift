@@ -1,0 +1,248 @@
+import CPostgres
+import Dispatch
+public import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One libpq connection, confined to its own serial dispatch queue.
+///
+/// libpq calls block. Every call on the `PGconn` runs on `queue`, a serial queue that targets
+/// Dispatch's overcommitting pool, so a connection waiting on the server never occupies a
+/// thread of Swift's cooperative pool; callers suspend on a continuation until it finishes.
+/// The `PGconn` pointer is touched only on that queue.
+public final class PostgresConnection: @unchecked Sendable {
+    /// Parameter values for a statement, in `$1`, `$2`, … order; `nil` is SQL `NULL`.
+    public typealias Binds = [(any PostgresEncodable)?]
+
+    private let queue: DispatchQueue
+    // Only touched on `queue`.
+    private var handle: OpaquePointer?
+    private var preparedNames: [String: String] = [:]
+    private var closed = false
+
+    /// The server's process id for this session, for `pg_terminate_backend` and notifications.
+    public let backendPID: Int32
+    let logger: Logger
+
+    private init(handle: OpaquePointer, queue: DispatchQueue, logger: Logger) {
+        self.handle = handle
+        self.queue = queue
+        self.backendPID = PQbackendPID(handle)
+        self.logger = logger
+    }
+
+    deinit {
+        if let handle { PQfinish(handle) }
+    }
+
+    /// Opens a connection. Blocking work happens on the new connection's own queue.
+    public static func connect(
+        configuration: PostgresConfiguration,
+        logger: Logger = Logger(label: "baton.postgres")
+    ) async throws -> PostgresConnection {
+        let queue = DispatchQueue(label: "baton.postgres.connection")
+        let handle = try await withCheckedThrowingContinuation {
+            (continuation: CheckedContinuation<OpaquePointer, any Error>) in
+            queue.async {
+                continuation.resume(with: Result { try configuration.openHandle() })
+            }
+        }
+        return PostgresConnection(handle: handle, queue: queue, logger: logger)
+    }
+
+    /// Runs a parameterised statement. Set `prepared` for hot statements: the statement is
+    /// prepared once per connection and executed by name afterwards.
+    @discardableResult
+    public func query(_ sql: String, _ binds: Binds = [], prepared: Bool = false) async throws -> PostgresQueryResult {
+        try await onQueue { handle in
+            if prepared {
+                return try self.executePrepared(handle, sql: sql, binds: binds)
+            }
+            return try Self.withParameters(binds) { count, types, values in
+                try self.collect(handle, PQexecParams(handle, sql, count, types, values, nil, nil, 0))
+            }
+        }
+    }
+
+    /// Runs one or more statements without parameters (simple query protocol), as for
+    /// migrations and `BEGIN`/`COMMIT`. Returns the last statement's result.
+    @discardableResult
+    public func simpleQuery(_ sql: String) async throws -> PostgresQueryResult {
+        try await onQueue { handle in try self.collect(handle, PQexec(handle, sql)) }
+    }
+
+    /// True when libpq has seen the connection break.
+    public var isBroken: Bool {
+        get async {
+            (try? await onQueue { handle in PQstatus(handle) != CONNECTION_OK }) ?? true
+        }
+    }
+
+    /// Whether a connection that sat idle in the pool is still usable. An idle pooled session
+    /// (which never LISTENs) receives nothing unprompted, so anything readable on its socket
+    /// means the server is closing it: a terminated backend or a shutdown shows up here
+    /// without a round trip, and the pool opens a fresh connection instead.
+    func checkIdleHealth() async -> Bool {
+        (try? await onQueue { handle -> Bool in
+            guard PQstatus(handle) == CONNECTION_OK, PQtransactionStatus(handle) == PQTRANS_IDLE else { return false }
+            var descriptor = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
+            return poll(&descriptor, 1, 0) == 0
+        }) ?? false
+    }
+
+    /// Whether the session is idle, outside any transaction.
+    func isIdleOutsideTransaction() async -> Bool {
+        (try? await onQueue { handle in PQtransactionStatus(handle) == PQTRANS_IDLE }) ?? false
+    }
+
+    /// Closes the connection. Further calls fail with ``PostgresError/Code/connectionLost``.
+    public func close() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            queue.async {
+                if let handle = self.handle { PQfinish(handle) }
+                self.handle = nil
+                self.closed = true
+                continuation.resume()
+            }
+        }
+    }
+
+    // MARK: - Confinement
+
+    func onQueue<Result: Sendable>(
+        _ body: @escaping @Sendable (OpaquePointer) throws -> Result
+    ) async throws -> Result {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Result, any Error>) in
+            queue.async {
+                guard let handle = self.handle else {
+                    continuation.resume(throwing: PostgresError(code: .connectionLost, message: "the connection is closed"))
+                    return
+                }
+                continuation.resume(with: Swift.Result { try body(handle) })
+            }
+        }
+    }
+
+    // MARK: - On the queue only
+
+    private func executePrepared(_ handle: OpaquePointer, sql: String, binds: Binds) throws -> PostgresQueryResult {
+        let name: String
+        if let existing = preparedNames[sql] {
+            name = existing
+        } else {
+            name = "baton_\(preparedNames.count + 1)"
+            let types = binds.map { $0.map { type(of: $0).postgresTypeOID } ?? 0 }
+            _ = try collect(handle, PQprepare(handle, name, sql, Int32(types.count), types))
+            preparedNames[sql] = name
+        }
+        do {
+            return try Self.withParameters(binds) { count, _, values in
+                try self.collect(handle, PQexecPrepared(handle, name, count, values, nil, nil, 0))
+            }
+        } catch let error as PostgresError where error.sqlState == "26000" {
+            // A pooler or `DISCARD ALL` dropped our statements: forget them and prepare again.
+            preparedNames.removeAll()
+            return try executePrepared(handle, sql: sql, binds: binds)
+        }
+    }
+
+    /// Lays out parameters as libpq wants them: C strings that live for the call only.
+    private static func withParameters<Result>(
+        _ binds: Binds,
+        _ body: (Int32, [UInt32], [UnsafePointer<CChar>?]) throws -> Result
+    ) throws -> Result {
+        let types = binds.map { $0.map { type(of: $0).postgresTypeOID } ?? 0 }
+        let strings: [UnsafeMutablePointer<CChar>?] = binds.map { bind in bind.map { strdup($0.postgresText) } }
+        defer { for item in strings { free(item) } }
+        return try body(Int32(binds.count), types, strings.map { $0.map { UnsafePointer($0) } })
+    }
+
+    /// Turns a `PGresult` into rows or an error, and frees it.
+    private func collect(_ handle: OpaquePointer, _ result: OpaquePointer?) throws -> PostgresQueryResult {
+        guard let result else {
+            throw Self.connectionError(handle)
+        }
+        defer { PQclear(result) }
+        switch PQresultStatus(result) {
+        case PGRES_TUPLES_OK, PGRES_SINGLE_TUPLE:
+            return Self.rows(of: result)
+        case PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
+            return PostgresQueryResult(rows: [], affectedRows: Self.affectedRows(of: result))
+        default:
+            throw Self.error(from: result, handle: handle)
+        }
+    }
+
+    private static func rows(of result: OpaquePointer) -> PostgresQueryResult {
+        let rowCount = Int(PQntuples(result))
+        let columnCount = Int(PQnfields(result))
+        var names: [String] = []
+        var types: [UInt32] = []
+        names.reserveCapacity(columnCount)
+        for column in 0..<Int32(columnCount) {
+            names.append(String(cString: PQfname(result, column)))
+            types.append(PQftype(result, column))
+        }
+        let columns = PostgresColumns(names: names, typeOIDs: types)
+        var rows: [PostgresRow] = []
+        rows.reserveCapacity(rowCount)
+        for row in 0..<Int32(rowCount) {
+            var values: [String?] = []
+            values.reserveCapacity(columnCount)
+            for column in 0..<Int32(columnCount) {
+                if PQgetisnull(result, row, column) == 1 {
+                    values.append(nil)
+                } else {
+                    values.append(String(cString: PQgetvalue(result, row, column)))
+                }
+            }
+            rows.append(PostgresRow(columns: columns, values: values))
+        }
+        return PostgresQueryResult(rows: rows, affectedRows: affectedRows(of: result, fallback: rowCount))
+    }
+
+    private static func affectedRows(of result: OpaquePointer, fallback: Int = 0) -> Int {
+        guard let tuples = PQcmdTuples(result) else { return fallback }
+        return Int(String(cString: tuples)) ?? fallback
+    }
+
+    static func error(from result: OpaquePointer, handle: OpaquePointer) -> PostgresError {
+        // libpq's PG_DIAG_* codes are character constants, which Swift does not import.
+        func field(_ code: Unicode.Scalar) -> String? {
+            guard let value = PQresultErrorField(result, Int32(code.value)) else { return nil }
+            return String(cString: value)
+        }
+        let sqlState = field("C")
+        let message = field("M") ?? String(cString: PQresultErrorMessage(result))
+        let connectionDead = PQstatus(handle) != CONNECTION_OK
+        return PostgresError(
+            code: connectionDead && sqlState == nil ? .connectionLost : .server,
+            message: message.trimmingTrailingNewlines(),
+            sqlState: sqlState ?? (connectionDead ? "08006" : nil),
+            detail: field("D"),
+            hint: field("H"),
+            constraint: field("n"),
+            table: field("t"),
+            column: field("c")
+        )
+    }
+
+    static func connectionError(_ handle: OpaquePointer) -> PostgresError {
+        let message = String(cString: PQerrorMessage(handle)).trimmingTrailingNewlines()
+        return PostgresError(
+            code: .connectionLost,
+            message: message.isEmpty ? "the connection to the server was lost" : message,
+            sqlState: "08006"
+        )
+    }
+}
+
+extension String {
+    func trimmingTrailingNewlines() -> String {
+        var text = self
+        while let last = text.last, last.isNewline || last == " " { text.removeLast() }
+        return text
+    }
+}

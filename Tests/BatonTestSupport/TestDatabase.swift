@@ -1,0 +1,88 @@
+public import BatonSQL
+public import Foundation
+public import Logging
+public import PostgresClient
+
+/// Databases for tests: each test gets a database of its own in the cluster that
+/// `scripts/test.sh` started (`BATON_TEST_DATABASE_URL`), so tests run in parallel.
+///
+/// Without that variable the database tests are skipped locally; under `CI=true` they run and
+/// fail with a clear message instead, so CI can never pass by skipping them.
+public enum TestDatabase {
+    /// The maintenance URL of the test cluster.
+    public static let serverURL: String? = ProcessInfo.processInfo.environment["BATON_TEST_DATABASE_URL"]
+
+    /// Whether database tests should run: the cluster is configured, or we are in CI (where a
+    /// missing cluster must fail, not skip).
+    public static var isEnabled: Bool {
+        serverURL != nil || ProcessInfo.processInfo.environment["CI"] == "true"
+    }
+
+    /// The migrations this build carries.
+    public static let migrations: [Migration] = BatonMigrations.files.compactMap {
+        Migration(fileName: $0.name, contents: $0.contents)
+    }
+
+    /// A connection string for `database` in the test cluster.
+    public static func url(database: String) throws -> String {
+        guard let serverURL else {
+            throw PostgresError(
+                code: .invalidConfiguration,
+                message: "BATON_TEST_DATABASE_URL is not set; run the tests with scripts/test.sh"
+            )
+        }
+        guard var components = URLComponents(string: serverURL) else {
+            throw PostgresError(code: .invalidConfiguration, message: "BATON_TEST_DATABASE_URL is not a URL")
+        }
+        components.path = "/\(database)"
+        return components.string!
+    }
+
+    /// Creates an empty database, runs `body` with its URL and drops it afterwards.
+    public static func withEmptyDatabase<Result>(_ body: (String) async throws -> Result) async throws -> Result {
+        let name = "t_\(UUID().uuidString.prefix(12).lowercased().replacingOccurrences(of: "-", with: ""))"
+        let admin = try await PostgresConnection.connect(configuration: try PostgresConfiguration(url(database: "postgres")))
+        try await admin.simpleQuery("CREATE DATABASE \(name)")
+        do {
+            let result = try await body(try url(database: name))
+            try await admin.simpleQuery("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+            await admin.close()
+            return result
+        } catch {
+            _ = try? await admin.simpleQuery("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+            await admin.close()
+            throw error
+        }
+    }
+
+    /// Creates a database with every migration applied, hands a pool on it to `body`, then
+    /// closes the pool and drops the database.
+    public static func withMigratedDatabase<Result>(
+        poolSize: Int = 4,
+        acquireTimeout: Duration = .seconds(5),
+        _ body: (ConnectionPool, String) async throws -> Result
+    ) async throws -> Result {
+        try await withEmptyDatabase { url in
+            let pool = ConnectionPool(
+                try PostgresConfiguration(url),
+                configuration: .init(size: poolSize, acquireTimeout: acquireTimeout)
+            )
+            do {
+                try await Migrator(migrations: migrations, logger: quietLogger).migrate(pool)
+                let result = try await body(pool, url)
+                await pool.close(timeout: .seconds(1))
+                return result
+            } catch {
+                await pool.close(timeout: .seconds(1))
+                throw error
+            }
+        }
+    }
+
+    /// A logger that only reports problems, to keep test output readable.
+    public static var quietLogger: Logger {
+        var logger = Logger(label: "baton.test")
+        logger.logLevel = .warning
+        return logger
+    }
+}

@@ -1,0 +1,129 @@
+import Foundation
+import PostgresClient
+import Testing
+
+@Suite(.requiresDatabase) struct PoolTests {
+    struct Rollback: Error {}
+
+    @Test func transactionCommitsOnReturnAndRollsBackOnThrow() async throws {
+        try await withPool { pool, _ in
+            try await pool.query("CREATE TABLE notes (body text)")
+            try await pool.transaction { tx in
+                try await tx.query("INSERT INTO notes VALUES ($1)", ["kept"])
+            }
+            await #expect(throws: Rollback.self) {
+                try await pool.transaction { tx in
+                    try await tx.query("INSERT INTO notes VALUES ($1)", ["discarded"])
+                    throw Rollback()
+                }
+            }
+            // A statement error inside the transaction rolls back the earlier statements too.
+            await #expect(throws: PostgresError.self) {
+                try await pool.transaction { tx in
+                    try await tx.query("INSERT INTO notes VALUES ($1)", ["also discarded"])
+                    try await tx.query("INSERT INTO missing_table VALUES (1)")
+                }
+            }
+            let rows = try await pool.query("SELECT body FROM notes")
+            #expect(try rows.map { try $0.decode(String.self, "body") } == ["kept"])
+            let stats = await pool.statistics()
+            #expect(stats.inUse == 0)
+            #expect(stats.idle >= 1)
+        }
+    }
+
+    @Test func acquireTimesOutWhenEveryConnectionIsBusy() async throws {
+        try await withPool(size: 1, acquireTimeout: .milliseconds(200)) { pool, _ in
+            async let holder: Void = pool.withConnection { connection in
+                try await connection.query("SELECT pg_sleep(1)")
+            }
+            try await Task.sleep(for: .milliseconds(100))
+            let started = ContinuousClock.now
+            let error = try await #require(throws: PostgresError.self) {
+                try await pool.query("SELECT 1")
+            }
+            #expect(error.code == .poolTimeout)
+            #expect(error.isUnavailable)
+            #expect(ContinuousClock.now - started < .milliseconds(900))
+            try await holder
+            // Once the holder is done, the pool serves again.
+            #expect(try await pool.query("SELECT 1 AS one").first?.decode(Int.self, "one") == 1)
+        }
+    }
+
+    @Test func aTerminatedIdleConnectionIsReplacedTransparently() async throws {
+        try await withPool(size: 1) { pool, url in
+            let pid = try #require(try await pool.query("SELECT pg_backend_pid() AS pid").first).decode(Int32.self, "pid")
+            try await terminateBackend(pid, url: url)
+            try await Task.sleep(for: .milliseconds(100))
+            let next = try #require(try await pool.query("SELECT pg_backend_pid() AS pid").first).decode(Int32.self, "pid")
+            #expect(next != pid)
+        }
+    }
+
+    @Test func aConnectionLostMidQueryIsReportedAndDiscarded() async throws {
+        try await withPool(size: 1) { pool, url in
+            let pid = try #require(try await pool.query("SELECT pg_backend_pid() AS pid").first).decode(Int32.self, "pid")
+            let sleeping = Task { try await pool.query("SELECT pg_sleep(5)") }
+            try await Task.sleep(for: .milliseconds(200))
+            try await terminateBackend(pid, url: url)
+            let error = try await #require(throws: PostgresError.self) { try await sleeping.value }
+            #expect(error.isConnectionLoss)
+            #expect(error.isUnavailable)
+            #expect(try await pool.query("SELECT 1 AS one").first?.decode(Int.self, "one") == 1)
+            #expect(await pool.statistics().open == 1)
+        }
+    }
+
+    @Test func theCooperativePoolStaysFreeWhileEveryConnectionBlocks() async throws {
+        let size = 2 * ProcessInfo.processInfo.activeProcessorCount + 2
+        try await withPool(size: size) { pool, _ in
+            // Warm the pool so every connection exists before the clock starts.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<size { group.addTask { try await pool.query("SELECT pg_sleep(0.05)") } }
+                try await group.waitForAll()
+            }
+            let started = ContinuousClock.now
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<size {
+                    group.addTask { try await pool.query("SELECT pg_sleep(1.5)") }
+                }
+                // While all connections sleep, plain Swift tasks must keep running. If libpq
+                // calls blocked cooperative threads, these could not start until the sleeps end.
+                try await Task.sleep(for: .milliseconds(200))
+                let ticker = Task {
+                    var ticks = 0
+                    for _ in 0..<50 {
+                        ticks += 1
+                        try await Task.sleep(for: .milliseconds(5))
+                    }
+                    return ticks
+                }
+                let ticks = try await ticker.value
+                let tickerFinished = ContinuousClock.now - started
+                #expect(ticks == 50)
+                #expect(tickerFinished < .milliseconds(1400), "tasks stalled behind blocking libpq calls")
+                #expect(await pool.statistics().inUse == size)
+                try await group.waitForAll()
+            }
+        }
+    }
+
+    @Test func brokenServerMeansFastFailuresThenRecovery() async throws {
+        let pool = ConnectionPool(
+            try PostgresConfiguration("postgres://postgres@127.0.0.1:1/postgres", connectTimeoutSeconds: 1),
+            configuration: .init(size: 2, acquireTimeout: .seconds(1), maximumBackoff: .milliseconds(300))
+        )
+        let first = try await #require(throws: PostgresError.self) { try await pool.query("SELECT 1") }
+        #expect(first.code == .connectionFailed)
+        // Within the backoff window the pool answers at once with the same error.
+        let started = ContinuousClock.now
+        let second = try await #require(throws: PostgresError.self) { try await pool.query("SELECT 1") }
+        #expect(second.code == .connectionFailed)
+        #expect(ContinuousClock.now - started < .milliseconds(100))
+        #expect(await pool.statistics().open == 0)
+        await pool.close()
+        let closed = try await #require(throws: PostgresError.self) { try await pool.query("SELECT 1") }
+        #expect(closed.code == .poolClosed)
+    }
+}

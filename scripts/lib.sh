@@ -1,0 +1,69 @@
+# Shared shell helpers for Baton's scripts: system packages and throwaway PostgreSQL clusters.
+# Sourced, not run.
+
+# Installs PostgreSQL's server and libpq headers with apt when they are missing.
+baton_require_packages() {
+    local missing=()
+    command -v pg_config >/dev/null 2>&1 || missing+=(libpq-dev)
+    [ -f /usr/include/postgresql/libpq-fe.h ] || missing+=(libpq-dev)
+    ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+    command -v pgbench >/dev/null 2>&1 || missing+=(postgresql-contrib)
+    command -v runuser >/dev/null 2>&1 || missing+=(util-linux)
+    if [ "${#missing[@]}" -gt 0 ]; then
+        echo "==> installing ${missing[*]}"
+        local sudo=""
+        [ "$(id -u)" -eq 0 ] || sudo="sudo"
+        $sudo apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+    fi
+}
+
+baton_pg_bindir() {
+    local dir
+    dir="$(pg_config --bindir 2>/dev/null || true)"
+    if [ -n "$dir" ] && [ -x "$dir/initdb" ]; then
+        echo "$dir"
+        return
+    fi
+    ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1
+}
+
+# Runs a command as the postgres account when we are root (PostgreSQL refuses to run as root).
+baton_as_pg() {
+    if [ "$(id -u)" -eq 0 ]; then
+        runuser -u postgres -- "$@"
+    else
+        "$@"
+    fi
+}
+
+baton_free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# Starts a cluster in a fresh temporary directory on a free TCP port of 127.0.0.1.
+# Sets BATON_CLUSTER_DIR, BATON_CLUSTER_PORT, BATON_CLUSTER_URL and BATON_CLUSTER_DESCRIPTION.
+baton_start_throwaway_cluster() {
+    local bindir
+    bindir="$(baton_pg_bindir)"
+    BATON_CLUSTER_DIR="$(mktemp -d /tmp/baton-pg.XXXXXX)"
+    BATON_CLUSTER_PORT="${BATON_CLUSTER_PORT:-$(baton_free_port)}"
+    chmod 755 "$BATON_CLUSTER_DIR"
+    [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$BATON_CLUSTER_DIR"
+    baton_as_pg "$bindir/initdb" -D "$BATON_CLUSTER_DIR/data" -U postgres --auth=trust -E UTF8 --locale=C --no-sync >/dev/null
+    baton_as_pg "$bindir/pg_ctl" -D "$BATON_CLUSTER_DIR/data" -l "$BATON_CLUSTER_DIR/server.log" -w -t 60 \
+        -o "-c listen_addresses=127.0.0.1 -p $BATON_CLUSTER_PORT -c unix_socket_directories=$BATON_CLUSTER_DIR -c max_connections=${BATON_CLUSTER_MAX_CONNECTIONS:-400} -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+        start >/dev/null
+    BATON_CLUSTER_URL="postgres://postgres@127.0.0.1:$BATON_CLUSTER_PORT/postgres"
+    BATON_CLUSTER_DESCRIPTION="127.0.0.1:$BATON_CLUSTER_PORT, data in $BATON_CLUSTER_DIR"
+    export BATON_CLUSTER_DIR BATON_CLUSTER_PORT BATON_CLUSTER_URL BATON_CLUSTER_DESCRIPTION
+}
+
+baton_stop_throwaway_cluster() {
+    local status=$?
+    if [ -n "${BATON_CLUSTER_DIR:-}" ] && [ -d "$BATON_CLUSTER_DIR/data" ]; then
+        baton_as_pg "$(baton_pg_bindir)/pg_ctl" -D "$BATON_CLUSTER_DIR/data" -m immediate -w stop >/dev/null 2>&1 || true
+        rm -rf "$BATON_CLUSTER_DIR"
+    fi
+    return $status
+}

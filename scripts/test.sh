@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The one test command: lint, then `swift test` against a throwaway PostgreSQL cluster.
+#   scripts/test.sh                      everything
+#   scripts/test.sh --filter Migrator    arguments pass through to `swift test`
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
+
+baton_require_packages
+
+echo "==> swift format lint --strict"
+swift format lint --strict --recursive --parallel Package.swift Sources Tests
+
+baton_start_throwaway_cluster
+trap baton_stop_throwaway_cluster EXIT
+
+export BATON_TEST_DATABASE_URL="$BATON_CLUSTER_URL"
+echo "==> swift test (database: $BATON_CLUSTER_DESCRIPTION)"
+swift test "$@"
