@@ -1,0 +1,75 @@
+import Foundation
+public import Logging
+public import PostgresClient
+
+/// Where Baton's database is: a server named by URL, or the embedded cluster under the data
+/// directory. `baton` and `batonctl` resolve it the same way: flag, then
+/// `BATON_DATABASE_URL`, then the embedded cluster.
+public enum DatabaseTarget: Sendable {
+    case url(String)
+    case embedded(dataDirectory: String)
+
+    public init(url: String?, dataDirectory: String) {
+        if let url, !url.isEmpty {
+            self = .url(url)
+        } else {
+            self = .embedded(dataDirectory: dataDirectory)
+        }
+    }
+
+    /// The embedded cluster's own directory inside Baton's data directory.
+    public static func clusterDirectory(in dataDirectory: String) -> String {
+        URL(fileURLWithPath: dataDirectory).appendingPathComponent("pg").standardizedFileURL.path
+    }
+
+    /// Opens the target: starts the embedded cluster when needed and returns a session whose
+    /// ``DatabaseSession/close()`` stops what it started.
+    public func open(poolConfiguration: ConnectionPool.Configuration, logger: Logger) async throws -> DatabaseSession {
+        switch self {
+        case .url(let url):
+            let configuration = try PostgresConfiguration(url)
+            return DatabaseSession(
+                database: BatonDatabase(pool: ConnectionPool(configuration, configuration: poolConfiguration, logger: logger), logger: logger),
+                connectionConfiguration: configuration,
+                embedded: nil,
+                running: nil
+            )
+        case .embedded(let dataDirectory):
+            let embedded = EmbeddedPostgres(
+                options: .init(dataDirectory: Self.clusterDirectory(in: dataDirectory)),
+                logger: logger
+            )
+            let running = try await embedded.start()
+            let configuration = try PostgresConfiguration(running.connectionString)
+            return DatabaseSession(
+                database: BatonDatabase(pool: ConnectionPool(configuration, configuration: poolConfiguration, logger: logger), logger: logger),
+                connectionConfiguration: configuration,
+                embedded: embedded,
+                running: running
+            )
+        }
+    }
+}
+
+/// An open database: the pool, and the embedded cluster if this process started one.
+public struct DatabaseSession: Sendable {
+    public let database: BatonDatabase
+    public let connectionConfiguration: PostgresConfiguration
+    let embedded: EmbeddedPostgres?
+    let running: EmbeddedPostgres.Running?
+
+    /// Whether this process started the embedded cluster (and so stops it on close).
+    public var startedEmbeddedCluster: Bool { running?.startedHere ?? false }
+
+    /// Closes the pool and stops the embedded cluster if this process started it.
+    public func close(timeout: Duration = .seconds(10)) async {
+        await database.pool.close(timeout: timeout)
+        if let embedded, let running {
+            do {
+                try await embedded.stop(running)
+            } catch {
+                Logger(label: "baton").error("could not stop the embedded PostgreSQL cluster", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+}

@@ -1,0 +1,48 @@
+import HTTPTypes
+import Hummingbird
+import OpenAPIHummingbird
+import OpenAPIRuntime
+import Synchronization
+
+/// The operations the OpenAPI document registers, by path template, so that a request for a
+/// known path with the wrong method can be answered 405 with an `Allow` header.
+final class RouteTable: Sendable {
+    private let routes = Mutex<[(segments: [Substring], method: String)]>([])
+
+    func add(path: String, method: HTTPRequest.Method) {
+        let segments = path.split(separator: "/")
+        routes.withLock { $0.append((segments, method.rawValue)) }
+    }
+
+    /// The methods registered for the template that matches `path`, or `nil` when none does.
+    func allowedMethods(forPath path: String) -> [String]? {
+        let requested = path.split(separator: "/")
+        let methods = routes.withLock { routes in
+            routes.filter { route in
+                route.segments.count == requested.count
+                    && zip(route.segments, requested).allSatisfy { template, actual in
+                        template.hasPrefix("{") || template.hasPrefix(":") || template == actual
+                    }
+            }.map(\.method)
+        }
+        guard !methods.isEmpty else { return nil }
+        var allowed = Set(methods)
+        if allowed.contains("GET") { allowed.insert("HEAD") }
+        return allowed.sorted()
+    }
+}
+
+/// Registers the generated handlers on the Hummingbird router and records each route.
+struct RecordingTransport<Context: RequestContext>: ServerTransport {
+    let router: Router<Context>
+    let table: RouteTable
+
+    func register(
+        _ handler: @escaping @Sendable (HTTPRequest, HTTPBody?, ServerRequestMetadata) async throws -> (HTTPResponse, HTTPBody?),
+        method: HTTPRequest.Method,
+        path: String
+    ) throws {
+        table.add(path: path, method: method)
+        router.register(handler, method: method, path: path)
+    }
+}

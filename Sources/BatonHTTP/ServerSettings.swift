@@ -1,0 +1,16 @@
+/// What the HTTP server needs to know, read once from flags and environment in `main`.
+public struct ServerSettings: Sendable {
+    public var host: String
+    public var port: Int
+    /// The largest request body accepted; larger ones are answered 413.
+    public var maximumBodyBytes: Int
+    /// The region this instance serves for defaults and sweeps, if any.
+    public var region: String?
+
+    public init(host: String = "127.0.0.1", port: Int = 8080, maximumBodyBytes: Int = 1 << 20, region: String? = nil) {
+        self.host = host
+        self.port = port
+        self.maximumBodyBytes = maximumBodyBytes
+        self.region = region
+    }
+}

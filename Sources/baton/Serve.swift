@@ -1,0 +1,133 @@
+import ArgumentParser
+import BatonCore
+import BatonHTTP
+import Foundation
+import Logging
+import Metrics
+import PostgresClient
+import Prometheus
+import ServiceLifecycle
+import UnixSignals
+
+/// `baton serve`: migrate, then serve the API until SIGTERM or SIGINT.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve the API. Without a database URL, runs an embedded PostgreSQL cluster under the data directory."
+    )
+
+    @Option(help: "Address to listen on. [env: BATON_HOST] (default: 127.0.0.1)")
+    var host: String?
+
+    @Option(help: "Port to listen on. [env: BATON_PORT] (default: 8080)")
+    var port: Int?
+
+    @Option(help: "PostgreSQL URL or keyword string. [env: BATON_DATABASE_URL] (default: embedded cluster)")
+    var databaseURL: String?
+
+    @Option(help: "Directory for the embedded cluster and local state. [env: BATON_DATA_DIR] (default: .baton)")
+    var dataDir: String?
+
+    @Option(help: "Database connections in the pool. [env: BATON_POOL_SIZE] (default: 10)")
+    var poolSize: Int?
+
+    @Option(help: "Seconds to wait for a free connection before answering 503. [env: BATON_POOL_ACQUIRE_TIMEOUT] (default: 5)")
+    var poolAcquireTimeout: Double?
+
+    @Option(help: "Region this instance serves for defaults and sweeps. [env: BATON_REGION]")
+    var region: String?
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical. [env: BATON_LOG_LEVEL] (default: info)")
+    var logLevel: String?
+
+    @Option(help: "text or json. [env: BATON_LOG_FORMAT] (default: text)")
+    var logFormat: String?
+
+    @Flag(help: "Do not apply migrations at start. [env: BATON_NO_MIGRATE=true]")
+    var noMigrate = false
+
+    @Option(help: "Largest request body in bytes; larger ones get 413. [env: BATON_MAX_BODY_BYTES] (default: 1048576)")
+    var maxBodyBytes: Int?
+
+    @Option(help: "Seconds to finish in-flight requests after SIGTERM/SIGINT. [env: BATON_SHUTDOWN_TIMEOUT] (default: 30)")
+    var shutdownTimeout: Double?
+
+    func run() async throws {
+        let configuration: ServeConfiguration
+        do {
+            configuration = try ServeConfiguration(self, environment: ProcessInfo.processInfo.environment)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        configuration.logFormat.bootstrap(level: configuration.logLevel)
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        var logger = Logger(label: "baton")
+        logger.logLevel = configuration.logLevel
+        if let region = configuration.settings.region { logger[metadataKey: "region"] = "\(region)" }
+
+        let session: DatabaseSession
+        do {
+            session = try await configuration.database.open(poolConfiguration: configuration.pool, logger: logger)
+        } catch {
+            logger.critical("cannot open the database: \(error)")
+            throw ExitCode.failure
+        }
+        do {
+            try await serve(session: session, configuration: configuration, registry: registry, logger: logger)
+        } catch {
+            logger.critical("baton stopped: \(error)")
+            await session.close()
+            throw ExitCode.failure
+        }
+        await session.close()
+        logger.info("baton stopped")
+    }
+
+    private func serve(
+        session: DatabaseSession,
+        configuration: ServeConfiguration,
+        registry: PrometheusCollectorRegistry,
+        logger: Logger
+    ) async throws {
+        if configuration.migrate {
+            let applied = try await migrateWhenReachable(session.database, logger: logger)
+            if !applied.isEmpty {
+                logger.info("applied migrations", metadata: ["migrations": "\(applied.map(\.fileName))"])
+            }
+        }
+        let application = try BatonApplication.make(
+            database: session.database,
+            registry: registry,
+            settings: configuration.settings,
+            logger: logger
+        )
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: [.init(service: application)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
+        )
+        groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownTimeout
+        groupConfiguration.maximumCancellationDuration = .seconds(5)
+        logger.info(
+            "baton \(BatonVersion.current) listening",
+            metadata: [
+                "address": "\(configuration.settings.host):\(configuration.settings.port)",
+                "database": "\(session.connectionConfiguration)",
+            ]
+        )
+        try await ServiceGroup(configuration: groupConfiguration).run()
+    }
+
+    /// Migrates, waiting up to 30 seconds for a database that is still starting.
+    private func migrateWhenReachable(_ database: BatonDatabase, logger: Logger) async throws -> [Migration] {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while true {
+            do {
+                return try await database.migrate()
+            } catch let error as PostgresError where error.isUnavailable && ContinuousClock.now < deadline {
+                logger.warning("database not reachable yet; retrying", metadata: ["error": "\(error.code)"])
+                try await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+}

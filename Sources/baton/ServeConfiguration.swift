@@ -1,0 +1,77 @@
+import BatonCore
+import BatonHTTP
+import Logging
+import PostgresClient
+
+/// `baton serve`'s settings: flags over `BATON_*` environment variables over defaults, read once.
+struct ServeConfiguration {
+    struct Invalid: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    var settings: ServerSettings
+    var database: DatabaseTarget
+    var pool: ConnectionPool.Configuration
+    var logLevel: Logger.Level
+    var logFormat: LogFormat
+    var migrate: Bool
+    var shutdownTimeout: Duration
+
+    init(_ flags: Serve, environment: [String: String]) throws {
+        func value(_ flag: String?, _ name: String) -> String? {
+            flag ?? environment[name].flatMap { $0.isEmpty ? nil : $0 }
+        }
+        func number<Value: LosslessStringConvertible & Comparable>(
+            _ flag: Value?,
+            _ name: String,
+            default fallback: Value,
+            in range: ClosedRange<Value>
+        ) throws -> Value {
+            let result: Value
+            if let flag {
+                result = flag
+            } else if let text = environment[name], !text.isEmpty {
+                guard let parsed = Value(text) else { throw Invalid(description: "\(name) must be a number, not '\(text)'") }
+                result = parsed
+            } else {
+                result = fallback
+            }
+            guard range.contains(result) else {
+                throw Invalid(description: "\(name) must be between \(range.lowerBound) and \(range.upperBound)")
+            }
+            return result
+        }
+
+        let port = try number(flags.port, "BATON_PORT", default: 8080, in: 0...65535)
+        let bodyBytes = try number(flags.maxBodyBytes, "BATON_MAX_BODY_BYTES", default: 1 << 20, in: 1024...(64 << 20))
+        settings = ServerSettings(
+            host: value(flags.host, "BATON_HOST") ?? "127.0.0.1",
+            port: port,
+            maximumBodyBytes: bodyBytes,
+            region: value(flags.region, "BATON_REGION")
+        )
+        database = DatabaseTarget(
+            url: value(flags.databaseURL, "BATON_DATABASE_URL"),
+            dataDirectory: value(flags.dataDir, "BATON_DATA_DIR") ?? ".baton"
+        )
+        let acquire = try number(flags.poolAcquireTimeout, "BATON_POOL_ACQUIRE_TIMEOUT", default: 5, in: 0.01...600)
+        pool = ConnectionPool.Configuration(
+            size: try number(flags.poolSize, "BATON_POOL_SIZE", default: 10, in: 1...1000),
+            acquireTimeout: .milliseconds(Int(acquire * 1000))
+        )
+        let levelText = value(flags.logLevel, "BATON_LOG_LEVEL") ?? "info"
+        guard let level = Logger.Level(rawValue: levelText) else {
+            throw Invalid(description: "log level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        logLevel = level
+        let formatText = value(flags.logFormat, "BATON_LOG_FORMAT") ?? "text"
+        guard let format = LogFormat(rawValue: formatText) else {
+            throw Invalid(description: "log format must be text or json")
+        }
+        logFormat = format
+        let noMigrateFromEnvironment = ["1", "true", "yes"].contains(environment["BATON_NO_MIGRATE"]?.lowercased() ?? "")
+        migrate = !(flags.noMigrate || noMigrateFromEnvironment)
+        let shutdown = try number(flags.shutdownTimeout, "BATON_SHUTDOWN_TIMEOUT", default: 30, in: 0.1...3600)
+        shutdownTimeout = .milliseconds(Int(shutdown * 1000))
+    }
+}

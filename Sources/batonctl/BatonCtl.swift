@@ -1,0 +1,113 @@
+import ArgumentParser
+import BatonCore
+import Foundation
+import Logging
+import PostgresClient
+
+@main
+struct BatonCtl: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "batonctl",
+        abstract: "Administer a Baton database: migrations and status.",
+        subcommands: [Migrate.self, Status.self]
+    )
+}
+
+/// Options every command shares: where the database is and how to print.
+struct GlobalOptions: ParsableArguments {
+    @Option(help: "PostgreSQL URL or keyword string. [env: BATON_DATABASE_URL] (default: the embedded cluster)")
+    var databaseURL: String?
+
+    @Option(help: "Baton's data directory, for the embedded cluster. [env: BATON_DATA_DIR] (default: .baton)")
+    var dataDir: String?
+
+    @Flag(help: "Print JSON for scripts instead of tables.")
+    var json = false
+
+    var target: DatabaseTarget {
+        let environment = ProcessInfo.processInfo.environment
+        return DatabaseTarget(
+            url: databaseURL ?? environment["BATON_DATABASE_URL"],
+            dataDirectory: dataDir ?? environment["BATON_DATA_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? ".baton"
+        )
+    }
+
+    /// Opens the database (starting the embedded cluster for the command if it is not
+    /// running), runs `body`, and closes everything again. Failures end the process with a
+    /// one-line reason and a non-zero exit code.
+    func withDatabase<Result>(_ body: (BatonDatabase) async throws -> Result) async throws -> Result {
+        var logger = Logger(label: "batonctl")
+        logger.logLevel = .error
+        let session: DatabaseSession
+        do {
+            session = try await target.open(
+                poolConfiguration: .init(size: 2, acquireTimeout: .seconds(10)),
+                logger: logger
+            )
+        } catch {
+            throw CommandFailure(error)
+        }
+        do {
+            let result = try await body(session.database)
+            await session.close()
+            return result
+        } catch {
+            await session.close()
+            throw CommandFailure(error)
+        }
+    }
+}
+
+/// A failure printed as one line on standard error, with exit code 1.
+struct CommandFailure: Error, CustomStringConvertible {
+    let description: String
+
+    init(_ error: any Error) {
+        switch error {
+        case let error as CommandFailure: description = error.description
+        case let error as PostgresError:
+            description =
+                "batonctl: "
+                + error.message.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+                .joined(separator: " ")
+        case let error as BatonError: description = "batonctl: \(error.message)"
+        default: description = "batonctl: \(error)"
+        }
+    }
+
+    init(message: String) { description = "batonctl: \(message)" }
+}
+
+extension AsyncParsableCommand {
+    /// Runs `body`, turning a ``CommandFailure`` into its line on stderr and exit code 1.
+    func reportingFailures(_ body: () async throws -> Void) async throws {
+        do {
+            try await body()
+        } catch let failure as CommandFailure {
+            FileHandle.standardError.write(Data((failure.description + "\n").utf8))
+            throw ExitCode.failure
+        }
+    }
+}
+
+/// Prints `value` as sorted, indented JSON with snake_case keys.
+func printJSON(_ value: some Encodable) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    encoder.keyEncodingStrategy = .convertToSnakeCase
+    encoder.dateEncodingStrategy = .iso8601
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
+
+/// Prints rows as an aligned table under a header.
+func printTable(_ header: [String], _ rows: [[String]]) {
+    let widths = header.indices.map { column in
+        ([header[column]] + rows.map { $0[column] }).map(\.count).max() ?? 0
+    }
+    func line(_ cells: [String]) -> String {
+        zip(cells, widths).map { cell, width in cell.padding(toLength: width, withPad: " ", startingAt: 0) }
+            .joined(separator: "  ").trimmingCharacters(in: .whitespaces)
+    }
+    print(line(header))
+    for row in rows { print(line(row)) }
+}

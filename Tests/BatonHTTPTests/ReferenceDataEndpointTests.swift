@@ -1,0 +1,96 @@
+import BatonCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import PostgresClient
+import Testing
+
+@Suite(.requiresDatabase) struct ReferenceDataEndpointTests {
+    struct RegionPage: Decodable {
+        struct Region: Decodable {
+            var code: String
+            var name: String
+            var time_zone: String
+            var created_at: String
+        }
+        var regions: [Region]
+        var next_cursor: String?
+    }
+
+    struct TeamPage: Decodable {
+        struct Team: Decodable {
+            var slug: String
+            var department: String
+            var region: String
+            var paused: Bool
+        }
+        var teams: [Team]
+        var next_cursor: String?
+    }
+
+    static func seed(_ database: BatonDatabase) async throws {
+        try await database.pool.query(
+            """
+            INSERT INTO regions (code, name, time_zone) VALUES
+              ('emea', 'Europe, Middle East and Africa', 'Europe/Berlin'),
+              ('apac', 'Asia-Pacific', 'Asia/Kolkata'),
+              ('amer', 'Americas', 'America/New_York')
+            """
+        )
+        try await database.pool.query(
+            """
+            INSERT INTO teams (slug, department, region, name)
+            SELECT d.code || '-' || r.code, d.code, r.code, d.name || ' ' || r.name
+            FROM departments d CROSS JOIN regions r
+            """
+        )
+    }
+
+    @Test func regionsListInCodeOrderWithCursorPagination() async throws {
+        try await withTestApplication { client, database in
+            try await Self.seed(database)
+            let first = try await client.execute(uri: "/v1/regions?limit=2", method: .get) { response in
+                #expect(response.status == .ok)
+                return try response.json(RegionPage.self)
+            }
+            #expect(first.regions.map(\.code) == ["amer", "apac"])
+            #expect(first.regions[1].time_zone == "Asia/Kolkata")
+            let cursor = try #require(first.next_cursor)
+            let second = try await client.execute(uri: "/v1/regions?limit=2&after=\(cursor)", method: .get) { response in
+                try response.json(RegionPage.self)
+            }
+            #expect(second.regions.map(\.code) == ["emea"])
+            #expect(second.next_cursor == nil)
+            #expect(second.regions[0].created_at.hasSuffix("Z"))
+        }
+    }
+
+    @Test func teamsFilterByRegionAndDepartment() async throws {
+        try await withTestApplication { client, database in
+            try await Self.seed(database)
+            let all = try await client.execute(uri: "/v1/teams?limit=200", method: .get) { try $0.json(TeamPage.self) }
+            #expect(all.teams.count == 12)
+            #expect(all.teams.map(\.slug) == all.teams.map(\.slug).sorted())
+            let emea = try await client.execute(uri: "/v1/teams?region=emea", method: .get) { try $0.json(TeamPage.self) }
+            #expect(emea.teams.map(\.slug) == ["logistics-emea", "marketing-emea", "sales-emea", "support-emea"])
+            let logistics = try await client.execute(uri: "/v1/teams?department=logistics", method: .get) {
+                try $0.json(TeamPage.self)
+            }
+            #expect(logistics.teams.map(\.region).sorted() == ["amer", "apac", "emea"])
+            #expect(logistics.teams.allSatisfy { !$0.paused })
+        }
+    }
+
+    @Test func badPaginationAndFiltersAre400InTheEnvelope() async throws {
+        try await withTestApplication { client, _ in
+            for uri in ["/v1/teams?limit=0", "/v1/teams?limit=201", "/v1/teams?limit=abc", "/v1/teams?department=finance"] {
+                try await client.execute(uri: uri, method: .get) { response in
+                    #expect(response.status == .badRequest, "\(uri)")
+                    let envelope = try response.errorEnvelope()
+                    #expect(!envelope.error.message.isEmpty)
+                }
+            }
+        }
+    }
+}
