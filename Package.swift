@@ -11,7 +11,8 @@ let swiftSettings: [SwiftSetting] = [
 /// Every `sql/NNNN_name.sql` migration, embedded into the binaries so an installed `baton`
 /// needs no source tree. A new migration is added here and in `sql/Migrations.swift`.
 let migrationFiles = [
-    "0001_foundation.sql"
+    "0001_foundation.sql",
+    "0002_queues.sql",
 ]
 
 let package = Package(

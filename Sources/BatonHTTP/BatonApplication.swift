@@ -20,15 +20,19 @@ public enum BatonApplication {
     public static func makeRouter(
         database: BatonDatabase,
         registry: PrometheusCollectorRegistry,
-        settings: ServerSettings
+        settings: ServerSettings,
+        desks: Desks = Desks(),
+        tokens: TokenStore? = nil
     ) throws -> Router<BatonRequestContext> {
+        let tokens = tokens ?? TokenStore(pool: database.pool)
         let router = Router(context: BatonRequestContext.self)
         let routes = RouteTable()
         router.add(middleware: RequestIDMiddleware())
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: ErrorMiddleware(routes: routes))
         router.add(middleware: BodyLimitMiddleware(maximumBytes: settings.maximumBodyBytes))
-        let handler = APIHandler(database: database, registry: registry, settings: settings)
+        router.add(middleware: AuthMiddleware(tokens: tokens))
+        let handler = APIHandler(database: database, registry: registry, settings: settings, desks: desks, tokens: tokens)
         try handler.registerHandlers(
             on: RecordingTransport(router: router, table: routes),
             configuration: Configuration(
@@ -44,10 +48,11 @@ public enum BatonApplication {
         database: BatonDatabase,
         registry: PrometheusCollectorRegistry,
         settings: ServerSettings,
+        desks: Desks,
         logger: Logger
     ) throws -> some ApplicationProtocol {
         Application(
-            router: try makeRouter(database: database, registry: registry, settings: settings),
+            router: try makeRouter(database: database, registry: registry, settings: settings, desks: desks),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "baton"),
             logger: logger
         )

@@ -152,3 +152,14 @@ public struct PostgresJSONText: PostgresEncodable {
     public var postgresText: String { text }
     public static var postgresTypeOID: UInt32 { PostgresTypeOID.jsonb }
 }
+
+/// A `text[]` parameter whose elements may be `NULL`; cast it in SQL to the element type
+/// needed (`$1::timestamptz[]`), as for `unnest` over a batch of rows.
+public struct PostgresTextArray: PostgresEncodable {
+    public var elements: [String?]
+
+    public init(_ elements: [String?]) { self.elements = elements }
+
+    public var postgresText: String { PostgresArrayText.format(elements) }
+    public static var postgresTypeOID: UInt32 { PostgresTypeOID.textArray }
+}

@@ -172,9 +172,18 @@ public enum PostgresBytea {
 public enum PostgresArrayText {
     /// Formats elements with every element quoted, so no value needs special casing.
     public static func format(_ elements: [String]) -> String {
+        format(elements.map { Optional($0) })
+    }
+
+    /// Formats elements, writing `nil` as an unquoted `NULL`.
+    public static func format(_ elements: [String?]) -> String {
         var result = "{"
         for (offset, element) in elements.enumerated() {
             if offset > 0 { result += "," }
+            guard let element else {
+                result += "NULL"
+                continue
+            }
             result += "\""
             for character in element {
                 if character == "\"" || character == "\\" { result += "\\" }

@@ -95,14 +95,24 @@ struct Serve: AsyncParsableCommand {
                 logger.info("applied migrations", metadata: ["migrations": "\(applied.map(\.fileName))"])
             }
         }
+        if let secret = try await TokenStore(pool: session.database.pool).bootstrapAdminToken() {
+            announceAdminToken(secret, dataDirectory: configuration.embeddedDataDirectory, logger: logger)
+        }
+        let desks = Desks()
         let application = try BatonApplication.make(
             database: session.database,
             registry: registry,
             settings: configuration.settings,
+            desks: desks,
             logger: logger
         )
+        let listener = PostgresListener(configuration: session.connectionConfiguration, logger: logger)
         var groupConfiguration = ServiceGroupConfiguration(
-            services: [.init(service: application)],
+            services: [
+                .init(service: application),
+                .init(service: NotificationRouter(listener: listener, desks: desks, logger: logger)),
+                .init(service: LeaseReaper(pool: session.database.pool, logger: logger)),
+            ],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         )
@@ -116,6 +126,20 @@ struct Serve: AsyncParsableCommand {
             ]
         )
         try await ServiceGroup(configuration: groupConfiguration).run()
+    }
+
+    /// Prints the first admin token once; in embedded mode also writes it to
+    /// `<data-dir>/admin-token` with mode 0600.
+    private func announceAdminToken(_ secret: String, dataDirectory: String?, logger: Logger) {
+        // Written straight to the descriptor so it is not stuck in a buffer when stdout is a file.
+        FileHandle.standardOutput.write(Data("Created the first admin token (shown once): \(secret)\n".utf8))
+        guard let dataDirectory else { return }
+        let path = URL(fileURLWithPath: dataDirectory).appendingPathComponent("admin-token").path
+        if FileManager.default.createFile(atPath: path, contents: Data((secret + "\n").utf8), attributes: [.posixPermissions: 0o600]) {
+            FileHandle.standardOutput.write(Data("It is also in \(path) (mode 0600).\n".utf8))
+        } else {
+            logger.warning("could not write the admin token file", metadata: ["path": "\(path)"])
+        }
     }
 
     /// Migrates, waiting up to 30 seconds for a database that is still starting.

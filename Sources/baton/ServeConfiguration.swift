@@ -17,6 +17,12 @@ struct ServeConfiguration {
     var migrate: Bool
     var shutdownTimeout: Duration
 
+    /// The data directory when the embedded cluster is used.
+    var embeddedDataDirectory: String? {
+        if case .embedded(let directory) = database { return directory }
+        return nil
+    }
+
     init(_ flags: Serve, environment: [String: String]) throws {
         func value(_ flag: String?, _ name: String) -> String? {
             flag ?? environment[name].flatMap { $0.isEmpty ? nil : $0 }

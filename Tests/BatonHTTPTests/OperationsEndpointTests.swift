@@ -9,7 +9,8 @@ import Testing
 
 @Suite(.requiresDatabase) struct OperationsEndpointTests {
     @Test func healthzAnswersWithTheVersion() async throws {
-        try await withTestApplication { client, _ in
+        try await withTestApplication { api, _ in
+            let client = api.client
             try await client.execute(uri: "/healthz", method: .get) { response in
                 #expect(response.status == .ok)
                 let body = try response.json([String: String].self)
@@ -19,7 +20,8 @@ import Testing
     }
 
     @Test func readyzIsReadyOnAMigratedDatabase() async throws {
-        try await withTestApplication { client, _ in
+        try await withTestApplication { api, _ in
+            let client = api.client
             try await client.execute(uri: "/readyz", method: .get) { response in
                 #expect(response.status == .ok)
                 #expect(response.text.contains(#""status":"ready""#))
@@ -29,7 +31,8 @@ import Testing
     }
 
     @Test func readyzIs503WithTheReasonWhileMigrationsArePending() async throws {
-        try await withTestApplication(migrated: false) { client, _ in
+        try await withTestApplication(migrated: false) { api, _ in
+            let client = api.client
             try await client.execute(uri: "/readyz", method: .get) { response in
                 #expect(response.status == .serviceUnavailable)
                 #expect(response.text.contains("migration(s) pending"))
@@ -42,7 +45,8 @@ import Testing
         let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Sources/BatonHTTP/openapi.yaml")
         let expected = try String(contentsOf: file, encoding: .utf8)
-        try await withTestApplication { client, _ in
+        try await withTestApplication { api, _ in
+            let client = api.client
             try await client.execute(uri: "/openapi.yaml", method: .get) { response in
                 #expect(response.status == .ok)
                 #expect(response.headers[.contentType]?.hasPrefix("application/yaml") == true)
@@ -52,7 +56,8 @@ import Testing
     }
 
     @Test func metricsCountRequestsByRouteAndStatusAndReportThePool() async throws {
-        try await withTestApplication { client, _ in
+        try await withTestApplication { api, _ in
+            let client = api.client
             try await client.execute(uri: "/healthz", method: .get) { _ in }
             try await client.execute(uri: "/no/such/path", method: .get) { _ in }
             try await client.execute(uri: "/metrics", method: .get) { response in
@@ -68,8 +73,10 @@ import Testing
     }
 
     @Test func unknownPathsAre404InTheEnvelope() async throws {
-        try await withTestApplication { client, _ in
-            try await client.execute(uri: "/v1/nothing-here", method: .get) { response in
+        try await withTestApplication { api, _ in
+            let client = api.client
+            do {
+                let response = try await api.call(.get, "/v1/nothing-here")
                 #expect(response.status == .notFound)
                 #expect(response.headers[.contentType]?.hasPrefix("application/json") == true)
                 let envelope = try response.errorEnvelope()
@@ -79,10 +86,12 @@ import Testing
     }
 
     @Test func wrongMethodsAre405WithAllow() async throws {
-        try await withTestApplication { client, _ in
-            try await client.execute(uri: "/v1/teams", method: .delete) { response in
+        try await withTestApplication { api, _ in
+            let client = api.client
+            do {
+                let response = try await api.call(.delete, "/v1/teams")
                 #expect(response.status == .methodNotAllowed)
-                #expect(response.headers[.allow] == "GET, HEAD")
+                #expect(response.headers[.allow] == "GET, HEAD, POST")
                 let envelope = try response.errorEnvelope()
                 #expect(envelope.error.code == "method_not_allowed")
                 #expect(envelope.error.message.contains("DELETE"))
@@ -94,7 +103,8 @@ import Testing
     }
 
     @Test func everyResponseCarriesARequestIDAndASaneIncomingOneIsKept() async throws {
-        try await withTestApplication { client, _ in
+        try await withTestApplication { api, _ in
+            let client = api.client
             var seen: Set<String> = []
             for _ in 0..<3 {
                 try await client.execute(uri: "/healthz", method: .get) { response in
@@ -115,7 +125,8 @@ import Testing
     }
 
     @Test func bodiesOverTheLimitAre413BeforeAnythingReadsThem() async throws {
-        try await withTestApplication(settings: ServerSettings(maximumBodyBytes: 1024)) { client, _ in
+        try await withTestApplication(settings: ServerSettings(maximumBodyBytes: 1024)) { api, _ in
+            let client = api.client
             let big = ByteBuffer(repeating: UInt8(ascii: "a"), count: 4096)
             try await client.execute(uri: "/v1/regions", method: .post, headers: [.contentType: "application/json"], body: big) {
                 response in

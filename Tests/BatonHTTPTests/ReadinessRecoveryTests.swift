@@ -43,7 +43,7 @@ import Testing
                     #expect(response.text.contains("database unreachable"))
                 }
                 // Requests that need the database get 503 in the envelope, never 500.
-                try await client.execute(uri: "/v1/regions", method: .get) { response in
+                try await client.execute(uri: "/v1/regions", method: .get, headers: [.authorization: "Bearer bt_unknown"]) { response in
                     #expect(response.status == .serviceUnavailable)
                     let envelope = try response.errorEnvelope()
                     #expect(envelope.error.code == "unavailable")

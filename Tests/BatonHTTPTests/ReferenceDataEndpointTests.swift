@@ -48,18 +48,15 @@ import Testing
     }
 
     @Test func regionsListInCodeOrderWithCursorPagination() async throws {
-        try await withTestApplication { client, database in
+        try await withTestApplication { api, database in
             try await Self.seed(database)
-            let first = try await client.execute(uri: "/v1/regions?limit=2", method: .get) { response in
-                #expect(response.status == .ok)
-                return try response.json(RegionPage.self)
-            }
+            let firstResponse = try await api.call(.get, "/v1/regions?limit=2")
+            #expect(firstResponse.status == .ok)
+            let first = try firstResponse.json(RegionPage.self)
             #expect(first.regions.map(\.code) == ["amer", "apac"])
             #expect(first.regions[1].time_zone == "Asia/Kolkata")
             let cursor = try #require(first.next_cursor)
-            let second = try await client.execute(uri: "/v1/regions?limit=2&after=\(cursor)", method: .get) { response in
-                try response.json(RegionPage.self)
-            }
+            let second = try await api.call(.get, "/v1/regions?limit=2&after=\(cursor)").json(RegionPage.self)
             #expect(second.regions.map(\.code) == ["emea"])
             #expect(second.next_cursor == nil)
             #expect(second.regions[0].created_at.hasSuffix("Z"))
@@ -67,29 +64,26 @@ import Testing
     }
 
     @Test func teamsFilterByRegionAndDepartment() async throws {
-        try await withTestApplication { client, database in
+        try await withTestApplication { api, database in
             try await Self.seed(database)
-            let all = try await client.execute(uri: "/v1/teams?limit=200", method: .get) { try $0.json(TeamPage.self) }
+            let all = try await api.call(.get, "/v1/teams?limit=200").json(TeamPage.self)
             #expect(all.teams.count == 12)
             #expect(all.teams.map(\.slug) == all.teams.map(\.slug).sorted())
-            let emea = try await client.execute(uri: "/v1/teams?region=emea", method: .get) { try $0.json(TeamPage.self) }
+            let emea = try await api.call(.get, "/v1/teams?region=emea").json(TeamPage.self)
             #expect(emea.teams.map(\.slug) == ["logistics-emea", "marketing-emea", "sales-emea", "support-emea"])
-            let logistics = try await client.execute(uri: "/v1/teams?department=logistics", method: .get) {
-                try $0.json(TeamPage.self)
-            }
+            let logistics = try await api.call(.get, "/v1/teams?department=logistics").json(TeamPage.self)
             #expect(logistics.teams.map(\.region).sorted() == ["amer", "apac", "emea"])
             #expect(logistics.teams.allSatisfy { !$0.paused })
         }
     }
 
     @Test func badPaginationAndFiltersAre400InTheEnvelope() async throws {
-        try await withTestApplication { client, _ in
+        try await withTestApplication { api, _ in
             for uri in ["/v1/teams?limit=0", "/v1/teams?limit=201", "/v1/teams?limit=abc", "/v1/teams?department=finance"] {
-                try await client.execute(uri: uri, method: .get) { response in
-                    #expect(response.status == .badRequest, "\(uri)")
-                    let envelope = try response.errorEnvelope()
-                    #expect(!envelope.error.message.isEmpty)
-                }
+                let response = try await api.call(.get, uri)
+                #expect(response.status == .badRequest, "\(uri)")
+                let envelope = try response.errorEnvelope()
+                #expect(!envelope.error.message.isEmpty)
             }
         }
     }

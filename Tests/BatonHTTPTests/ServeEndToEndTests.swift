@@ -48,10 +48,12 @@ import FoundationNetworking
         return Server(process: process, log: log, port: port)
     }
 
-    static func get(_ path: String, port: Int) async -> (Int, String)? {
+    static func get(_ path: String, port: Int, token: String? = nil) async -> (Int, String)? {
         guard let url = URL(string: "http://127.0.0.1:\(port)\(path)") else { return nil }
+        var request = URLRequest(url: url)
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
         do {
-            let (data, response) = try await URLSession.shared.data(from: url)
+            let (data, response) = try await URLSession.shared.data(for: request)
             return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
         } catch {
             return nil
@@ -97,7 +99,14 @@ import FoundationNetworking
 
         let second = try Self.start(dataDirectory: directory, log: directory.appendingPathComponent("second.log"))
         #expect(try await Self.waitUntilReady(second))
-        let regions = await Self.get("/v1/regions", port: second.port)
+        // The first start created the admin token and left it, readable by the owner only, in the data directory.
+        let tokenFile = directory.appendingPathComponent("admin-token")
+        let token = try String(contentsOf: tokenFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(token.hasPrefix("bt_"))
+        let mode = try FileManager.default.attributesOfItem(atPath: tokenFile.path)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        #expect(await Self.get("/v1/regions", port: second.port)?.0 == 401)
+        let regions = await Self.get("/v1/regions", port: second.port, token: token)
         #expect(regions?.0 == 200)
         #expect(regions?.1.contains(#""code":"emea""#) == true)
         #expect(try await Self.stop(second) == 0)

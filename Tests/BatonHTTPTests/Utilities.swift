@@ -2,6 +2,7 @@ import BatonCore
 import BatonHTTP
 import BatonTestSupport
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Logging
@@ -25,24 +26,146 @@ let testRegistry: PrometheusCollectorRegistry = {
 }()
 
 /// An application on a fresh, migrated database, tested through Hummingbird's router tester.
+/// The ``API`` it hands over sends an admin token unless told otherwise.
 func withTestApplication(
     settings: ServerSettings = ServerSettings(),
     migrated: Bool = true,
-    _ body: @escaping @Sendable (any TestClientProtocol, BatonDatabase) async throws -> Void
+    poolSize: Int = 8,
+    _ body: @escaping @Sendable (API, BatonDatabase) async throws -> Void
 ) async throws {
     try await TestDatabase.withEmptyDatabase { url in
-        let pool = ConnectionPool(try PostgresConfiguration(url), configuration: .init(size: 4, acquireTimeout: .seconds(2)))
+        let pool = ConnectionPool(try PostgresConfiguration(url), configuration: .init(size: poolSize, acquireTimeout: .seconds(5)))
         let database = BatonDatabase(pool: pool, logger: TestDatabase.quietLogger)
-        if migrated { try await database.migrate() }
-        let router = try BatonApplication.makeRouter(database: database, registry: testRegistry, settings: settings)
+        var adminToken = ""
+        if migrated {
+            try await database.migrate()
+            adminToken = try await TokenStore(pool: pool).bootstrapAdminToken() ?? ""
+        }
+        let token = adminToken
+        let desks = Desks()
+        let router = try BatonApplication.makeRouter(database: database, registry: testRegistry, settings: settings, desks: desks)
         let application = Application(router: router, logger: TestDatabase.quietLogger)
+        let listener = PostgresListener(configuration: try PostgresConfiguration(url))
+        let notifications = Task { try await NotificationRouter(listener: listener, desks: desks, logger: TestDatabase.quietLogger).run() }
         do {
-            try await application.test(.router) { client in try await body(client, database) }
+            try await application.test(.router) { client in
+                try await body(API(client: client, token: token, url: url), database)
+            }
+            notifications.cancel()
+            await listener.stop()
             await pool.close(timeout: .seconds(1))
         } catch {
+            notifications.cancel()
+            await listener.stop()
             await pool.close(timeout: .seconds(1))
             throw error
         }
+    }
+}
+
+/// The router test client with a bearer token and JSON bodies.
+struct API: Sendable {
+    let client: any TestClientProtocol
+    /// The bootstrap admin token's secret.
+    let token: String
+    /// The test database's URL.
+    let url: String
+
+    @discardableResult
+    func call(
+        _ method: HTTPRequest.Method,
+        _ uri: String,
+        json: String? = nil,
+        token: String?? = .none,
+        headers: HTTPFields = [:]
+    ) async throws -> TestResponse {
+        var fields = headers
+        let bearer: String? = token ?? self.token
+        if let bearer { fields[.authorization] = "Bearer \(bearer)" }
+        if json != nil { fields[.contentType] = "application/json" }
+        return try await client.execute(uri: uri, method: method, headers: fields, body: json.map { ByteBuffer(string: $0) }) { $0 }
+    }
+
+    /// Creates a token with the admin token and returns its secret.
+    func makeToken(role: String, teams: [String] = [], regions: [String] = []) async throws -> String {
+        let body = try JSONSerialization.data(withJSONObject: ["name": "test \(role)", "role": role, "teams": teams, "regions": regions])
+        let response = try await call(.post, "/v1/tokens", json: String(decoding: body, as: UTF8.self))
+        guard response.status == .created else { throw TestFailure("token creation failed: \(response.text)") }
+        return try response.json([String: AnyJSON].self)["secret"]?.string ?? ""
+    }
+
+    /// Two regions and the four departments in each.
+    func seedReferenceData() async throws {
+        for (code, zone) in [("emea", "Europe/Berlin"), ("apac", "Asia/Kolkata")] {
+            try await expect(
+                .created,
+                call(.post, "/v1/regions", json: #"{"code":"\#(code)","name":"\#(code.uppercased())","time_zone":"\#(zone)"}"#)
+            )
+            for department in ["sales", "marketing", "logistics", "support"] {
+                try await expect(.created, call(.post, "/v1/teams", json: #"{"department":"\#(department)","region":"\#(code)"}"#))
+            }
+        }
+    }
+
+    func expect(_ status: HTTPResponse.Status, _ response: TestResponse) throws {
+        guard response.status == status else { throw TestFailure("expected \(status.code), got \(response.status.code): \(response.text)") }
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Any JSON value, for reading responses loosely in tests.
+enum AnyJSON: Decodable, Sendable {
+    case string(String)
+    case number(Double)
+    case bool(Bool)
+    case object([String: AnyJSON])
+    case array([AnyJSON])
+    case null
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() {
+            self = .null
+        } else if let value = try? container.decode(Bool.self) {
+            self = .bool(value)
+        } else if let value = try? container.decode(Double.self) {
+            self = .number(value)
+        } else if let value = try? container.decode(String.self) {
+            self = .string(value)
+        } else if let value = try? container.decode([AnyJSON].self) {
+            self = .array(value)
+        } else {
+            self = .object(try container.decode([String: AnyJSON].self))
+        }
+    }
+
+    subscript(key: String) -> AnyJSON? {
+        if case .object(let object) = self { return object[key] }
+        return nil
+    }
+
+    subscript(index: Int) -> AnyJSON? {
+        if case .array(let array) = self, array.indices.contains(index) { return array[index] }
+        return nil
+    }
+
+    var string: String? {
+        if case .string(let value) = self { return value }
+        return nil
+    }
+
+    var int: Int? {
+        if case .number(let value) = self { return Int(value) }
+        return nil
+    }
+
+    var array: [AnyJSON] {
+        if case .array(let value) = self { return value }
+        return []
     }
 }
 

@@ -50,8 +50,9 @@ import Testing
             let (payload, at) = try #require(await received.value)
             #expect(payload == "after-commit")
             #expect(at >= committedAt)
-            // Delivery is prompt: the listener sleeps in poll(2) on the socket, not on a timer.
-            #expect(at - committedAt < .milliseconds(100))
+            // Delivery is prompt: the listener sleeps in poll(2) on the socket, not on its
+            // one-second timer. (The latency itself is measured by scripts/bench.sh, not here.)
+            #expect(at - committedAt < .milliseconds(900))
             await listener.stop()
         }
     }

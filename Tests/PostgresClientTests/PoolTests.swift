@@ -83,14 +83,16 @@ import Testing
                 for _ in 0..<size { group.addTask { try await pool.query("SELECT pg_sleep(0.05)") } }
                 try await group.waitForAll()
             }
-            let started = ContinuousClock.now
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for _ in 0..<size {
-                    group.addTask { try await pool.query("SELECT pg_sleep(1.5)") }
+                    group.addTask { try await pool.query("SELECT pg_sleep(3)") }
                 }
+                // Wait until every connection is inside pg_sleep.
+                let allBusy = try await eventually(timeout: .seconds(3)) { await pool.statistics().inUse == size }
+                #expect(allBusy)
                 // While all connections sleep, plain Swift tasks must keep running. If libpq
-                // calls blocked cooperative threads, these could not start until the sleeps end.
-                try await Task.sleep(for: .milliseconds(200))
+                // calls blocked cooperative threads (there are only as many as cores), these
+                // could not run until the sleeps ended.
                 let ticker = Task {
                     var ticks = 0
                     for _ in 0..<50 {
@@ -100,10 +102,8 @@ import Testing
                     return ticks
                 }
                 let ticks = try await ticker.value
-                let tickerFinished = ContinuousClock.now - started
                 #expect(ticks == 50)
-                #expect(tickerFinished < .milliseconds(1400), "tasks stalled behind blocking libpq calls")
-                #expect(await pool.statistics().inUse == size)
+                #expect(await pool.statistics().inUse == size, "the ticker finished while every connection was still blocked")
                 try await group.waitForAll()
             }
         }

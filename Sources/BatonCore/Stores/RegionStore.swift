@@ -29,3 +29,41 @@ public struct RegionStore: Sendable {
         )
     }
 }
+
+extension RegionStore {
+    /// Creates a region with an event, on the caller's transaction.
+    public func create(
+        code: String,
+        name: String,
+        timeZone: String,
+        by principal: Principal,
+        on tx: PostgresConnection
+    ) async throws -> Region {
+        guard code.range(of: "^[a-z][a-z0-9]{1,15}$", options: .regularExpression) != nil else {
+            throw BatonError.invalidArgument("code must be 2 to 16 lower-case letters and digits, starting with a letter", field: "code")
+        }
+        guard (1...200).contains(name.count) else { throw BatonError.invalidArgument("name must be 1 to 200 characters", field: "name") }
+        guard TimeZone(identifier: timeZone) != nil else {
+            throw BatonError(.ruleViolation, "'\(timeZone)' is not an IANA time zone", details: ["field": "time_zone"])
+        }
+        do {
+            let row = try await tx.query(
+                "INSERT INTO regions (code, name, time_zone) VALUES ($1, $2, $3) RETURNING code, name, time_zone, created_at",
+                [code, name, timeZone]
+            ).first
+            guard let row else { throw BatonError(.internalError, "region not stored") }
+            try await EventStore(pool: pool).append(
+                type: "region.created",
+                entityType: "region",
+                entityID: code,
+                team: nil,
+                region: code,
+                by: principal,
+                on: tx
+            )
+            return try Self.region(row)
+        } catch let error as PostgresError where error.isUniqueViolation {
+            throw BatonError(.conflict, "region '\(code)' already exists")
+        }
+    }
+}

@@ -42,3 +42,105 @@ public struct TeamStore: Sendable {
         )
     }
 }
+
+extension TeamStore {
+    static let columns = """
+        slug, department, region, name, paused, default_lease_seconds, default_max_attempts, created_at, updated_at
+        """
+
+    /// One team, or `nil`.
+    public func find(_ slug: String) async throws -> Team? {
+        try await pool.query("SELECT \(Self.columns) FROM teams WHERE slug = $1", [slug], prepared: true).first.map(Self.team)
+    }
+
+    /// What creating a team needs.
+    public struct NewTeam: Sendable {
+        public var department: Department
+        public var region: String
+        public var slug: String?
+        public var name: String?
+        public var defaultLeaseSeconds: Int?
+        public var defaultMaxAttempts: Int?
+
+        public init(
+            department: Department,
+            region: String,
+            slug: String? = nil,
+            name: String? = nil,
+            defaultLeaseSeconds: Int? = nil,
+            defaultMaxAttempts: Int? = nil
+        ) {
+            self.department = department
+            self.region = region
+            self.slug = slug
+            self.name = name
+            self.defaultLeaseSeconds = defaultLeaseSeconds
+            self.defaultMaxAttempts = defaultMaxAttempts
+        }
+    }
+
+    /// Creates a team (slug `department-region` unless given) with an event.
+    public func create(_ team: NewTeam, by principal: Principal, on tx: PostgresConnection) async throws -> Team {
+        let slug = team.slug ?? "\(team.department.rawValue)-\(team.region)"
+        guard slug.range(of: "^[a-z][a-z0-9-]{1,62}$", options: .regularExpression) != nil else {
+            throw BatonError.invalidArgument("slug must be 2 to 63 lower-case letters, digits and dashes", field: "slug")
+        }
+        if let lease = team.defaultLeaseSeconds, !(5...86400).contains(lease) {
+            throw BatonError.invalidArgument("default_lease_seconds must be between 5 and 86400", field: "default_lease_seconds")
+        }
+        if let attempts = team.defaultMaxAttempts, !(1...100).contains(attempts) {
+            throw BatonError.invalidArgument("default_max_attempts must be between 1 and 100", field: "default_max_attempts")
+        }
+        do {
+            let row = try await tx.query(
+                """
+                INSERT INTO teams (slug, department, region, name, default_lease_seconds, default_max_attempts)
+                SELECT $1, $2, r.code, coalesce($3, d.name || ' ' || r.name), coalesce($4, 300), coalesce($5, 5)
+                FROM regions r, departments d WHERE r.code = $6 AND d.code = $2
+                RETURNING \(Self.columns)
+                """,
+                [slug, team.department.rawValue, team.name, team.defaultLeaseSeconds, team.defaultMaxAttempts, team.region]
+            ).first
+            guard let row else {
+                throw BatonError(.ruleViolation, "no region '\(team.region)'", details: ["field": "region"])
+            }
+            let created = try Self.team(row)
+            try await EventStore(pool: pool).append(
+                type: "team.created",
+                entityType: "team",
+                entityID: slug,
+                team: slug,
+                region: created.region,
+                by: principal,
+                on: tx
+            )
+            return created
+        } catch let error as PostgresError where error.isUniqueViolation {
+            throw BatonError(.conflict, "team '\(slug)' already exists")
+        }
+    }
+
+    /// Pauses or resumes a team's queue with an event; returns the team.
+    public func setPaused(_ slug: String, paused: Bool, by principal: Principal) async throws -> Team {
+        try await pool.transaction { tx in
+            guard
+                let row = try await tx.query(
+                    "UPDATE teams SET paused = $2, updated_at = now() WHERE slug = $1 RETURNING \(Self.columns)",
+                    [slug, paused]
+                ).first
+            else { throw BatonError.notFound("no such team") }
+            let team = try Self.team(row)
+            try await EventStore(pool: pool).append(
+                type: paused ? "team.paused" : "team.resumed",
+                entityType: "team",
+                entityID: slug,
+                team: slug,
+                region: team.region,
+                by: principal,
+                on: tx
+            )
+            if !paused { try await tx.query("SELECT pg_notify('baton_tasks', $1)", [slug]) }
+            return team
+        }
+    }
+}

@@ -3,17 +3,21 @@ import Foundation
 
 extension APIHandler {
     func listRegions(_ input: Operations.ListRegions.Input) async throws -> Operations.ListRegions.Output {
+        _ = try RequestPrincipal.require()
         let page = try await database.regions.list(try PageRequest(limit: input.query.limit, after: input.query.after))
         return .ok(.init(body: .json(.init(regions: page.items.map(Components.Schemas.Region.init), nextCursor: page.nextCursor))))
     }
 
     func listTeams(_ input: Operations.ListTeams.Input) async throws -> Operations.ListTeams.Output {
+        let principal = try RequestPrincipal.require()
         let page = try await database.teams.list(
             try PageRequest(limit: input.query.limit, after: input.query.after),
             region: input.query.region,
             department: input.query.department.flatMap { Department(rawValue: $0.rawValue) }
         )
-        return .ok(.init(body: .json(.init(teams: page.items.map(Components.Schemas.Team.init), nextCursor: page.nextCursor))))
+        // A scoped caller sees its own teams only.
+        let visible = page.items.filter { principal.canSee(team: $0.slug, region: $0.region) }
+        return .ok(.init(body: .json(.init(teams: visible.map(Components.Schemas.Team.init), nextCursor: page.nextCursor))))
     }
 }
 

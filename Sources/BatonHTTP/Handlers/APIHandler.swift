@@ -10,6 +10,11 @@ struct APIHandler: APIProtocol {
     let database: BatonDatabase
     let registry: PrometheusCollectorRegistry
     let settings: ServerSettings
+    let desks: Desks
+    let tokens: TokenStore
+
+    var tasks: TaskStore { TaskStore(pool: database.pool) }
+    var events: EventStore { EventStore(pool: database.pool) }
 }
 
 extension APIHandler {

@@ -1,6 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import Logging
+import OpenAPIRuntime
 
 /// Turns every error into the JSON envelope, so no request ends in a bare 500, a stack trace
 /// or SQL. An unknown path is 404; a known path with the wrong method is 405 with `Allow`.
@@ -22,13 +23,21 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
                 )
                 apiError.headers[.allow] = allowed.joined(separator: ", ")
             }
-            if apiError.status == .serviceUnavailable {
-                context.logger.notice("database unavailable", metadata: ["error": "\(error)"])
-            } else if apiError.status.code >= 500 {
-                context.logger.error(
-                    "request failed",
-                    metadata: ["error": "\(String(reflecting: error))", "status": "\(apiError.status.code)"]
-                )
+            if apiError.status.code >= 500 {
+                // The runtime's ServerError describes the whole request, headers included; log
+                // only the operation and the underlying error so no bearer token reaches the log.
+                var metadata: Logger.Metadata = ["status": "\(apiError.status.code)"]
+                if let serverError = error as? ServerError {
+                    metadata["operation"] = "\(serverError.operationID)"
+                    metadata["error"] = "\(serverError.underlyingError)"
+                } else {
+                    metadata["error"] = "\(error)"
+                }
+                if apiError.status == .serviceUnavailable {
+                    context.logger.notice("database unavailable", metadata: metadata)
+                } else {
+                    context.logger.error("request failed", metadata: metadata)
+                }
             }
             return apiError.response()
         }

@@ -1,0 +1,42 @@
+public import Logging
+public import PostgresClient
+public import ServiceLifecycle
+
+/// Turns PostgreSQL notifications into wake-ups: `baton_tasks` (payload: team) wakes that
+/// team's claim waiters, `baton_events` wakes feed followers. Notifications only wake; the
+/// waiters re-check the database, and they also re-check on a timer, so a lost notification
+/// delays work but never loses it.
+public struct NotificationRouter: Service {
+    let listener: PostgresListener
+    let desks: Desks
+    let logger: Logger
+
+    public init(listener: PostgresListener, desks: Desks, logger: Logger) {
+        self.listener = listener
+        self.desks = desks
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        listener.start()
+        let tasks = await listener.notifications(on: "baton_tasks")
+        let events = await listener.notifications(on: "baton_events")
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await event in tasks.cancelOnGracefulShutdown() {
+                    switch event {
+                    case .notification(let notification): await desks.wake(team: notification.payload)
+                    case .reconnected: await desks.wakeAll()
+                    }
+                }
+            }
+            group.addTask {
+                for await _ in events.cancelOnGracefulShutdown() {
+                    await desks.events.fire()
+                }
+            }
+            await group.waitForAll()
+        }
+        await listener.stop()
+    }
+}

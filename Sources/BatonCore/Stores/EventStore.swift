@@ -1,0 +1,92 @@
+public import Foundation
+public import PostgresClient
+
+/// The event log: appends inside the writer's transaction, and the gap-free feed.
+///
+/// Identity values are assigned at insert, not at commit, so a transaction can commit an
+/// event with a smaller id after a reader has already seen larger ones. The feed therefore
+/// orders by the writing transaction (`xid`) and then id, and hands out only events whose
+/// transaction has ended: those with `xid` below the oldest transaction still running. Any
+/// event that becomes visible later belongs to a transaction at or above that horizon, so it
+/// sorts after everything already handed out and is never skipped.
+public struct EventStore: Sendable {
+    let pool: ConnectionPool
+
+    public init(pool: ConnectionPool) { self.pool = pool }
+
+    private static let columnList = [
+        "id", "type", "occurred_at", "source", "actor_type", "actor_id", "entity_type", "entity_id", "team", "region",
+        "data::text AS data",
+    ]
+
+    static let columns = columnList.joined(separator: ", ")
+
+    static func columns(of alias: String) -> String {
+        columnList.map { "\(alias).\($0)" }.joined(separator: ", ")
+    }
+
+    static func event(_ row: PostgresRow) throws -> Event {
+        Event(
+            id: try row.decode(Int.self, "id"),
+            type: try row.decode(String.self, "type"),
+            occurredAt: try row.decode(Date.self, "occurred_at"),
+            source: try row.decode(String.self, "source"),
+            actorType: try row.decode(String?.self, "actor_type"),
+            actorID: try row.decode(String?.self, "actor_id"),
+            entityType: try row.decode(String?.self, "entity_type"),
+            entityID: try row.decode(String?.self, "entity_id"),
+            team: try row.decode(String?.self, "team"),
+            region: try row.decode(String?.self, "region"),
+            dataJSON: try row.decode(String.self, "data")
+        )
+    }
+
+    /// Appends one event on `connection` (inside the caller's transaction).
+    public func append(
+        type: String,
+        entityType: String?,
+        entityID: String?,
+        team: String?,
+        region: String?,
+        dataJSON: String = "{}",
+        by principal: Principal,
+        on connection: PostgresConnection
+    ) async throws {
+        try await connection.query(
+            """
+            INSERT INTO events (type, source, actor_type, actor_id, entity_type, entity_id, team, region, data)
+            VALUES ($1, $2, 'principal', $3, $4, $5, $6, $7, $8::jsonb)
+            """,
+            [type, principal.source, principal.actorID, entityType, entityID, team, region, PostgresJSONText(dataJSON)]
+        )
+    }
+
+    /// Events after the event `after` (0 for the beginning) in feed order, up to `limit`,
+    /// optionally only of some types and of some teams.
+    public func feed(after: Int, limit: Int, types: [String]?, teams: [String]?) async throws -> [Event] {
+        try await pool.query(
+            """
+            WITH cursor AS (
+                SELECT coalesce((SELECT xid FROM events WHERE id = $1), '0'::xid8) AS xid, $1::int8 AS id
+            )
+            SELECT \(Self.columns(of: "e")) FROM events e, cursor c
+            WHERE (e.xid, e.id) > (c.xid, c.id)
+              AND e.xid < pg_snapshot_xmin(pg_current_snapshot())
+              AND ($3::text[] IS NULL OR e.type = ANY($3))
+              AND ($4::text[] IS NULL OR e.team = ANY($4))
+            ORDER BY e.xid, e.id
+            LIMIT $2
+            """,
+            [after, limit, types, teams],
+            prepared: true
+        ).map(Self.event)
+    }
+
+    /// The events of one entity in order.
+    public func history(entityType: String, entityID: String) async throws -> [Event] {
+        try await pool.query(
+            "SELECT \(Self.columns) FROM events WHERE entity_type = $1 AND entity_id = $2 ORDER BY id",
+            [entityType, entityID]
+        ).map(Self.event)
+    }
+}

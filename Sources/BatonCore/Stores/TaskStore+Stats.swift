@@ -1,0 +1,119 @@
+public import Foundation
+public import PostgresClient
+
+/// A team's queue at a glance.
+public struct TeamStats: Sendable, Equatable, Codable {
+    public var team: String
+    public var paused: Bool
+    /// Current tasks per state; finished states are lifetime totals.
+    public var counts: [String: Int]
+    public var oldestQueuedAgeSeconds: Double?
+    public var completedLast5Minutes: Int
+    public var completedLast60Minutes: Int
+    public var dead: Int
+}
+
+extension TaskStore {
+    /// Counts that stay cheap however much history there is: live states and dead tasks come
+    /// from partial indexes (their size is the queue, not the history), recent completions from
+    /// a range of the `done` partial index, lifetime totals from the counter tables.
+    public func stats(team: String) async throws -> TeamStats {
+        let row = try await pool.query(
+            """
+            SELECT t.paused,
+                   (SELECT count(*) FROM tasks WHERE team = $1 AND state = 'queued') AS queued,
+                   (SELECT count(*) FROM tasks WHERE team = $1 AND state = 'claimed') AS claimed,
+                   (SELECT count(*) FROM tasks WHERE team = $1 AND state = 'dead') AS dead,
+                   (SELECT extract(epoch FROM now() - min(run_at))::float8 FROM tasks
+                     WHERE team = $1 AND state = 'queued' AND run_at <= now()) AS oldest,
+                   (SELECT count(*) FROM tasks WHERE team = $1 AND state = 'done'
+                     AND finished_at > now() - interval '5 minutes') AS done5,
+                   (SELECT count(*) FROM tasks WHERE team = $1 AND state = 'done'
+                     AND finished_at > now() - interval '60 minutes') AS done60,
+                   (SELECT jsonb_object_agg(state, total)::text FROM (
+                       SELECT state, sum(total)::bigint AS total FROM (
+                           SELECT state, total FROM team_task_totals WHERE team = $1
+                           UNION ALL
+                           SELECT state, delta FROM team_task_deltas WHERE team = $1
+                       ) parts GROUP BY state) totals) AS totals
+            FROM teams t WHERE t.slug = $1
+            """,
+            [team]
+        ).first
+        guard let row else { throw BatonError.notFound("no such team") }
+        var counts: [String: Int] = [
+            "queued": try row.decode(Int.self, "queued"),
+            "claimed": try row.decode(Int.self, "claimed"),
+            "dead": try row.decode(Int.self, "dead"),
+            "done": 0, "cancelled": 0, "handed_off": 0,
+        ]
+        if let totals = try row.decodeJSON([String: Int]?.self, "totals") {
+            for (state, total) in totals { counts[state] = total }
+        }
+        return TeamStats(
+            team: team,
+            paused: try row.decode(Bool.self, "paused"),
+            counts: counts,
+            oldestQueuedAgeSeconds: try row.decode(Double?.self, "oldest"),
+            completedLast5Minutes: try row.decode(Int.self, "done5"),
+            completedLast60Minutes: try row.decode(Int.self, "done60"),
+            dead: counts["dead"] ?? 0
+        )
+    }
+
+    /// Folds counter deltas into the totals; safe to run from every instance at once.
+    @discardableResult
+    public func foldCounters() async throws -> Int {
+        try await pool.query(
+            """
+            WITH folded AS (
+                DELETE FROM team_task_deltas
+                WHERE id IN (SELECT id FROM team_task_deltas ORDER BY id LIMIT 10000 FOR UPDATE SKIP LOCKED)
+                RETURNING team, state, delta
+            )
+            INSERT INTO team_task_totals (team, state, total)
+            SELECT team, state, sum(delta) FROM folded GROUP BY team, state
+            ON CONFLICT (team, state) DO UPDATE SET total = team_task_totals.total + excluded.total
+            """
+        ).affectedRows
+    }
+
+    /// Requeues tasks whose lease expired (the attempt stays counted), or marks them dead when
+    /// their attempts are used up. Safe in every instance at once: rows are taken with
+    /// SKIP LOCKED, so two reapers never handle the same task.
+    @discardableResult
+    public func reapExpiredLeases(limit: Int = 500) async throws -> [QueueTask] {
+        try await pool.query(
+            """
+            WITH expired AS MATERIALIZED (
+                SELECT id FROM tasks
+                WHERE state = 'claimed' AND lease_expires_at < now()
+                ORDER BY lease_expires_at
+                LIMIT $1
+                FOR UPDATE SKIP LOCKED
+            ),
+            reaped AS (
+                UPDATE tasks t
+                SET state = CASE WHEN t.attempts >= t.max_attempts THEN 'dead' ELSE 'queued' END,
+                    finished_at = CASE WHEN t.attempts >= t.max_attempts THEN now() END,
+                    run_at = now(), last_error = 'lease expired', lease_token = NULL, lease_expires_at = NULL,
+                    updated_at = now()
+                FROM expired
+                WHERE t.id = expired.id
+                RETURNING t.*
+            ),
+            expired_events AS (
+                \(Self.eventInsert(
+                    from: "reaped",
+                    events: [
+                        ("'task.lease_expired'", "jsonb_build_object('worker', reaped.lease_worker, 'attempt', reaped.attempts)"),
+                        ("CASE WHEN reaped.state = 'dead' THEN 'task.dead' END", "jsonb_build_object('attempt', reaped.attempts)"),
+                    ],
+                    actor: "'system'", origin: "'system'"))
+            )
+            SELECT \(Self.columns) FROM reaped
+            """,
+            [limit]
+        ).map(Self.task)
+    }
+}

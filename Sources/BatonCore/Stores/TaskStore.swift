@@ -1,0 +1,267 @@
+public import Foundation
+public import PostgresClient
+
+/// Tasks: the SQL of the queue. Every statement that changes a task writes its events in the
+/// same statement or transaction, so the log and the table never disagree.
+public struct TaskStore: Sendable {
+    let pool: ConnectionPool
+
+    public init(pool: ConnectionPool) { self.pool = pool }
+
+    private static let columnList = [
+        "id", "team", "region", "kind", "title", "payload::text AS payload", "priority", "state", "run_at", "due_at",
+        "attempts", "max_attempts", "lease_worker", "lease_token", "lease_expires_at", "result::text AS result",
+        "last_error", "dedupe_key", "subject_type", "subject_id", "tags", "created_by", "handed_off_from",
+        "handoff_note", "chain_id", "created_at", "updated_at", "claimed_at", "finished_at",
+    ]
+
+    /// The columns every task read returns, in the shape ``task(_:)`` decodes.
+    static let columns = columnList.joined(separator: ", ")
+
+    /// The same columns, qualified by a table or CTE name.
+    static func columns(of alias: String) -> String {
+        columnList.map { "\(alias).\($0)" }.joined(separator: ", ")
+    }
+
+    /// An `INSERT INTO events` over the rows of CTE `source`, for use inside a `WITH`.
+    /// `type` is an SQL expression over those rows; `$actor` and `$source` name the parameters
+    /// that hold the actor id and the request source.
+    static func eventInsert(from source: String, type: String, actor: String, origin: String, data: String) -> String {
+        eventInsert(from: source, events: [(type, data)], actor: actor, origin: origin)
+    }
+
+    /// Like ``eventInsert(from:type:actor:origin:data:)`` with several events per row, written in
+    /// the order given (one INSERT, so their ids follow that order). An event whose type
+    /// expression yields NULL is left out.
+    static func eventInsert(from source: String, events: [(type: String, data: String)], actor: String, origin: String) -> String {
+        let values = events.enumerated().map { "(\($0.offset), \($0.element.type), \($0.element.data))" }.joined(separator: ", ")
+        return """
+            INSERT INTO events (type, source, actor_type, actor_id, entity_type, entity_id, team, region, data)
+            SELECT e.type, \(origin), 'principal', \(actor), 'task', \(source).id::text, \(source).team, \(source).region, e.data
+            FROM \(source) CROSS JOIN LATERAL (VALUES \(values)) AS e(ord, type, data)
+            WHERE e.type IS NOT NULL
+            ORDER BY \(source).id, e.ord
+            """
+    }
+
+    static func task(_ row: PostgresRow) throws -> QueueTask {
+        let leaseWorker = try row.decode(String?.self, "lease_worker")
+        let leaseExpires = try row.decode(Date?.self, "lease_expires_at")
+        let leaseToken = try row.decode(UUID?.self, "lease_token")
+        let subjectType = try row.decode(String?.self, "subject_type")
+        let subjectID = try row.decode(String?.self, "subject_id")
+        let stateText = try row.decode(String.self, "state")
+        guard let state = TaskState(rawValue: stateText),
+            let priority = TaskPriority(rank: try row.decode(Int.self, "priority"))
+        else {
+            throw PostgresError(code: .decoding, message: "unknown task state or priority")
+        }
+        var lease: Lease?
+        if state == .claimed, let leaseWorker, let leaseExpires {
+            lease = Lease(worker: leaseWorker, token: leaseToken, expiresAt: leaseExpires)
+        }
+        return QueueTask(
+            id: try row.decode(Int.self, "id"),
+            team: try row.decode(String.self, "team"),
+            region: try row.decode(String.self, "region"),
+            kind: try row.decode(String.self, "kind"),
+            title: try row.decode(String.self, "title"),
+            payloadJSON: try row.decode(String.self, "payload"),
+            priority: priority,
+            state: state,
+            runAt: try row.decode(Date.self, "run_at"),
+            dueAt: try row.decode(Date?.self, "due_at"),
+            attempts: try row.decode(Int.self, "attempts"),
+            maxAttempts: try row.decode(Int.self, "max_attempts"),
+            lease: lease,
+            resultJSON: try row.decode(String?.self, "result"),
+            lastError: try row.decode(String?.self, "last_error"),
+            dedupeKey: try row.decode(String?.self, "dedupe_key"),
+            subject: subjectType.flatMap { type in subjectID.map { TaskSubject(type: type, id: $0) } },
+            tags: try row.decode([String].self, "tags"),
+            createdBy: try row.decode(String?.self, "created_by"),
+            handedOffFrom: try row.decode(Int?.self, "handed_off_from"),
+            handoffNote: try row.decode(String?.self, "handoff_note"),
+            chainID: try row.decode(Int.self, "chain_id"),
+            createdAt: try row.decode(Date.self, "created_at"),
+            updatedAt: try row.decode(Date.self, "updated_at"),
+            claimedAt: try row.decode(Date?.self, "claimed_at"),
+            finishedAt: try row.decode(Date?.self, "finished_at")
+        )
+    }
+
+    // MARK: - Create
+
+    /// The outcome of creating one task of a batch.
+    public struct Created: Sendable {
+        public var task: QueueTask
+        /// False when a live task with the same dedupe key already existed and is returned instead.
+        public var isNew: Bool
+    }
+
+    /// Creates tasks in `team` in one statement; a task whose dedupe key matches a live task
+    /// of the team returns that task instead. Runs on `connection` so it can share a
+    /// transaction with an idempotency record.
+    public func create(
+        _ tasks: [NewTask],
+        in team: Team,
+        by principal: Principal,
+        on connection: PostgresConnection
+    ) async throws -> [Created] {
+        guard !tasks.isEmpty else { return [] }
+        func column(_ value: (NewTask) -> String?) -> PostgresTextArray { PostgresTextArray(tasks.map(value)) }
+        let rows = try await connection.query(
+            """
+            WITH input AS (
+                SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+                                     $9::text[], $10::text[], $11::text[], $12::text[], $13::text[])
+                    WITH ORDINALITY AS i(kind, title, payload, priority, run_at, due_at, max_attempts, backoff,
+                                         dedupe_key, subject_type, subject_id, tags, ord)
+            ),
+            numbered AS MATERIALIZED (
+                SELECT nextval('tasks_id_seq') AS id, input.* FROM input
+            ),
+            inserted AS (
+                INSERT INTO tasks (id, chain_id, team, region, kind, title, payload, priority, run_at, due_at,
+                                   max_attempts, backoff_base_seconds, dedupe_key, subject_type, subject_id, tags,
+                                   created_by)
+                SELECT n.id, n.id, t.slug, t.region, n.kind, n.title, coalesce(n.payload::jsonb, '{}'::jsonb),
+                       coalesce(n.priority::smallint, 2), coalesce(n.run_at::timestamptz, now()),
+                       n.due_at::timestamptz, coalesce(n.max_attempts::integer, t.default_max_attempts),
+                       n.backoff::integer, n.dedupe_key, n.subject_type, n.subject_id,
+                       coalesce(ARRAY(SELECT jsonb_array_elements_text(n.tags::jsonb)), '{}'), $14
+                FROM numbered n CROSS JOIN teams t
+                WHERE t.slug = $1
+                ORDER BY n.ord
+                ON CONFLICT (team, dedupe_key) WHERE dedupe_key IS NOT NULL AND state IN ('queued', 'claimed')
+                DO NOTHING
+                RETURNING *
+            ),
+            created_events AS (
+                \(Self.eventInsert(
+                    from: "inserted", type: "'task.created'", actor: "$14", origin: "$15",
+                    data: "jsonb_build_object('kind', inserted.kind, 'chain_id', inserted.chain_id, 'priority', inserted.priority)"))
+            )
+            SELECT numbered.ord, \(Self.columns(of: "inserted"))
+            FROM inserted JOIN numbered USING (id)
+            """,
+            [
+                team.slug,
+                column(\.kind), column(\.title), column(\.payloadJSON), column { $0.priority.map { String($0.rank) } },
+                column { $0.runAt.map(PostgresTimestamp.format) }, column { $0.dueAt.map(PostgresTimestamp.format) },
+                column { $0.maxAttempts.map(String.init) }, column { $0.backoffBaseSeconds.map(String.init) },
+                column(\.dedupeKey), column { $0.subject?.type }, column { $0.subject?.id },
+                column { task in task.tags.map { PostgresJSON($0).postgresText } },
+                principal.actorID, principal.source,
+            ]
+        )
+        var byOrdinal: [Int: QueueTask] = [:]
+        for row in rows {
+            byOrdinal[try row.decode(Int.self, "ord")] = try Self.task(row)
+        }
+        var results: [Created] = []
+        results.reserveCapacity(tasks.count)
+        var missingKeys: [String] = []
+        for (offset, task) in tasks.enumerated() where byOrdinal[offset + 1] == nil {
+            guard let key = task.dedupeKey else {
+                throw BatonError(.internalError, "a task without a dedupe key was not inserted")
+            }
+            missingKeys.append(key)
+        }
+        var existing: [String: QueueTask] = [:]
+        if !missingKeys.isEmpty {
+            let found = try await connection.query(
+                """
+                SELECT \(Self.columns) FROM tasks
+                WHERE team = $1 AND dedupe_key = ANY($2) AND state IN ('queued', 'claimed')
+                """,
+                [team.slug, missingKeys]
+            )
+            for row in found {
+                let task = try Self.task(row)
+                if let key = task.dedupeKey { existing[key] = task }
+            }
+        }
+        for (offset, task) in tasks.enumerated() {
+            if let inserted = byOrdinal[offset + 1] {
+                results.append(Created(task: inserted, isNew: true))
+            } else if let key = task.dedupeKey, let found = existing[key] {
+                results.append(Created(task: found, isNew: false))
+            } else {
+                // The live duplicate finished between the insert and the lookup; retrying is safe.
+                throw BatonError(.conflict, "a task with dedupe key '\(task.dedupeKey ?? "")' changed concurrently; retry")
+            }
+        }
+        return results
+    }
+
+    // MARK: - Read
+
+    /// One task, or `nil`.
+    public func find(id: Int) async throws -> QueueTask? {
+        try await pool.query("SELECT \(Self.columns) FROM tasks WHERE id = $1", [id], prepared: true).first.map(Self.task)
+    }
+
+    /// Every task of a handoff chain, oldest first.
+    public func chain(id chainID: Int) async throws -> [QueueTask] {
+        try await pool.query("SELECT \(Self.columns) FROM tasks WHERE chain_id = $1 ORDER BY id", [chainID]).map(Self.task)
+    }
+
+    /// Filters for listing tasks.
+    public struct Filter: Sendable {
+        public var teams: [String]?
+        public var state: TaskState?
+        public var kind: String?
+        public var subject: TaskSubject?
+        public var tag: String?
+        public var createdAfter: Date?
+        public var createdBefore: Date?
+
+        public init(
+            teams: [String]? = nil,
+            state: TaskState? = nil,
+            kind: String? = nil,
+            subject: TaskSubject? = nil,
+            tag: String? = nil,
+            createdAfter: Date? = nil,
+            createdBefore: Date? = nil
+        ) {
+            self.teams = teams
+            self.state = state
+            self.kind = kind
+            self.subject = subject
+            self.tag = tag
+            self.createdAfter = createdAfter
+            self.createdBefore = createdBefore
+        }
+    }
+
+    /// Tasks in id order, a page at a time.
+    public func list(_ filter: Filter, page: PageRequest) async throws -> Page<QueueTask> {
+        var after = 0
+        if let cursor = page.after {
+            guard let value = Int(cursor), value >= 0 else { throw BatonError.invalidArgument("after is not a cursor", field: "after") }
+            after = value
+        }
+        let rows = try await pool.query(
+            """
+            SELECT \(Self.columns) FROM tasks
+            WHERE id > $1
+              AND ($2::text[] IS NULL OR team = ANY($2))
+              AND ($3::text IS NULL OR state = $3)
+              AND ($4::text IS NULL OR kind = $4)
+              AND ($5::text IS NULL OR (subject_type = $5 AND subject_id = $6))
+              AND ($7::text IS NULL OR tags @> ARRAY[$7])
+              AND ($8::timestamptz IS NULL OR created_at >= $8)
+              AND ($9::timestamptz IS NULL OR created_at < $9)
+            ORDER BY id
+            LIMIT $10
+            """,
+            [
+                after, filter.teams, filter.state?.rawValue, filter.kind, filter.subject?.type, filter.subject?.id,
+                filter.tag, filter.createdAfter, filter.createdBefore, page.limit + 1,
+            ]
+        )
+        return page.page(try rows.map(Self.task)) { String($0.id) }
+    }
+}

@@ -1,0 +1,79 @@
+import BatonCore
+import Foundation
+import PostgresClient
+
+extension APIHandler {
+    /// The team, when it exists and the caller may see it and has `permission`: 404 for a
+    /// team out of scope (its existence does not leak), 403 for a role that may not.
+    func team(_ slug: String, _ permission: Permission, for principal: Principal) async throws -> Team {
+        guard let team = try await database.teams.find(slug), principal.canSee(team: team.slug, region: team.region) else {
+            throw BatonError.notFound("no team '\(slug)'")
+        }
+        try principal.require(permission)
+        return team
+    }
+
+    /// The task, when the caller may see its team and has `permission`.
+    func task(_ id: Int64, _ permission: Permission, for principal: Principal) async throws -> QueueTask {
+        guard let task = try await tasks.find(id: Int(id)), principal.canSee(team: task.team, region: task.region) else {
+            throw BatonError.notFound("no task \(id)")
+        }
+        try principal.require(permission)
+        return task
+    }
+
+    /// The teams a scoped caller may see, or `nil` for an unrestricted one.
+    func visibleTeams(for principal: Principal) async throws -> [String]? {
+        guard !principal.scope.isUnrestricted else { return nil }
+        let rows = try await database.pool.query(
+            "SELECT slug FROM teams WHERE slug = ANY($1) OR region = ANY($2) ORDER BY slug",
+            [Array(principal.scope.teams), Array(principal.scope.regions)]
+        )
+        return try rows.map { try $0.decode(String.self, "slug") }
+    }
+
+    /// Runs `body` in one transaction. With an `Idempotency-Key`, the key is claimed in that
+    /// same transaction: a repeat with the same request gets the first response (status and
+    /// body) again, a repeat with another request is 409.
+    func idempotent<Body: Codable & Sendable>(
+        key: String?,
+        operation: String,
+        request: some Encodable,
+        _ body: @Sendable (PostgresConnection) async throws -> (status: Int, body: Body)
+    ) async throws -> (status: Int, body: Body) {
+        let principal = try RequestPrincipal.require()
+        let store = IdempotencyStore()
+        let fingerprint = IdempotencyStore.fingerprint(operation, try JSONBridge.text(request))
+        return try await database.pool.transaction { tx in
+            if let key {
+                if let recorded = try await store.claim(key: key, principal: String(principal.tokenID), fingerprint: fingerprint, on: tx) {
+                    return (recorded.status, try JSONBridge.value(Body.self, from: recorded.bodyJSON))
+                }
+            }
+            let result = try await body(tx)
+            if let key {
+                try await store.record(
+                    key: key,
+                    principal: String(principal.tokenID),
+                    status: result.status,
+                    bodyJSON: try JSONBridge.text(result.body),
+                    on: tx
+                )
+            }
+            return result
+        }
+    }
+}
+
+extension BatonError {
+    /// The 409 for a lease-fenced change that did not happen, naming the task's current state.
+    static func staleLease(_ task: QueueTask) -> BatonError {
+        BatonError(
+            .conflict,
+            task.state == .claimed
+                ? "the lease token is not the task's current lease (or the lease expired)"
+                : "the task is \(task.state.rawValue), not claimed",
+            details: ["state": task.state.rawValue, "id": String(task.id)]
+        )
+    }
+}

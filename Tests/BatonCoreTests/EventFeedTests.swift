@@ -1,0 +1,85 @@
+import BatonCore
+import BatonTestSupport
+import Foundation
+import PostgresClient
+import Synchronization
+import Testing
+
+@Suite(.requiresDatabase) struct EventFeedTests {
+    /// Eight writers, each committing `count` one-event transactions.
+    static func write(_ pool: ConnectionPool, phase: Int, count: Int) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for writer in 0..<8 {
+                group.addTask {
+                    for sequence in 0..<count {
+                        try await pool.transaction { tx in
+                            try await tx.query(
+                                "INSERT INTO events (type, data) VALUES ('written', jsonb_build_object('phase', $1::int, 'writer', $2::int, 'n', $3::int))",
+                                [phase, writer, sequence]
+                            )
+                        }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    @Test func theFeedDeliversEveryEventOnceInOrderDespiteAnOpenTransaction() async throws {
+        try await TestDatabase.withMigratedDatabase(poolSize: 12) { pool, url in
+            let feed = EventStore(pool: pool)
+            let delivered = Mutex<[Int]>([])
+            let stop = Mutex(false)
+            // A follower pages through the feed the whole time, as a client would.
+            let follower = Task {
+                var cursor = 0
+                while !stop.withLock({ $0 }) {
+                    let page = try await feed.feed(after: cursor, limit: 37, types: nil, teams: nil)
+                    delivered.withLock { $0 += page.map(\.id) }
+                    cursor = page.last?.id ?? cursor
+                    if page.isEmpty { try await Task.sleep(for: .milliseconds(5)) }
+                }
+            }
+
+            // A transaction takes a small event id and stays open while others commit after it.
+            let holder = try await PostgresConnection.connect(configuration: try PostgresConfiguration(url))
+            try await holder.simpleQuery("BEGIN")
+            try await holder.query("INSERT INTO events (type, data) VALUES ('held', '{}')")
+            let heldID = try #require(try await holder.query("SELECT max(id) AS id FROM events").first?.decode(Int.self, "id"))
+            try await Self.write(pool, phase: 1, count: 25)
+            try await Task.sleep(for: .milliseconds(100))
+            // 200 events are committed, but none may be handed out past the open transaction.
+            #expect(delivered.withLock { $0 }.isEmpty)
+            try await holder.simpleQuery("COMMIT")
+            await holder.close()
+
+            // Then writers and the follower run concurrently with nothing held.
+            try await Self.write(pool, phase: 2, count: 25)
+            let deadline = ContinuousClock.now + .seconds(20)
+            while delivered.withLock({ $0.count }) < 401, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            stop.withLock { $0 = true }
+            try await follower.value
+
+            let seen = delivered.withLock { $0 }
+            #expect(seen.count == 401)
+            #expect(Set(seen).count == seen.count, "no event delivered twice")
+            #expect(seen.first == heldID, "the late-committing event comes first, not skipped")
+            let all = try await pool.query("SELECT id FROM events ORDER BY id").map { try $0.decode(Int.self, "id") }
+            #expect(Set(all) == Set(seen))
+            // Each writer's own events arrive in the order it committed them.
+            let order = try await pool.query(
+                "SELECT id, (data->>'phase')::int * 1000 + (data->>'writer')::int AS w, (data->>'n')::int AS n FROM events WHERE type = 'written'"
+            )
+            var byID: [Int: (Int, Int)] = [:]
+            for row in order { byID[try row.decode(Int.self, "id")] = (try row.decode(Int.self, "w"), try row.decode(Int.self, "n")) }
+            var last: [Int: Int] = [:]
+            for id in seen {
+                guard let (writer, n) = byID[id] else { continue }
+                #expect((last[writer] ?? -1) < n)
+                last[writer] = n
+            }
+        }
+    }
+}
