@@ -13,6 +13,7 @@
 #   BENCH_BATCH_SIZE=10     tasks per batched cycle
 #   BENCH_STRICT=1          exit 3 when a target is missed
 #   BATON_BIN=path          use this baton binary and skip `swift build`
+#   BENCH_KEEP=1            keep the work directory (server log, pgbench output and logs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib.sh
@@ -54,10 +55,26 @@ ARCH="$(uname -m)"
 DRIVER=scripts/bench_http.py
 BENCH_DIR="$(mktemp -d /tmp/baton-bench.XXXXXX)"
 SERVER_PID=""
+CHILD_PID=""
+
+# Runs a long command in the background and waits for it, so that INT and TERM interrupt the
+# wait at once (a foreground command would delay the traps until it ended).
+bench_run() {
+    local status=0
+    "$@" &
+    CHILD_PID=$!
+    wait "$CHILD_PID" || status=$?
+    CHILD_PID=""
+    return "$status"
+}
 
 bench_cleanup() {
     local status=$?
     trap - EXIT INT TERM
+    if [ -n "$CHILD_PID" ]; then
+        kill -TERM "$CHILD_PID" 2>/dev/null || true
+        wait "$CHILD_PID" 2>/dev/null || true
+    fi
     if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
         kill -TERM "$SERVER_PID" 2>/dev/null || true
         for _ in $(seq 1 100); do
@@ -72,7 +89,11 @@ bench_cleanup() {
         tail -n 20 "$BENCH_DIR/server.log" >&2 || true
     fi
     baton_stop_throwaway_cluster || true
-    rm -rf "$BENCH_DIR"
+    if [ "${BENCH_KEEP:-0}" = 1 ]; then
+        echo "bench: kept $BENCH_DIR" >&2
+    else
+        rm -rf "$BENCH_DIR"
+    fi
     exit "$status"
 }
 trap bench_cleanup EXIT
@@ -233,7 +254,7 @@ run_pgbench() {
     local clients=$1 seconds=$2 tag=$3
     shift 3
     local threads=$((clients < NPROC ? clients : NPROC))
-    if ! timeout --kill-after=10 $((seconds + 60)) \
+    if ! bench_run timeout --kill-after=10 $((seconds + 60)) \
         pgbench -n -h 127.0.0.1 -p "$BATON_CLUSTER_PORT" -U postgres -M prepared \
         -f "$BENCH_DIR/lifecycle.sql" -c "$clients" -j "$threads" -T "$seconds" "$@" bench \
         >"$BENCH_DIR/pgbench-$tag.out" 2>&1; then
@@ -262,7 +283,7 @@ bench_sql() {
 
 bench_http() {
     local mode=$1 clients=$2
-    timeout --kill-after=10 $((BENCH_SECONDS + BENCH_WARMUP + 120)) \
+    bench_run timeout --kill-after=10 $((BENCH_SECONDS + BENCH_WARMUP + 120)) \
         python3 "$DRIVER" run --port "$SERVER_PORT" --token "$TOKEN" --team logistics-emea --mode "$mode" \
         --concurrency "$clients" --seconds "$BENCH_SECONDS" --warmup "$BENCH_WARMUP" \
         --batch-size "$BENCH_BATCH_SIZE" >>"$RESULTS" \

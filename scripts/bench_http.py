@@ -22,6 +22,7 @@ import math
 import multiprocessing
 import os
 import re
+import signal
 import socket
 import sys
 import threading
@@ -335,8 +336,11 @@ def drive_process(worker_indexes, args, t_begin, t_end, connection) -> None:
                 "cpu_seconds": time.process_time() - cpu_start,
             }
         )
-    except BaseException as error:  # report rather than hang the parent
-        connection.send({"samples": [], "errors": 1, "error_examples": [f"driver: {error!r}"], "cpu_seconds": 0.0})
+    except BaseException as error:  # report rather than leave the parent waiting
+        try:
+            connection.send({"samples": [], "errors": 1, "error_examples": [f"driver: {error!r}"], "cpu_seconds": 0.0})
+        except OSError:
+            pass  # the parent is gone
     finally:
         connection.close()
 
@@ -350,6 +354,8 @@ def percentile(sorted_values: list[float], p: float) -> float | None:
 
 
 def cmd_run(args) -> int:
+    # On TERM, unwind normally so multiprocessing's exit handler stops the daemon children.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     concurrency = args.concurrency
     processes = max(1, min(concurrency, args.processes or os.cpu_count() or 1))
     context = multiprocessing.get_context("fork")

@@ -51,6 +51,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds to finish in-flight requests after SIGTERM/SIGINT. [env: BATON_SHUTDOWN_TIMEOUT] (default: 30)")
     var shutdownTimeout: Double?
 
+    @Flag(help: "Seed an empty database with demo regions, teams, members and tasks.")
+    var demo = false
+
     func run() async throws {
         let configuration: ServeConfiguration
         do {
@@ -94,6 +97,9 @@ struct Serve: AsyncParsableCommand {
             if !applied.isEmpty {
                 logger.info("applied migrations", metadata: ["migrations": "\(applied.map(\.fileName))"])
             }
+        }
+        if demo, try await DemoSeeder(database: session.database).seedIfEmpty() {
+            logger.info("seeded demo data: regions emea and apac, eight teams, members and tasks")
         }
         if let secret = try await TokenStore(pool: session.database.pool).bootstrapAdminToken() {
             announceAdminToken(secret, dataDirectory: configuration.embeddedDataDirectory, logger: logger)

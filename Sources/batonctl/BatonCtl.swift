@@ -8,8 +8,11 @@ import PostgresClient
 struct BatonCtl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "batonctl",
-        abstract: "Administer a Baton database: migrations and status.",
-        subcommands: [Migrate.self, Status.self]
+        abstract: "Administer a Baton database: migrations, reference data, tokens, queues and dead letters.",
+        subcommands: [
+            Migrate.self, Status.self, RegionCommand.self, TeamCommand.self, TokenCommand.self, QueueCommand.self,
+            TaskCommand.self, DeadLetterCommand.self,
+        ]
     )
 }
 
