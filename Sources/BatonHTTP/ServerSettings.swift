@@ -7,10 +7,20 @@ public struct ServerSettings: Sendable {
     /// The region this instance serves for defaults and sweeps, if any.
     public var region: String?
 
-    public init(host: String = "127.0.0.1", port: Int = 8080, maximumBodyBytes: Int = 1 << 20, region: String? = nil) {
+    /// How long one `/v1/events/stream` response stays open before the client reconnects.
+    public var eventStreamLifetime: Duration
+
+    public init(
+        host: String = "127.0.0.1",
+        port: Int = 8080,
+        maximumBodyBytes: Int = 1 << 20,
+        region: String? = nil,
+        eventStreamLifetime: Duration = .seconds(300)
+    ) {
         self.host = host
         self.port = port
         self.maximumBodyBytes = maximumBodyBytes
         self.region = region
+        self.eventStreamLifetime = eventStreamLifetime
     }
 }

@@ -10,7 +10,7 @@ struct BatonCtl: AsyncParsableCommand {
         commandName: "batonctl",
         abstract: "Administer a Baton database: migrations, reference data, tokens, queues and dead letters.",
         subcommands: [
-            Migrate.self, Status.self, RegionCommand.self, TeamCommand.self, TokenCommand.self, QueueCommand.self,
+            Migrate.self, Status.self, RegionCommand.self, TeamCommand.self, MemberCommand.self, TokenCommand.self, QueueCommand.self,
             TaskCommand.self, DeadLetterCommand.self,
         ]
     )

@@ -118,7 +118,7 @@ struct TestFailure: Error, CustomStringConvertible {
 }
 
 /// Any JSON value, for reading responses loosely in tests.
-enum AnyJSON: Decodable, Sendable {
+enum AnyJSON: Decodable, Sendable, Equatable {
     case string(String)
     case number(Double)
     case bool(Bool)

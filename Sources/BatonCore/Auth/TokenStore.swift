@@ -105,6 +105,12 @@ public final class TokenStore: Sendable {
         return result.affectedRows == 1
     }
 
+    /// Drops cached authentications, so a revocation made outside ``revoke(id:)`` (such as
+    /// deactivating a member) takes effect in this process at once.
+    public func forgetCachedPrincipals() async {
+        cache.withLock { $0.removeAll() }
+    }
+
     /// The principal for a bearer secret, or `nil` when it is unknown, revoked or expired.
     public func authenticate(secret: String) async throws -> Principal? {
         guard secret.hasPrefix("bt_"), secret.utf8.count <= 100 else { return nil }

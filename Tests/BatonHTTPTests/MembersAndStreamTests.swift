@@ -1,0 +1,84 @@
+import BatonCore
+import BatonHTTP
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import PostgresClient
+import Testing
+
+@Suite(.requiresDatabase) struct MembersAndStreamTests {
+    @Test func membersJoinTeamsAndDeactivationRevokesTheirTokens() async throws {
+        try await withTestApplication { api, database in
+            try await api.seedReferenceData()
+            let created = try await api.call(.post, "/v1/members", json: #"{"name":"Ada Lindqvist","email":"ada@example.com"}"#)
+            #expect(created.status == .created)
+            let id = try #require(try created.json(AnyJSON.self)["id"]?.int)
+            #expect(try await api.call(.post, "/v1/members", json: #"{"name":"Again","email":"ADA@example.com"}"#).status == .conflict)
+            let joined = try await api.call(.post, "/v1/members/\(id)/memberships", json: #"{"team":"sales-emea","role":"lead"}"#)
+            #expect(joined.status == .ok)
+            #expect(try joined.json(AnyJSON.self)["memberships"]?[0]?["team"]?.string == "sales-emea")
+            #expect(
+                try await api.call(.post, "/v1/members/\(id)/memberships", json: #"{"team":"nope","role":"lead"}"#).status == .unprocessableContent
+            )
+            #expect(try await api.call(.post, "/v1/members", json: #"{"name":"X","email":"not-an-email"}"#).status == .badRequest)
+
+            let (_, secret) = try await TokenStore(pool: database.pool).create(
+                NewToken(name: "ada's", role: .lead, teams: ["sales-emea"], memberID: id),
+                createdBy: "test"
+            )
+            #expect(try await api.call(.get, "/v1/teams/sales-emea/stats", token: .some(secret)).status == .ok)
+            let listed = try await api.call(.get, "/v1/members", token: .some(secret)).json(AnyJSON.self)
+            #expect(listed["members"]?.array.compactMap { $0["email"]?.string } == ["ada@example.com"])
+            #expect(try await api.call(.post, "/v1/members/\(id)/deactivate", token: .some(secret)).status == .forbidden)
+            let deactivated = try await api.call(.post, "/v1/members/\(id)/deactivate")
+            #expect(try deactivated.json(AnyJSON.self)["active"] == .bool(false))
+            #expect(try await api.call(.get, "/v1/teams/sales-emea/stats", token: .some(secret)).status == .unauthorized)
+        }
+    }
+
+    @Test func theEventStreamSendsServerSentEventsAndResumesAfterLastEventID() async throws {
+        try await withTestApplication(settings: ServerSettings(eventStreamLifetime: .milliseconds(1500))) { api, _ in
+            try await api.seedReferenceData()
+            try await api.call(.post, "/v1/teams/sales-emea/tasks", json: #"{"kind":"k","title":"t"}"#)
+            let all = try await api.call(.get, "/v1/events/stream")
+            #expect(all.status == .ok)
+            #expect(all.headers[.contentType]?.hasPrefix("text/event-stream") == true)
+            let ids = all.text.split(separator: "\n").filter { $0.hasPrefix("id: ") }.compactMap { Int($0.dropFirst(4)) }
+            #expect(ids.count == 11, "2 regions, 8 teams and 1 task: \(all.text.prefix(300))")
+            #expect(all.text.contains("event: task.created\ndata: {"))
+            let resumed = try await api.call(.get, "/v1/events/stream", headers: [HTTPField.Name("Last-Event-ID")!: String(ids[9])])
+            let resumedIDs = resumed.text.split(separator: "\n").filter { $0.hasPrefix("id: ") }.compactMap { Int($0.dropFirst(4)) }
+            #expect(resumedIDs == [ids[10]])
+            let bad = try await api.call(.get, "/v1/events/stream", headers: [HTTPField.Name("Last-Event-ID")!: "abc"])
+            #expect(bad.status == .badRequest)
+        }
+    }
+
+    @Test func theEventsEndpointLongPollsAndPagesWithTheCursor() async throws {
+        try await withTestApplication { api, _ in
+            try await api.seedReferenceData()
+            // The feed hands out an event once every older transaction in the cluster has ended
+            // (other tests run beside this one), so page with a short wait rather than once.
+            var seen: [Int] = []
+            var cursor = 0
+            var pages = 0
+            while seen.count < 10, pages < 20 {
+                let page = try await api.call(.get, "/v1/events?after=\(cursor)&limit=4&wait_seconds=2").json(AnyJSON.self)
+                let ids = page["events"]?.array.compactMap { $0["id"]?.int } ?? []
+                #expect(ids.count <= 4)
+                seen += ids
+                cursor = try #require(page["next_cursor"]?.int)
+                pages += 1
+            }
+            #expect(seen.count == 10, "2 regions and 8 teams")
+            #expect(Set(seen).count == seen.count)
+            let end = cursor
+            let waiter = Task { try await api.call(.get, "/v1/events?after=\(end)&wait_seconds=10&types=task.created") }
+            try await Task.sleep(for: .milliseconds(300))
+            try await api.call(.post, "/v1/teams/support-apac/tasks", json: #"{"kind":"k","title":"wake the feed"}"#)
+            let woke = try await waiter.value.json(AnyJSON.self)
+            #expect(woke["events"]?.array.compactMap { $0["type"]?.string } == ["task.created"])
+        }
+    }
+}
