@@ -1,7 +1,9 @@
+import BatonCore
 import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import PostgresClient
 import Testing
 import Yams
 
@@ -37,6 +39,41 @@ import Yams
                     #expect(envelope?.error.code == "unauthenticated")
                 }
             }
+        }
+    }
+}
+
+/// Also generated from the document: a viewer may change nothing anywhere, and a scoped agent
+/// may not touch reference data or tokens.
+@Suite(.requiresDatabase) struct EveryWriteChecksTheRoleTests {
+    @Test func aViewerChangesNothingAndAnAgentTouchesNoAdminData() async throws {
+        let writes = try EveryOperationNeedsATokenTests.operations().filter { $0.0 == .post }
+        #expect(writes.count >= 20)
+        try await withTestApplication { api, database in
+            try await api.seedReferenceData()
+            let task = try await api.call(.post, "/v1/teams/sales-emea/tasks", json: #"{"kind":"k","title":"t"}"#).json(AnyJSON.self)
+            let taskID = try #require(task["id"]?.int)
+            let viewer = try await api.makeToken(role: "viewer", teams: ["sales-emea"])
+            let agent = try await api.makeToken(role: "agent", teams: ["sales-emea"])
+            let before = try await database.pool.query("SELECT count(*) AS n FROM events").first?.decode(Int.self, "n")
+            for (method, template) in writes {
+                // Aim every path at things that exist and are in the tokens' scope.
+                let path = template.replacingOccurrences(of: "/teams/1/", with: "/teams/sales-emea/")
+                    .replacingOccurrences(of: "/tasks/1/", with: "/tasks/\(taskID)/")
+                let body =
+                    #"{"kind":"k","title":"t","worker":"w","lease_token":"00000000-0000-0000-0000-000000000000","to_team":"logistics-emea","note":"n","error":"e","items":[],"tasks":[],"name":"n","email":"a@b.c","code":"zz","role":"viewer","department":"sales","region":"emea","team":"sales-emea"}"#
+                let viewerResponse = try await api.call(method, path, json: body, token: .some(viewer))
+                #expect([403, 404].contains(Int(viewerResponse.status.code)), "viewer \(method) \(path): \(viewerResponse.status.code)")
+                let adminOnly =
+                    ["/v1/regions", "/v1/teams", "/v1/members", "/v1/tokens"].contains(path) || path.hasPrefix("/v1/members/")
+                    || path.hasPrefix("/v1/tokens/")
+                if adminOnly {
+                    let agentResponse = try await api.call(method, path, json: body, token: .some(agent))
+                    #expect(agentResponse.status == .forbidden, "agent \(method) \(path): \(agentResponse.status.code)")
+                }
+            }
+            let after = try await database.pool.query("SELECT count(*) AS n FROM events").first?.decode(Int.self, "n")
+            #expect(before == after, "no refused call changed anything")
         }
     }
 }

@@ -232,8 +232,6 @@ import Testing
             #expect(try wrongType.errorEnvelope().error.message.contains("kind"))
             let missing = try await api.call(.post, "/v1/teams/sales-emea/tasks", json: #"{"title": "t"}"#)
             #expect(missing.status == .badRequest)
-            let badToken = try await api.call(.post, "/v1/tasks/1/complete", json: #"{"lease_token":"nope"}"#)
-            #expect(badToken.status == .badRequest)
             let bigPayload = String(repeating: "x", count: 70_000)
             let tooBig = try await api.call(
                 .post,
@@ -245,6 +243,10 @@ import Testing
             let stored = try await api.call(.post, "/v1/teams/sales-emea/tasks", json: #"{"kind":"k","title":"\#(sqlish)"}"#)
             #expect(stored.status == .created)
             #expect(try stored.json(AnyJSON.self)["title"]?.string == sqlish)
+            let storedID = try #require(try stored.json(AnyJSON.self)["id"]?.int)
+            let badToken = try await api.call(.post, "/v1/tasks/\(storedID)/complete", json: #"{"lease_token":"nope"}"#)
+            #expect(badToken.status == .badRequest)
+            #expect(try badToken.errorEnvelope().error.details?["field"] == "lease_token")
         }
     }
 }

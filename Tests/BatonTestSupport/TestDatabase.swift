@@ -62,13 +62,25 @@ public enum TestDatabase {
         acquireTimeout: Duration = .seconds(5),
         _ body: (ConnectionPool, String) async throws -> Result
     ) async throws -> Result {
+        try await withPool(size: poolSize, acquireTimeout: acquireTimeout, migrated: true, body)
+    }
+
+    /// Creates a database (migrated or empty), hands a pool on it to `body`, then closes the
+    /// pool and drops the database.
+    public static func withPool<Result>(
+        size: Int = 4,
+        acquireTimeout: Duration = .seconds(5),
+        maximumBackoff: Duration = .milliseconds(200),
+        migrated: Bool,
+        _ body: (ConnectionPool, String) async throws -> Result
+    ) async throws -> Result {
         try await withEmptyDatabase { url in
             let pool = ConnectionPool(
                 try PostgresConfiguration(url),
-                configuration: .init(size: poolSize, acquireTimeout: acquireTimeout)
+                configuration: .init(size: size, acquireTimeout: acquireTimeout, maximumBackoff: maximumBackoff)
             )
             do {
-                try await Migrator(migrations: migrations, logger: quietLogger).migrate(pool)
+                if migrated { try await Migrator(migrations: migrations, logger: quietLogger).migrate(pool) }
                 let result = try await body(pool, url)
                 await pool.close(timeout: .seconds(1))
                 return result

@@ -17,20 +17,7 @@ func withPool<Result>(
     acquireTimeout: Duration = .seconds(5),
     _ body: (ConnectionPool, String) async throws -> Result
 ) async throws -> Result {
-    try await TestDatabase.withEmptyDatabase { url in
-        let pool = ConnectionPool(
-            try PostgresConfiguration(url),
-            configuration: .init(size: size, acquireTimeout: acquireTimeout, maximumBackoff: .milliseconds(200))
-        )
-        do {
-            let result = try await body(pool, url)
-            await pool.close(timeout: .seconds(1))
-            return result
-        } catch {
-            await pool.close(timeout: .seconds(1))
-            throw error
-        }
-    }
+    try await TestDatabase.withPool(size: size, acquireTimeout: acquireTimeout, migrated: false, body)
 }
 
 /// Terminates a server process from another connection, as an administrator or a crash would.

@@ -5,10 +5,11 @@ import PostgresClient
 extension APIHandler {
     func createTask(_ input: Operations.CreateTask.Input) async throws -> Operations.CreateTask.Output {
         let principal = try RequestPrincipal.require()
+        // Who may do this is settled before what was asked is checked.
+        let team = try await team(input.path.team, .workQueue, for: principal)
         guard case .json(let body) = input.body else { throw BatonError.invalidArgument("expected JSON") }
         let newTask = try NewTask(body)
         try newTask.validate()
-        let team = try await team(input.path.team, .workQueue, for: principal)
         let tasks = self.tasks
         let (status, task) = try await idempotent(key: input.headers.idempotencyKey, operation: "createTask/\(team.slug)", request: body) {
             tx in
@@ -20,13 +21,13 @@ extension APIHandler {
 
     func createTasks(_ input: Operations.CreateTasks.Input) async throws -> Operations.CreateTasks.Output {
         let principal = try RequestPrincipal.require()
+        let team = try await team(input.path.team, .workQueue, for: principal)
         guard case .json(let body) = input.body else { throw BatonError.invalidArgument("expected JSON") }
         guard (1...1000).contains(body.tasks.count) else {
             throw BatonError(.ruleViolation, "a batch holds 1 to 1000 tasks", details: ["field": "tasks"])
         }
         let newTasks = try body.tasks.map(NewTask.init)
         for (index, task) in newTasks.enumerated() { try task.validate(field: "tasks[\(index)].") }
-        let team = try await team(input.path.team, .workQueue, for: principal)
         let tasks = self.tasks
         let (_, list) = try await idempotent(key: input.headers.idempotencyKey, operation: "createTasks/\(team.slug)", request: body) {
             tx in
@@ -38,6 +39,7 @@ extension APIHandler {
 
     func claimTasks(_ input: Operations.ClaimTasks.Input) async throws -> Operations.ClaimTasks.Output {
         let principal = try RequestPrincipal.require()
+        let team = try await team(input.path.team, .workQueue, for: principal)
         guard case .json(let body) = input.body else { throw BatonError.invalidArgument("expected JSON") }
         let limit = body.limit ?? 1
         let wait = body.waitSeconds ?? 0
@@ -49,7 +51,6 @@ extension APIHandler {
         if let kinds = body.kinds, kinds.isEmpty || kinds.count > 50 {
             throw BatonError.invalidArgument("kinds must list 1 to 50 kinds", field: "kinds")
         }
-        let team = try await team(input.path.team, .workQueue, for: principal)
         let leaseSeconds = body.leaseSeconds ?? team.defaultLeaseSeconds
         guard (5...86400).contains(leaseSeconds) else {
             throw BatonError.invalidArgument("lease_seconds must be between 5 and 86400", field: "lease_seconds")
@@ -80,21 +81,21 @@ extension APIHandler {
 
     func heartbeatTask(_ input: Operations.HeartbeatTask.Input) async throws -> Operations.HeartbeatTask.Output {
         let principal = try RequestPrincipal.require()
+        _ = try await task(input.path.id, .workQueue, for: principal)
         guard case .json(let body) = input.body else { throw BatonError.invalidArgument("expected JSON") }
         let token = try leaseToken(body.leaseToken)
         if let seconds = body.leaseSeconds, !(5...86400).contains(seconds) {
             throw BatonError.invalidArgument("lease_seconds must be between 5 and 86400", field: "lease_seconds")
         }
-        _ = try await task(input.path.id, .workQueue, for: principal)
         let task = try fenced(try await tasks.heartbeat(id: Int(input.path.id), leaseToken: token, leaseSeconds: body.leaseSeconds))
         return .ok(.init(body: .json(try .init(task))))
     }
 
     func completeTask(_ input: Operations.CompleteTask.Input) async throws -> Operations.CompleteTask.Output {
         let principal = try RequestPrincipal.require()
+        _ = try await task(input.path.id, .workQueue, for: principal)
         guard case .json(let body) = input.body else { throw BatonError.invalidArgument("expected JSON") }
         let token = try leaseToken(body.leaseToken)
-        _ = try await task(input.path.id, .workQueue, for: principal)
         let result = try body.result.map { try JSONBridge.text($0) }
         let task = try fenced(
             try await tasks.complete(id: Int(input.path.id), leaseToken: token, resultJSON: result, by: principal)
@@ -148,6 +149,7 @@ extension APIHandler {
 
     func failTask(_ input: Operations.FailTask.Input) async throws -> Operations.FailTask.Output {
         let principal = try RequestPrincipal.require()
+        _ = try await task(input.path.id, .workQueue, for: principal)
         guard case .json(let body) = input.body else { throw BatonError.invalidArgument("expected JSON") }
         let token = try leaseToken(body.leaseToken)
         guard (1...10_000).contains(body.error.count) else {
@@ -156,7 +158,6 @@ extension APIHandler {
         if let retry = body.retryInSeconds, !(0...604_800).contains(retry) {
             throw BatonError.invalidArgument("retry_in_seconds must be between 0 and 604800", field: "retry_in_seconds")
         }
-        _ = try await task(input.path.id, .workQueue, for: principal)
         let task = try fenced(
             try await tasks.fail(
                 id: Int(input.path.id),
@@ -171,9 +172,9 @@ extension APIHandler {
 
     func releaseTask(_ input: Operations.ReleaseTask.Input) async throws -> Operations.ReleaseTask.Output {
         let principal = try RequestPrincipal.require()
+        _ = try await task(input.path.id, .workQueue, for: principal)
         guard case .json(let body) = input.body else { throw BatonError.invalidArgument("expected JSON") }
         let token = try leaseToken(body.leaseToken)
-        _ = try await task(input.path.id, .workQueue, for: principal)
         let task = try fenced(try await tasks.release(id: Int(input.path.id), leaseToken: token, by: principal))
         return .ok(.init(body: .json(try .init(task))))
     }
