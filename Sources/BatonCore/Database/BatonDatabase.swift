@@ -31,6 +31,8 @@ public final class BatonDatabase: Sendable {
 
     public let pool: ConnectionPool
     public let migrator: Migrator
+    /// Teams by slug, briefly cached for the hot paths.
+    public let teamDirectory = TeamDirectory()
     private let logger: Logger
 
     public init(pool: ConnectionPool, logger: Logger) {

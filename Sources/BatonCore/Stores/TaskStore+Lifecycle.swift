@@ -56,16 +56,22 @@ extension TaskStore {
     }
 
     /// Extends a lease. Fenced on the token; an expired lease cannot be extended.
-    public func heartbeat(id: Int, leaseToken: UUID, leaseSeconds: Int?) async throws -> Result<QueueTask, FenceFailure> {
+    public func heartbeat(
+        id: Int,
+        leaseToken: UUID,
+        leaseSeconds: Int?,
+        scope: Scope = Scope()
+    ) async throws -> Result<QueueTask, FenceFailure> {
         let rows = try await pool.query(
             """
             UPDATE tasks t
             SET lease_expires_at = now() + make_interval(secs => coalesce($3, tm.default_lease_seconds)), updated_at = now()
             FROM teams tm
             WHERE t.id = $1 AND t.team = tm.slug AND t.state = 'claimed' AND t.lease_token = $2 AND t.lease_expires_at > now()
+              AND \(Self.scopeFilter(teams: 4, regions: 5, alias: "t"))
             RETURNING \(Self.columns(of: "t"))
             """,
-            [id, leaseToken, leaseSeconds],
+            [id, leaseToken, leaseSeconds] + Self.scopeBinds(scope),
             prepared: true
         )
         return try await fenced(id: id, rows)
@@ -85,6 +91,7 @@ extension TaskStore {
                 SET state = 'done', result = $3::jsonb, lease_token = NULL, lease_expires_at = NULL,
                     finished_at = now(), updated_at = now()
                 WHERE id = $1 AND state = 'claimed' AND lease_token = $2 AND lease_expires_at > now()
+                  AND \(Self.scopeFilter(teams: 6, regions: 7, alias: "tasks"))
                 RETURNING *
             ),
             done_events AS (
@@ -94,7 +101,8 @@ extension TaskStore {
             )
             SELECT \(Self.columns) FROM done
             """,
-            [id, leaseToken, resultJSON.map(PostgresJSONText.init), principal.actorID, principal.source],
+            [id, leaseToken, resultJSON.map(PostgresJSONText.init), principal.actorID, principal.source]
+                + Self.scopeBinds(principal.scope),
             prepared: true
         )
         return try await fenced(id: id, rows)
@@ -192,7 +200,7 @@ extension TaskStore {
                     last_error = $3, lease_token = NULL, lease_expires_at = NULL, updated_at = now()
                 FROM teams tm
                 WHERE t.id = $1 AND t.team = tm.slug AND t.state = 'claimed' AND t.lease_token = $2
-                  AND t.lease_expires_at > now()
+                  AND t.lease_expires_at > now() AND \(Self.scopeFilter(teams: 7, regions: 8, alias: "t"))
                 RETURNING t.*
             ),
             failed_events AS (
@@ -209,7 +217,7 @@ extension TaskStore {
             )
             SELECT \(Self.columns) FROM failed
             """,
-            [id, leaseToken, error, retryInSeconds, principal.actorID, principal.source],
+            [id, leaseToken, error, retryInSeconds, principal.actorID, principal.source] + Self.scopeBinds(principal.scope),
             prepared: true
         )
         return try await fenced(id: id, rows)
@@ -224,6 +232,7 @@ extension TaskStore {
                 SET state = 'queued', attempts = greatest(attempts - 1, 0), run_at = now(), lease_token = NULL,
                     lease_expires_at = NULL, updated_at = now()
                 WHERE id = $1 AND state = 'claimed' AND lease_token = $2 AND lease_expires_at > now()
+                  AND \(Self.scopeFilter(teams: 5, regions: 6, alias: "tasks"))
                 RETURNING *
             ),
             released_events AS (
@@ -233,7 +242,7 @@ extension TaskStore {
             )
             SELECT \(Self.columns) FROM released
             """,
-            [id, leaseToken, principal.actorID, principal.source]
+            [id, leaseToken, principal.actorID, principal.source] + Self.scopeBinds(principal.scope)
         )
         return try await fenced(id: id, rows)
     }
@@ -271,6 +280,17 @@ extension TaskStore {
             [id, from.map(\.rawValue), to.rawValue, resetAttempts, eventType, principal.actorID, principal.source, reason]
         )
         return try rows.first.map(Self.task)
+    }
+
+    /// An SQL condition limiting rows to a scope, given the parameter numbers of its team and
+    /// region arrays (NULL teams means unrestricted). Lets a lease-fenced change check scope in
+    /// the same statement instead of reading the task first.
+    static func scopeFilter(teams: Int, regions: Int, alias: String) -> String {
+        "($\(teams)::text[] IS NULL OR \(alias).team = ANY($\(teams)) OR \(alias).region = ANY($\(regions)::text[]))"
+    }
+
+    static func scopeBinds(_ scope: Scope) -> PostgresConnection.Binds {
+        scope.isUnrestricted ? [nil, nil] : [Array(scope.teams), Array(scope.regions)]
     }
 
     private func fenced(id: Int, _ rows: PostgresQueryResult) async throws -> Result<QueueTask, FenceFailure> {

@@ -6,7 +6,9 @@ extension APIHandler {
     /// The team, when it exists and the caller may see it and has `permission`: 404 for a
     /// team out of scope (its existence does not leak), 403 for a role that may not.
     func team(_ slug: String, _ permission: Permission, for principal: Principal) async throws -> Team {
-        guard let team = try await database.teams.find(slug), principal.canSee(team: team.slug, region: team.region) else {
+        guard let team = try await database.teamDirectory.find(slug, pool: database.pool),
+            principal.canSee(team: team.slug, region: team.region)
+        else {
             throw BatonError.notFound("no team '\(slug)'")
         }
         try principal.require(permission)
@@ -32,34 +34,39 @@ extension APIHandler {
         return try rows.map { try $0.decode(String.self, "slug") }
     }
 
-    /// Runs `body` in one transaction. With an `Idempotency-Key`, the key is claimed in that
-    /// same transaction: a repeat with the same request gets the first response (status and
+    /// Runs `body` in one transaction (or, with `singleStatement`, as the one statement it is).
+    /// With an `Idempotency-Key`, the key is claimed in the same transaction as the effect: a repeat with the same request gets the first response (status and
     /// body) again, a repeat with another request is 409.
     func idempotent<Body: Codable & Sendable>(
         key: String?,
         operation: String,
         request: some Encodable,
+        singleStatement: Bool = false,
         _ body: @Sendable (PostgresConnection) async throws -> (status: Int, body: Body)
     ) async throws -> (status: Int, body: Body) {
         let principal = try RequestPrincipal.require()
         let store = IdempotencyStore()
+        guard let key else {
+            // Without a key there is nothing to record; a body that is one statement then
+            // commits on its own, saving the BEGIN and COMMIT round trips.
+            return try await database.pool.withConnection { connection in
+                guard singleStatement else { return try await connection.transaction(body) }
+                return try await body(connection)
+            }
+        }
         let fingerprint = IdempotencyStore.fingerprint(operation, try JSONBridge.text(request))
         return try await database.pool.transaction { tx in
-            if let key {
-                if let recorded = try await store.claim(key: key, principal: String(principal.tokenID), fingerprint: fingerprint, on: tx) {
-                    return (recorded.status, try JSONBridge.value(Body.self, from: recorded.bodyJSON))
-                }
+            if let recorded = try await store.claim(key: key, principal: String(principal.tokenID), fingerprint: fingerprint, on: tx) {
+                return (recorded.status, try JSONBridge.value(Body.self, from: recorded.bodyJSON))
             }
             let result = try await body(tx)
-            if let key {
-                try await store.record(
-                    key: key,
-                    principal: String(principal.tokenID),
-                    status: result.status,
-                    bodyJSON: try JSONBridge.text(result.body),
-                    on: tx
-                )
-            }
+            try await store.record(
+                key: key,
+                principal: String(principal.tokenID),
+                status: result.status,
+                bodyJSON: try JSONBridge.text(result.body),
+                on: tx
+            )
             return result
         }
     }

@@ -11,7 +11,12 @@ extension APIHandler {
         let newTask = try NewTask(body)
         try newTask.validate()
         let tasks = self.tasks
-        let (status, task) = try await idempotent(key: input.headers.idempotencyKey, operation: "createTask/\(team.slug)", request: body) {
+        let (status, task) = try await idempotent(
+            key: input.headers.idempotencyKey,
+            operation: "createTask/\(team.slug)",
+            request: body,
+            singleStatement: true
+        ) {
             tx in
             let created = try await tasks.create([newTask], in: team, by: principal, on: tx)[0]
             return (created.isNew ? 201 : 200, try Components.Schemas.Task(created.task))
@@ -29,7 +34,12 @@ extension APIHandler {
         let newTasks = try body.tasks.map(NewTask.init)
         for (index, task) in newTasks.enumerated() { try task.validate(field: "tasks[\(index)].") }
         let tasks = self.tasks
-        let (_, list) = try await idempotent(key: input.headers.idempotencyKey, operation: "createTasks/\(team.slug)", request: body) {
+        let (_, list) = try await idempotent(
+            key: input.headers.idempotencyKey,
+            operation: "createTasks/\(team.slug)",
+            request: body,
+            singleStatement: true
+        ) {
             tx in
             let created = try await tasks.create(newTasks, in: team, by: principal, on: tx)
             return (201, Components.Schemas.TaskList(tasks: try created.map { try Components.Schemas.Task($0.task) }))
@@ -81,23 +91,27 @@ extension APIHandler {
 
     func heartbeatTask(_ input: Operations.HeartbeatTask.Input) async throws -> Operations.HeartbeatTask.Output {
         let principal = try RequestPrincipal.require()
-        _ = try await task(input.path.id, .workQueue, for: principal)
+        try principal.require(.workQueue)
         guard case .json(let body) = input.body else { throw BatonError.invalidArgument("expected JSON") }
         let token = try leaseToken(body.leaseToken)
         if let seconds = body.leaseSeconds, !(5...86400).contains(seconds) {
             throw BatonError.invalidArgument("lease_seconds must be between 5 and 86400", field: "lease_seconds")
         }
-        let task = try fenced(try await tasks.heartbeat(id: Int(input.path.id), leaseToken: token, leaseSeconds: body.leaseSeconds))
+        let task = try fenced(
+            for: principal,
+            try await tasks.heartbeat(id: Int(input.path.id), leaseToken: token, leaseSeconds: body.leaseSeconds, scope: principal.scope)
+        )
         return .ok(.init(body: .json(try .init(task))))
     }
 
     func completeTask(_ input: Operations.CompleteTask.Input) async throws -> Operations.CompleteTask.Output {
         let principal = try RequestPrincipal.require()
-        _ = try await task(input.path.id, .workQueue, for: principal)
+        try principal.require(.workQueue)
         guard case .json(let body) = input.body else { throw BatonError.invalidArgument("expected JSON") }
         let token = try leaseToken(body.leaseToken)
         let result = try body.result.map { try JSONBridge.text($0) }
         let task = try fenced(
+            for: principal,
             try await tasks.complete(id: Int(input.path.id), leaseToken: token, resultJSON: result, by: principal)
         )
         return .ok(.init(body: .json(try .init(task))))
@@ -149,7 +163,7 @@ extension APIHandler {
 
     func failTask(_ input: Operations.FailTask.Input) async throws -> Operations.FailTask.Output {
         let principal = try RequestPrincipal.require()
-        _ = try await task(input.path.id, .workQueue, for: principal)
+        try principal.require(.workQueue)
         guard case .json(let body) = input.body else { throw BatonError.invalidArgument("expected JSON") }
         let token = try leaseToken(body.leaseToken)
         guard (1...10_000).contains(body.error.count) else {
@@ -159,6 +173,7 @@ extension APIHandler {
             throw BatonError.invalidArgument("retry_in_seconds must be between 0 and 604800", field: "retry_in_seconds")
         }
         let task = try fenced(
+            for: principal,
             try await tasks.fail(
                 id: Int(input.path.id),
                 leaseToken: token,
@@ -172,10 +187,10 @@ extension APIHandler {
 
     func releaseTask(_ input: Operations.ReleaseTask.Input) async throws -> Operations.ReleaseTask.Output {
         let principal = try RequestPrincipal.require()
-        _ = try await task(input.path.id, .workQueue, for: principal)
+        try principal.require(.workQueue)
         guard case .json(let body) = input.body else { throw BatonError.invalidArgument("expected JSON") }
         let token = try leaseToken(body.leaseToken)
-        let task = try fenced(try await tasks.release(id: Int(input.path.id), leaseToken: token, by: principal))
+        let task = try fenced(for: principal, try await tasks.release(id: Int(input.path.id), leaseToken: token, by: principal))
         return .ok(.init(body: .json(try .init(task))))
     }
 
@@ -334,11 +349,16 @@ extension APIHandler {
         return token
     }
 
-    private func fenced(_ result: Result<QueueTask, TaskStore.FenceFailure>) throws -> QueueTask {
+    /// The task a lease-fenced change produced, or the right error: 404 for a task that does
+    /// not exist or is outside the caller's scope (the statement itself was scoped), 409 with
+    /// the current state otherwise.
+    private func fenced(for principal: Principal, _ result: Result<QueueTask, TaskStore.FenceFailure>) throws -> QueueTask {
         switch result {
         case .success(let task): return task
         case .failure(.notFound): throw BatonError.notFound("no such task")
-        case .failure(.staleLease(let task)): throw BatonError.staleLease(task)
+        case .failure(.staleLease(let task)):
+            guard principal.canSee(team: task.team, region: task.region) else { throw BatonError.notFound("no such task") }
+            throw BatonError.staleLease(task)
         }
     }
 }
