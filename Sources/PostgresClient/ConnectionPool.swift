@@ -50,7 +50,10 @@ public actor ConnectionPool {
     public nonisolated let connectionConfiguration: PostgresConfiguration
     private let logger: Logger
 
-    private var idle: [PostgresConnection] = []
+    private var idle: [(connection: PostgresConnection, since: ContinuousClock.Instant)] = []
+    /// A connection idle at least this long is checked before it is handed out; in a busy
+    /// pool connections cycle faster than this, so the check costs nothing on the hot path.
+    static let healthCheckAfterIdle: Duration = .seconds(1)
     /// Connections open or being opened, idle or in use.
     private var openCount = 0
     private var inUseCount = 0
@@ -94,7 +97,7 @@ public actor ConnectionPool {
         prepared: Bool = false
     ) async throws -> PostgresQueryResult {
         try await withConnection { connection in
-            try await connection.query(sql, binds, prepared: prepared && configuration.usePreparedStatements)
+            try await connection.query(sql, binds, prepared: prepared)
         }
     }
 
@@ -118,7 +121,7 @@ public actor ConnectionPool {
         for waiter in pending {
             waiter.continuation.resume(throwing: PostgresError(code: .poolClosed, message: "the pool is closed"))
         }
-        let toClose = idle
+        let toClose = idle.map(\.connection)
         idle.removeAll()
         openCount -= toClose.count
         for connection in toClose { await connection.close() }
@@ -132,8 +135,9 @@ public actor ConnectionPool {
 
     func acquire() async throws -> PostgresConnection {
         guard !isClosed else { throw PostgresError(code: .poolClosed, message: "the pool is closed") }
-        while let connection = idle.popLast() {
+        while let (connection, since) = idle.popLast() {
             inUseCount += 1
+            if ContinuousClock.now - since < Self.healthCheckAfterIdle { return connection }
             if await connection.checkIdleHealth() { return connection }
             inUseCount -= 1
             openCount -= 1
@@ -189,7 +193,7 @@ public actor ConnectionPool {
     }
 
     func release(_ connection: PostgresConnection) async {
-        var reusable = await connection.isIdleOutsideTransaction()
+        var reusable = connection.wasLeftReusable
         if !reusable, !(await connection.isBroken) {
             // A body that threw inside a transaction left it open; end it rather than lose the connection.
             _ = try? await connection.simpleQuery("ROLLBACK")
@@ -206,7 +210,7 @@ public actor ConnectionPool {
             inUseCount += 1
             waiters.removeFirst().continuation.resume(returning: connection)
         } else {
-            idle.append(connection)
+            idle.append((connection, .now))
         }
     }
 
@@ -236,7 +240,11 @@ public actor ConnectionPool {
             throw lastConnectError
         }
         do {
-            let connection = try await PostgresConnection.connect(configuration: connectionConfiguration, logger: logger)
+            let connection = try await PostgresConnection.connect(
+                configuration: connectionConfiguration,
+                usePreparedStatements: configuration.usePreparedStatements,
+                logger: logger
+            )
             if lastConnectError != nil {
                 logger.info("database connection restored")
             }

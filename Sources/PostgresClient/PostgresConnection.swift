@@ -1,6 +1,7 @@
 import CPostgres
 import Dispatch
 public import Logging
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -25,10 +26,14 @@ public final class PostgresConnection: @unchecked Sendable {
     /// The server's process id for this session, for `pg_terminate_backend` and notifications.
     public let backendPID: Int32
     let logger: Logger
+    /// False behind a pooler that does not carry prepared statements between transactions:
+    /// statements marked `prepared` then run unnamed.
+    let usePreparedStatements: Bool
 
-    private init(handle: OpaquePointer, queue: DispatchQueue, logger: Logger) {
+    private init(handle: OpaquePointer, queue: DispatchQueue, logger: Logger, usePreparedStatements: Bool) {
         self.handle = handle
         self.queue = queue
+        self.usePreparedStatements = usePreparedStatements
         self.backendPID = PQbackendPID(handle)
         self.logger = logger
     }
@@ -40,6 +45,7 @@ public final class PostgresConnection: @unchecked Sendable {
     /// Opens a connection. Blocking work happens on the new connection's own queue.
     public static func connect(
         configuration: PostgresConfiguration,
+        usePreparedStatements: Bool = true,
         logger: Logger = Logger(label: "baton.postgres")
     ) async throws -> PostgresConnection {
         let queue = DispatchQueue(label: "baton.postgres.connection")
@@ -49,7 +55,7 @@ public final class PostgresConnection: @unchecked Sendable {
                 continuation.resume(with: Result { try configuration.openHandle() })
             }
         }
-        return PostgresConnection(handle: handle, queue: queue, logger: logger)
+        return PostgresConnection(handle: handle, queue: queue, logger: logger, usePreparedStatements: usePreparedStatements)
     }
 
     /// Runs a parameterised statement. Set `prepared` for hot statements: the statement is
@@ -57,7 +63,7 @@ public final class PostgresConnection: @unchecked Sendable {
     @discardableResult
     public func query(_ sql: String, _ binds: Binds = [], prepared: Bool = false) async throws -> PostgresQueryResult {
         try await onQueue { handle in
-            if prepared {
+            if prepared && self.usePreparedStatements {
                 return try self.executePrepared(handle, sql: sql, binds: binds)
             }
             return try Self.withParameters(binds) { count, types, values in
@@ -97,6 +103,12 @@ public final class PostgresConnection: @unchecked Sendable {
         (try? await onQueue { handle in PQtransactionStatus(handle) == PQTRANS_IDLE }) ?? false
     }
 
+    /// Whether the last call left the connection usable and outside a transaction; read
+    /// without a trip to the connection's queue.
+    var wasLeftReusable: Bool { reusable.withLock { $0 } }
+
+    private let reusable = Mutex(true)
+
     /// Closes the connection. Further calls fail with ``PostgresError/Code/connectionLost``.
     public func close() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
@@ -120,7 +132,12 @@ public final class PostgresConnection: @unchecked Sendable {
                     continuation.resume(throwing: PostgresError(code: .connectionLost, message: "the connection is closed"))
                     return
                 }
-                continuation.resume(with: Swift.Result { try body(handle) })
+                let result = Swift.Result { try body(handle) }
+                // Remember how the session was left, so the pool can decide whether to reuse
+                // the connection without another trip to this queue.
+                let reusable = PQstatus(handle) == CONNECTION_OK && PQtransactionStatus(handle) == PQTRANS_IDLE
+                self.reusable.withLock { $0 = reusable }
+                continuation.resume(with: result)
             }
         }
     }

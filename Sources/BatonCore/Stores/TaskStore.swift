@@ -153,7 +153,8 @@ public struct TaskStore: Sendable {
                 column(\.dedupeKey), column { $0.subject?.type }, column { $0.subject?.id },
                 column { task in task.tags.map { PostgresJSON($0).postgresText } },
                 principal.actorID, principal.source,
-            ]
+            ],
+            prepared: true
         )
         var byOrdinal: [Int: QueueTask] = [:]
         for row in rows {
