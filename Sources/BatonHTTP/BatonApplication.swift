@@ -36,7 +36,7 @@ public enum BatonApplication {
         try handler.registerHandlers(
             on: RecordingTransport(router: router, table: routes),
             configuration: Configuration(
-                dateTranscoder: .iso8601WithFractionalSeconds,
+                dateTranscoder: RFC3339DateTranscoder(),
                 jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes]
             )
         )

@@ -73,7 +73,13 @@ public struct PostgresConfiguration: Sendable, CustomStringConvertible {
             ("connect_timeout", String(connectTimeoutSeconds)),
             ("application_name", applicationName),
             ("client_encoding", "UTF8"),
-            ("options", "-c DateStyle=ISO,YMD -c IntervalStyle=postgres -c extra_float_digits=3"),
+            // Generic plans for prepared statements: Baton's hot statements are index lookups
+            // whose plan does not depend on the values, and re-planning them per call (the
+            // default for the first executions and often after) costs more than running them.
+            (
+                "options",
+                "-c DateStyle=ISO,YMD -c IntervalStyle=postgres -c extra_float_digits=3 -c plan_cache_mode=force_generic_plan"
+            ),
             ("dbname", connectionString),
         ]
         let keywords = pairs.map { strdup($0.0) }
