@@ -79,6 +79,10 @@ import Testing
             try await api.call(.post, "/v1/teams/support-apac/tasks", json: #"{"kind":"k","title":"wake the feed"}"#)
             let woke = try await waiter.value.json(AnyJSON.self)
             #expect(woke["events"]?.array.compactMap { $0["type"]?.string } == ["task.created"])
+            // A cursor that is no event's id is refused, not read as "from the start".
+            let bogus = try await api.call(.get, "/v1/events?after=999999")
+            #expect(bogus.status == .badRequest)
+            #expect(try bogus.errorEnvelope().error.details?["field"] == "after")
         }
     }
 }

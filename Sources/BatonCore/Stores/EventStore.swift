@@ -67,7 +67,9 @@ public struct EventStore: Sendable {
         try await pool.query(
             """
             WITH cursor AS (
-                SELECT coalesce((SELECT xid FROM events WHERE id = $1), '0'::xid8) AS xid, $1::int8 AS id
+                SELECT xid, id FROM events WHERE id = $1
+                UNION ALL
+                SELECT '0'::xid8, 0 WHERE $1 = 0
             )
             SELECT \(Self.columns(of: "e")) FROM events e, cursor c
             WHERE (e.xid, e.id) > (c.xid, c.id)
@@ -80,6 +82,13 @@ public struct EventStore: Sendable {
             [after, limit, types, teams],
             prepared: true
         ).map(Self.event)
+    }
+
+    /// Whether `id` names an event (0, the start of the feed, always does). A cursor that
+    /// names none yields no events, so callers check it when a page comes back empty.
+    public func isCursor(_ id: Int) async throws -> Bool {
+        guard id != 0 else { return true }
+        return try await pool.query("SELECT 1 FROM events WHERE id = $1", [id], prepared: true).first != nil
     }
 
     /// The events of one entity in order.

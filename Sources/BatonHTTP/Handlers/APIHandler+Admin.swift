@@ -57,6 +57,9 @@ extension APIHandler {
         while true {
             let seen = await desks.events.current
             let found = try await events.feed(after: after, limit: limit, types: types, teams: teams)
+            if found.isEmpty, try await !events.isCursor(after) {
+                throw BatonError.invalidArgument("after is not the id of an event", field: "after")
+            }
             let remaining = deadline - ContinuousClock.now
             if !found.isEmpty || remaining <= .zero || Task.isCancelled {
                 return .ok(

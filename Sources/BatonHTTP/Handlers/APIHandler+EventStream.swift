@@ -21,6 +21,12 @@ extension APIHandler {
             teams = (teams == nil || teams!.contains(team)) ? [team] : []
         }
         let feed = events
+        guard try await feed.isCursor(after) else {
+            throw BatonError.invalidArgument(
+                "the cursor is not the id of an event",
+                field: input.headers.lastEventID == nil ? "after" : "Last-Event-ID"
+            )
+        }
         let signal = desks.events
         let filterTeams = teams
         let start = after
