@@ -1,6 +1,7 @@
 import BatonCore
 import Foundation
 import PostgresClient
+import ServiceLifecycle
 
 extension APIHandler {
     func createRegion(_ input: Operations.CreateRegion.Input) async throws -> Operations.CreateRegion.Output {
@@ -61,7 +62,7 @@ extension APIHandler {
                 throw BatonError.invalidArgument("after is not the id of an event", field: "after")
             }
             let remaining = deadline - ContinuousClock.now
-            if !found.isEmpty || remaining <= .zero || Task.isCancelled {
+            if !found.isEmpty || remaining <= .zero || Task.isCancelled || Task.isShuttingDownGracefully {
                 return .ok(
                     .init(
                         body: .json(

@@ -1,6 +1,7 @@
 import BatonCore
 import Foundation
 import OpenAPIRuntime
+import ServiceLifecycle
 
 extension APIHandler {
     static let keepAliveInterval: Duration = .seconds(15)
@@ -45,7 +46,7 @@ extension APIHandler {
             var lastWrite = ContinuousClock.now
             continuation.yield(ArraySlice("retry: 2000\n\n".utf8))
             // The stream ends after `lifetime`; clients reconnect with Last-Event-ID and lose nothing.
-            while !Task.isCancelled, ContinuousClock.now < end {
+            while !Task.isCancelled, !Task.isShuttingDownGracefully, ContinuousClock.now < end {
                 let seen = await signal.current
                 let page = try await feed.feed(after: cursor, limit: 200, types: types, teams: filterTeams)
                 for event in page {

@@ -1,6 +1,7 @@
 import BatonCore
 import Foundation
 import PostgresClient
+import ServiceLifecycle
 
 extension APIHandler {
     func createTask(_ input: Operations.CreateTask.Input) async throws -> Operations.CreateTask.Output {
@@ -79,7 +80,7 @@ extension APIHandler {
                 by: principal
             )
             let remaining = deadline - ContinuousClock.now
-            if !claimed.isEmpty || remaining <= .zero || Task.isCancelled {
+            if !claimed.isEmpty || remaining <= .zero || Task.isCancelled || Task.isShuttingDownGracefully {
                 let list = try claimed.map { try Components.Schemas.Task($0, includeLeaseToken: true) }
                 return .ok(.init(body: .json(.init(tasks: list))))
             }
