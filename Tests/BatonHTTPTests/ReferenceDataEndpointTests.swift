@@ -54,11 +54,13 @@ import Testing
             #expect(firstResponse.status == .ok)
             let first = try firstResponse.json(RegionPage.self)
             #expect(first.regions.map(\.code) == ["amer", "apac"])
+            try #require(first.regions.count == 2)
             #expect(first.regions[1].time_zone == "Asia/Kolkata")
             let cursor = try #require(first.next_cursor)
             let second = try await api.call(.get, "/v1/regions?limit=2&after=\(cursor)").json(RegionPage.self)
             #expect(second.regions.map(\.code) == ["emea"])
             #expect(second.next_cursor == nil)
+            try #require(second.regions.count == 1)
             #expect(second.regions[0].created_at.hasSuffix("Z"))
         }
     }

@@ -60,6 +60,22 @@ import FoundationNetworking
         }
     }
 
+    static func post(_ path: String, port: Int, token: String, json: String) async -> (Int, String)? {
+        guard let url = URL(string: "http://127.0.0.1:\(port)\(path)") else { return nil }
+        var request = URLRequest(url: url)
+        request.httpMethod = "POST"
+        request.timeoutInterval = 60
+        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.httpBody = Data(json.utf8)
+        do {
+            let (data, response) = try await URLSession.shared.data(for: request)
+            return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
+        } catch {
+            return nil
+        }
+    }
+
     static func waitUntilReady(_ server: Server) async throws -> Bool {
         let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline, server.process.isRunning {
@@ -94,14 +110,28 @@ import FoundationNetworking
         )
         try await connection.query("INSERT INTO regions (code, name) VALUES ('emea', 'EMEA')")
         await connection.close()
+        // A long-poll in flight does not hold up shutdown: it answers (empty) within a second
+        // of SIGTERM, and the server exits cleanly.
+        let token = try String(contentsOf: directory.appendingPathComponent("admin-token"), encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let team = await Self.post("/v1/teams", port: first.port, token: token, json: #"{"department":"sales","region":"emea"}"#)
+        #expect(team?.0 == 201)
+        let longPoll = Task {
+            await Self.post("/v1/teams/sales-emea/claim", port: first.port, token: token, json: #"{"worker":"w","wait_seconds":30}"#)
+        }
+        try await Task.sleep(for: .milliseconds(500))
+        let stopping = ContinuousClock.now
         #expect(try await Self.stop(first) == 0)
+        #expect(ContinuousClock.now - stopping < .seconds(15), "a 30-second long-poll did not hold up shutdown")
+        let polled = await longPoll.value
+        #expect(polled?.0 == 200)
+        #expect(polled?.1 == #"{"tasks":[]}"#)
         #expect(try await embedded.isRunning() == false, "no postgres left behind after baton exits")
 
         let second = try Self.start(dataDirectory: directory, log: directory.appendingPathComponent("second.log"))
         #expect(try await Self.waitUntilReady(second))
         // The first start created the admin token and left it, readable by the owner only, in the data directory.
         let tokenFile = directory.appendingPathComponent("admin-token")
-        let token = try String(contentsOf: tokenFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(token.hasPrefix("bt_"))
         let mode = try FileManager.default.attributesOfItem(atPath: tokenFile.path)[.posixPermissions] as? Int
         #expect(mode == 0o600)
