@@ -187,7 +187,7 @@ import Testing
         try await withTestApplication { api, database in
             try await api.seedReferenceData()
             var wakeDelays: [Duration] = []
-            for round in 0..<3 {
+            for round in 0..<5 {
                 let waiter = Task {
                     let response = try await api.call(.post, "/v1/teams/marketing-emea/claim", json: #"{"worker":"lp","wait_seconds":10}"#)
                     return (ContinuousClock.now, try response.json(AnyJSON.self)["tasks"]?.array.count ?? 0)

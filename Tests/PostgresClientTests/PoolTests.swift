@@ -86,7 +86,7 @@ import Testing
             }
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for _ in 0..<size {
-                    group.addTask { try await pool.query("SELECT pg_sleep(3)") }
+                    group.addTask { try await pool.query("SELECT pg_sleep(6)") }
                 }
                 // Wait until every connection is inside pg_sleep.
                 let allBusy = try await eventually(timeout: .seconds(3)) { await pool.statistics().inUse == size }
@@ -96,14 +96,14 @@ import Testing
                 // could not run until the sleeps ended.
                 let ticker = Task {
                     var ticks = 0
-                    for _ in 0..<50 {
+                    for _ in 0..<20 {
                         ticks += 1
                         try await Task.sleep(for: .milliseconds(5))
                     }
                     return ticks
                 }
                 let ticks = try await ticker.value
-                #expect(ticks == 50)
+                #expect(ticks == 20)
                 #expect(await pool.statistics().inUse == size, "the ticker finished while every connection was still blocked")
                 try await group.waitForAll()
             }
