@@ -37,7 +37,7 @@ public enum BatonApplication {
             on: RecordingTransport(router: router, table: routes),
             configuration: Configuration(
                 dateTranscoder: RFC3339DateTranscoder(),
-                jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes]
+                jsonEncodingOptions: [.withoutEscapingSlashes]
             )
         )
         return router

@@ -9,10 +9,7 @@ import PostgresClient
 /// microseconds per date; a task carries up to six of them.
 struct RFC3339DateTranscoder: DateTranscoder {
     func encode(_ date: Date) throws -> String {
-        var text = PostgresTimestamp.format(date)
-        // "YYYY-MM-DD HH:MM:SS.ffffff+00" → "YYYY-MM-DDTHH:MM:SS.ffffffZ"
-        text.removeLast(3)
-        return text.replacingOccurrences(of: " ", with: "T") + "Z"
+        PostgresTimestamp.formatRFC3339(date)
     }
 
     func decode(_ text: String) throws -> Date {

@@ -4,6 +4,17 @@ public import Foundation
 public enum PostgresTimestamp {
     /// Formats an instant as `YYYY-MM-DD HH:MM:SS.ffffff+00`.
     public static func format(_ date: Date) -> String {
+        format(date, separator: UInt8(ascii: " "), zone: "+00")
+    }
+
+    /// Formats an instant as RFC 3339 in UTC with microseconds: `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
+    public static func formatRFC3339(_ date: Date) -> String {
+        format(date, separator: UInt8(ascii: "T"), zone: "Z")
+    }
+
+    // Writes the digits straight into the string's storage: this runs for every timestamp of
+    // every row and response, and string interpolation with padding cost several microseconds.
+    private static func format(_ date: Date, separator: UInt8, zone: StaticString) -> String {
         let totalMicros = (date.timeIntervalSince1970 * 1_000_000).rounded()
         let micros = Int64(totalMicros)
         var seconds = micros / 1_000_000
@@ -19,11 +30,44 @@ public enum PostgresTimestamp {
             days -= 1
         }
         let (year, month, day) = civilDate(fromDays: days)
-        let hour = secondOfDay / 3600
-        let minute = (secondOfDay % 3600) / 60
-        let second = secondOfDay % 60
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2)) \(pad(hour, 2)):\(pad(minute, 2)):\(pad(second, 2))"
-            + ".\(pad(fraction, 6))+00"
+        guard (0...9999).contains(year) else {
+            return "\(year)-\(digits(month, 2))-\(digits(day, 2))\(Character(Unicode.Scalar(separator)))"
+                + "\(digits(secondOfDay / 3600, 2)):\(digits(secondOfDay % 3600 / 60, 2)):\(digits(secondOfDay % 60, 2))"
+                + ".\(digits(fraction, 6))\(zone)"
+        }
+        let length = 26 + zone.utf8CodeUnitCount
+        return String(unsafeUninitializedCapacity: length) { buffer in
+            var index = 0
+            func put(_ value: Int64, _ width: Int) {
+                var remaining = value
+                for offset in stride(from: width - 1, through: 0, by: -1) {
+                    buffer[index + offset] = UInt8(truncatingIfNeeded: 48 + remaining % 10)
+                    remaining /= 10
+                }
+                index += width
+            }
+            func put(byte: UInt8) {
+                buffer[index] = byte
+                index += 1
+            }
+            put(year, 4)
+            put(byte: UInt8(ascii: "-"))
+            put(month, 2)
+            put(byte: UInt8(ascii: "-"))
+            put(day, 2)
+            put(byte: separator)
+            put(secondOfDay / 3600, 2)
+            put(byte: UInt8(ascii: ":"))
+            put(secondOfDay % 3600 / 60, 2)
+            put(byte: UInt8(ascii: ":"))
+            put(secondOfDay % 60, 2)
+            put(byte: UInt8(ascii: "."))
+            put(fraction, 6)
+            zone.withUTF8Buffer { zoneBytes in
+                for byte in zoneBytes { put(byte: byte) }
+            }
+            return index
+        }
     }
 
     /// Parses `YYYY-MM-DD[ T]HH:MM:SS[.f…][±HH[:MM[:SS]]|Z]`; a value without an offset is UTC.
@@ -124,7 +168,7 @@ public enum PostgresTimestamp {
         return (year, month, day)
     }
 
-    private static func pad(_ value: Int64, _ width: Int) -> String {
+    private static func digits(_ value: Int64, _ width: Int) -> String {
         let text = String(value)
         return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
     }
@@ -177,21 +221,24 @@ public enum PostgresArrayText {
 
     /// Formats elements, writing `nil` as an unquoted `NULL`.
     public static func format(_ elements: [String?]) -> String {
-        var result = "{"
+        // Byte-wise: quotes and backslashes are ASCII, so escaping never splits a character.
+        var bytes: [UInt8] = [UInt8(ascii: "{")]
+        bytes.reserveCapacity(2 + elements.reduce(0) { $0 + ($1?.utf8.count ?? 4) + 3 })
         for (offset, element) in elements.enumerated() {
-            if offset > 0 { result += "," }
+            if offset > 0 { bytes.append(UInt8(ascii: ",")) }
             guard let element else {
-                result += "NULL"
+                bytes.append(contentsOf: "NULL".utf8)
                 continue
             }
-            result += "\""
-            for character in element {
-                if character == "\"" || character == "\\" { result += "\\" }
-                result.append(character)
+            bytes.append(UInt8(ascii: "\""))
+            for byte in element.utf8 {
+                if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { bytes.append(UInt8(ascii: "\\")) }
+                bytes.append(byte)
             }
-            result += "\""
+            bytes.append(UInt8(ascii: "\""))
         }
-        return result + "}"
+        bytes.append(UInt8(ascii: "}"))
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Parses a one-dimensional array; unquoted `NULL` elements become `nil`.

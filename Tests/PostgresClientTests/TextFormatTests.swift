@@ -28,6 +28,14 @@ import Testing
         #expect(PostgresTimestamp.format(leap) == "2024-02-29 12:00:00.000000+00")
     }
 
+    @Test func rfc3339FormattingUsesTAndZ() throws {
+        let date = Date(timeIntervalSince1970: 1_795_000_000.123456)
+        #expect(PostgresTimestamp.formatRFC3339(date) == "2026-11-18T11:06:40.123456Z")
+        #expect(PostgresTimestamp.formatRFC3339(Date(timeIntervalSince1970: 0)) == "1970-01-01T00:00:00.000000Z")
+        let far = Date(timeIntervalSince1970: 253_402_300_800)  // 10000-01-01
+        #expect(PostgresTimestamp.formatRFC3339(far) == "10000-01-01T00:00:00.000000Z")
+    }
+
     @Test(arguments: ["", "2026-13-01 00:00:00+00", "2026-01-01", "infinity", "2026-01-01 00:00:00+0x"])
     func malformedTimestampsAreRejected(text: String) {
         #expect(PostgresTimestamp.parse(text) == nil)

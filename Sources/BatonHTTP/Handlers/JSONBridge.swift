@@ -9,7 +9,7 @@ enum JSONBridge {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .custom { date, encoder in
             var container = encoder.singleValueContainer()
-            try container.encode(date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true)))
+            try container.encode(try RFC3339DateTranscoder().encode(date))
         }
         return encoder
     }()
@@ -18,10 +18,7 @@ enum JSONBridge {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .custom { decoder in
             let text = try decoder.singleValueContainer().decode(String.self)
-            guard
-                let date = try? Date(text, strategy: .iso8601.year().month().day().time(includingFractionalSeconds: true))
-                    ?? (try? Date(text, strategy: .iso8601))
-            else {
+            guard let date = try? RFC3339DateTranscoder().decode(text) else {
                 throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not an RFC 3339 time"))
             }
             return date
