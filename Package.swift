@@ -13,6 +13,7 @@ let swiftSettings: [SwiftSetting] = [
 let migrationFiles = [
     "0001_foundation.sql",
     "0002_queues.sql",
+    "0003_sla.sql",
 ]
 
 let package = Package(

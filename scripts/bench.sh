@@ -193,7 +193,7 @@ FROM inserted JOIN numbered USING (id);
 \set id 0
 WITH picked AS MATERIALIZED (
     SELECT id FROM tasks
-    WHERE team = 'sales-emea' AND state = 'queued' AND run_at <= now()
+    WHERE team = 'sales-emea' AND state = 'queued' AND run_at <= now() AND held_at IS NULL
       AND NOT (SELECT paused FROM teams WHERE slug = 'sales-emea')
     ORDER BY priority, run_at, id
     LIMIT 1

@@ -6,5 +6,6 @@ public enum BatonMigrations {
     public static let files: [(name: String, contents: [UInt8])] = [
         ("0001_foundation.sql", PackageResources._001_foundation_sql),
         ("0002_queues.sql", PackageResources._002_queues_sql),
+        ("0003_sla.sql", PackageResources._003_sla_sql),
     ]
 }

@@ -51,7 +51,10 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds to finish in-flight requests after SIGTERM/SIGINT. [env: BATON_SHUTDOWN_TIMEOUT] (default: 30)")
     var shutdownTimeout: Double?
 
-    @Flag(help: "Seed an empty database with demo regions, teams, members and tasks.")
+    @Option(help: "Seconds between SLA monitor sweeps (at risk, breaches, escalations). [env: BATON_SLA_INTERVAL] (default: 5)")
+    var slaInterval: Double?
+
+    @Flag(help: "Seed an empty database with demo regions, teams, members, SLA policies and tasks.")
     var demo = false
 
     func run() async throws {
@@ -99,7 +102,7 @@ struct Serve: AsyncParsableCommand {
             }
         }
         if demo, try await DemoSeeder(database: session.database).seedIfEmpty() {
-            logger.info("seeded demo data: regions emea and apac, eight teams, members and tasks")
+            logger.info("seeded demo data: regions emea and apac with calendars, ten teams, members, SLA policies and tasks")
         }
         if let secret = try await TokenStore(pool: session.database.pool).bootstrapAdminToken() {
             announceAdminToken(secret, dataDirectory: configuration.embeddedDataDirectory, logger: logger)
@@ -118,6 +121,14 @@ struct Serve: AsyncParsableCommand {
                 .init(service: application),
                 .init(service: NotificationRouter(listener: listener, desks: desks, logger: logger)),
                 .init(service: LeaseReaper(pool: session.database.pool, logger: logger)),
+                .init(
+                    service: SLAMonitor(
+                        database: session.database,
+                        region: configuration.settings.region,
+                        interval: configuration.slaInterval,
+                        logger: logger
+                    )
+                ),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger

@@ -16,6 +16,7 @@ struct ServeConfiguration {
     var logFormat: LogFormat
     var migrate: Bool
     var shutdownTimeout: Duration
+    var slaInterval: Duration
 
     /// The data directory when the embedded cluster is used.
     var embeddedDataDirectory: String? {
@@ -79,5 +80,7 @@ struct ServeConfiguration {
         migrate = !(flags.noMigrate || noMigrateFromEnvironment)
         let shutdown = try number(flags.shutdownTimeout, "BATON_SHUTDOWN_TIMEOUT", default: 30, in: 0.1...3600)
         shutdownTimeout = .milliseconds(Int(shutdown * 1000))
+        let sla = try number(flags.slaInterval, "BATON_SLA_INTERVAL", default: 5, in: 0.1...3600)
+        slaInterval = .milliseconds(Int(sla * 1000))
     }
 }

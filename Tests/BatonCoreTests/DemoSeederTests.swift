@@ -21,7 +21,7 @@ import Testing
                 ).first
             )
             #expect(try row.decode(Int.self, "regions") == 2)
-            #expect(try row.decode(Int.self, "teams") == 8)
+            #expect(try row.decode(Int.self, "teams") == 10)
             #expect(try row.decode(Int.self, "members") == 6)
             #expect(try row.decode(Int.self, "tasks") >= 240)
             #expect(try row.decode(Int.self, "states") >= 5)

@@ -11,7 +11,7 @@ import Yams
     static let knownVariables: Set<String> = [
         "BATON_HOST", "BATON_PORT", "BATON_DATABASE_URL", "BATON_DATA_DIR", "BATON_POOL_SIZE",
         "BATON_POOL_ACQUIRE_TIMEOUT", "BATON_REGION", "BATON_LOG_LEVEL", "BATON_LOG_FORMAT", "BATON_NO_MIGRATE",
-        "BATON_MAX_BODY_BYTES", "BATON_SHUTDOWN_TIMEOUT",
+        "BATON_MAX_BODY_BYTES", "BATON_SHUTDOWN_TIMEOUT", "BATON_SLA_INTERVAL",
     ]
 
     static func compose() throws -> [String: Any] {

@@ -47,7 +47,7 @@ import Yams
 /// may not touch reference data or tokens.
 @Suite(.requiresDatabase) struct EveryWriteChecksTheRoleTests {
     @Test func aViewerChangesNothingAndAnAgentTouchesNoAdminData() async throws {
-        let writes = try EveryOperationNeedsATokenTests.operations().filter { $0.0 == .post }
+        let writes = try EveryOperationNeedsATokenTests.operations().filter { [.post, .put, .delete].contains($0.0) }
         #expect(writes.count >= 20)
         try await withTestApplication { api, database in
             try await api.seedReferenceData()
@@ -61,12 +61,12 @@ import Yams
                 let path = template.replacingOccurrences(of: "/teams/1/", with: "/teams/sales-emea/")
                     .replacingOccurrences(of: "/tasks/1/", with: "/tasks/\(taskID)/")
                 let body =
-                    #"{"kind":"k","title":"t","worker":"w","lease_token":"00000000-0000-0000-0000-000000000000","to_team":"logistics-emea","note":"n","error":"e","items":[],"tasks":[],"name":"n","email":"a@b.c","code":"zz","role":"viewer","department":"sales","region":"emea","team":"sales-emea"}"#
+                    #"{"kind":"sla","title":"t","date":"2026-12-25","hours":{},"reason":"r","done_within_minutes":60,"worker":"w","lease_token":"00000000-0000-0000-0000-000000000000","to_team":"logistics-emea","note":"n","error":"e","items":[],"tasks":[],"name":"n","email":"a@b.c","code":"zz","role":"viewer","department":"sales","region":"emea","team":"sales-emea"}"#
                 let viewerResponse = try await api.call(method, path, json: body, token: .some(viewer))
                 #expect([403, 404].contains(Int(viewerResponse.status.code)), "viewer \(method) \(path): \(viewerResponse.status.code)")
                 let adminOnly =
-                    ["/v1/regions", "/v1/teams", "/v1/members", "/v1/tokens"].contains(path) || path.hasPrefix("/v1/members/")
-                    || path.hasPrefix("/v1/tokens/")
+                    ["/v1/regions", "/v1/teams", "/v1/members", "/v1/tokens", "/v1/sla/policies"].contains(path)
+                    || ["/v1/members/", "/v1/tokens/", "/v1/regions/", "/v1/sla/policies/"].contains { path.hasPrefix($0) }
                 if adminOnly {
                     let agentResponse = try await api.call(method, path, json: body, token: .some(agent))
                     #expect(agentResponse.status == .forbidden, "agent \(method) \(path): \(agentResponse.status.code)")

@@ -119,7 +119,7 @@ import Testing
             let migrator = Migrator(migrations: TestDatabase.migrations, logger: TestDatabase.quietLogger)
             try await migrator.migrate(pool)
             let departments = try await pool.query("SELECT code FROM departments ORDER BY code")
-            #expect(try departments.map { try $0.decode(String.self, "code") } == ["logistics", "marketing", "sales", "support"])
+            #expect(try departments.map { try $0.decode(String.self, "code") } == ["coordination", "logistics", "marketing", "sales", "support"])
             #expect(try await migrator.status(pool).isCurrent)
         }
     }

@@ -83,6 +83,18 @@ public struct BusinessCalendar: Sendable {
         self.holidayDays = Set(holidaysByDate.keys.map(\.daysSinceEpoch))
     }
 
+    /// Whether `identifier` names a time zone a calendar accepts: "UTC" or an IANA "Area/Location" name.
+    public static func isRegionTimeZone(_ identifier: String) -> Bool {
+        regionTimeZone(identifier: identifier) != nil
+    }
+
+    /// Monday to Friday, 09:00-17:00, no holidays: the calendar of a region that has not set its own.
+    public static func standardHours() -> [Weekday: [WorkingInterval]] {
+        // 09:00 and 17:00 are valid local times and ordered, so neither can fail.
+        let day = [try! WorkingInterval(start: LocalTime(hour: 9, minute: 0)!, end: LocalTime(hour: 17, minute: 0)!)]
+        return [.monday: day, .tuesday: day, .wednesday: day, .thursday: day, .friday: day]
+    }
+
     /// The instant reached after `businessSeconds` of working time counted from `instant`.
     ///
     /// Counting starts at `instant` if it is working time, otherwise at the next opening, and the earliest instant

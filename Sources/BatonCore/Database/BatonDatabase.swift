@@ -33,6 +33,8 @@ public final class BatonDatabase: Sendable {
     public let migrator: Migrator
     /// Teams by slug, briefly cached for the hot paths.
     public let teamDirectory = TeamDirectory()
+    /// Active SLA policies and region calendars, cached for a moment.
+    public let slaCatalog = SLACatalog()
     private let logger: Logger
 
     public init(pool: ConnectionPool, logger: Logger) {

@@ -1,9 +1,10 @@
 public import Foundation
 public import PostgresClient
 
-/// `baton serve --demo`: two regions, the four departments in each, members, and a few
-/// hundred tasks in every state, so a newcomer can try the API at once. Seeds only an empty
-/// database (no regions yet).
+/// `baton serve --demo`: two regions with business calendars, the four departments and a
+/// coordination team in each, members, SLA and OLA policies, and a few hundred tasks in every
+/// state (some of them at risk or breached), so a newcomer can try the API at once. Seeds only
+/// an empty database (no regions yet).
 public struct DemoSeeder: Sendable {
     let database: BatonDatabase
 
@@ -36,11 +37,132 @@ public struct DemoSeeder: Sendable {
                 SELECT inserted.id, people.team, people.role FROM inserted JOIN people USING (email)
                 """
             )
+            try await seedCalendarsAndPolicies(by: system, on: tx)
             return true
         }
         guard seeded else { return false }
+        database.slaCatalog.invalidate()
         try await seedTasks(by: system)
+        try await seedSLATasks(by: system)
         return true
+    }
+
+    private func seedCalendarsAndPolicies(by system: Principal, on tx: PostgresConnection) async throws {
+        func interval(_ start: String, _ end: String) throws -> WorkingInterval {
+            try WorkingInterval(parsing: "\(start)-\(end)")
+        }
+        func holiday(_ date: String, _ name: String) -> Holiday? {
+            LocalDate(parsing: date).map { Holiday(date: $0, name: name) }
+        }
+        let calendars = CalendarStore(pool: database.pool)
+        let berlinDay = [try interval("09:00", "12:30"), try interval("13:30", "18:00")]
+        _ = try await calendars.set(
+            region: "emea",
+            timeZone: nil,
+            hours: [.monday: berlinDay, .tuesday: berlinDay, .wednesday: berlinDay, .thursday: berlinDay, .friday: berlinDay],
+            holidays: [
+                holiday("2026-12-24", "Christmas Eve"), holiday("2026-12-25", "Christmas Day"), holiday("2026-12-26", "Boxing Day"),
+                holiday("2027-01-01", "New Year's Day"), holiday("2027-04-02", "Good Friday"), holiday("2027-04-05", "Easter Monday"),
+            ].compactMap { $0 },
+            by: system,
+            on: tx
+        )
+        let kolkataDay = [try interval("09:30", "18:30")]
+        _ = try await calendars.set(
+            region: "apac",
+            timeZone: nil,
+            hours: [
+                .monday: kolkataDay, .tuesday: kolkataDay, .wednesday: kolkataDay, .thursday: kolkataDay, .friday: kolkataDay,
+                .saturday: [try interval("10:00", "14:00")],
+            ],
+            holidays: [
+                holiday("2027-01-26", "Republic Day"), holiday("2027-03-22", "Holi"), holiday("2027-08-15", "Independence Day"),
+            ].compactMap { $0 },
+            by: system,
+            on: tx
+        )
+        let policies = SLAPolicyStore(pool: database.pool)
+        for policy in [
+            NewSLAPolicy(
+                name: "Complaints: respond in 1 hour, resolve in 1 business day",
+                kind: .sla,
+                department: .support,
+                taskKind: "handle_complaint",
+                claimWithinMinutes: 60,
+                doneWithinMinutes: 480,
+                escalations: [
+                    EscalationLevel(basis: .atRisk, afterMinutes: 0, action: .notify, message: "Complaint close to its deadline"),
+                    EscalationLevel(afterMinutes: 0, action: .raisePriority, priority: .urgent),
+                    EscalationLevel(afterMinutes: 60, action: .createTask, message: "Complaint overdue: call the customer"),
+                ]
+            ),
+            NewSLAPolicy(
+                name: "Inquiries: respond in 2 hours, answer in 2 business days",
+                kind: .sla,
+                department: .support,
+                taskKind: "answer_inquiry",
+                claimWithinMinutes: 120,
+                doneWithinMinutes: 960,
+                escalations: [EscalationLevel(afterMinutes: 0, action: .notify, message: "Inquiry overdue")]
+            ),
+            NewSLAPolicy(
+                name: "VIP customers: respond in 30 minutes",
+                kind: .sla,
+                tags: ["vip"],
+                claimWithinMinutes: 30,
+                escalations: [EscalationLevel(afterMinutes: 15, action: .raisePriority, skipIfUpdated: true)]
+            ),
+            NewSLAPolicy(
+                name: "Logistics confirms a ship date within 4 business hours of a won deal",
+                kind: .ola,
+                department: .logistics,
+                fromDepartment: .sales,
+                doneWithinMinutes: 240,
+                escalations: [EscalationLevel(afterMinutes: 30, action: .createTask, message: "Ship date not confirmed")]
+            ),
+        ] {
+            _ = try await policies.create(policy, by: system, on: tx)
+        }
+    }
+
+    /// Complaints whose clocks started long enough ago (in business time) to be breached, and
+    /// some at 90% of their target, so the monitor reports them as soon as the server runs.
+    private func seedSLATasks(by system: Principal) async throws {
+        let tasks = TaskStore(pool: database.pool)
+        let clocks = SLAClockStore(pool: database.pool)
+        let catalog = try await database.slaCatalog.snapshot(pool: database.pool)
+        for region in ["emea", "apac"] {
+            guard let team = try await database.teams.find("support-\(region)") else { continue }
+            let calendar = catalog.calendar(region: region)
+            let now = Date()
+            // Resolution target 480 business minutes: 150% used is breached, 90% at risk.
+            let ages: [(String, Int64)] = [
+                ("breached", 480 * 90), ("breached", 480 * 60 * 2), ("at risk", 480 * 54), ("at risk", 480 * 54),
+            ]
+            for (index, (label, seconds)) in ages.enumerated() {
+                let start = try calendar.adding(businessSeconds: -seconds, to: now)
+                _ = try await database.pool.transaction { tx in
+                    let created = try await tasks.create(
+                        [
+                            NewTask(
+                                kind: "handle_complaint",
+                                title: "Complaint: late delivery (\(label)) #\(index + 1)",
+                                payloadJSON: #"{"customer":"CUST-\#(200 + index)","channel":"email"}"#,
+                                subject: TaskSubject(type: "customer", id: "CUST-\(200 + index)")
+                            )
+                        ],
+                        in: team,
+                        by: system,
+                        on: tx
+                    )
+                    let aged = try await tx.query(
+                        "UPDATE tasks SET created_at = $2, run_at = $2 WHERE id = $1 RETURNING \(TaskStore.columns)",
+                        [created[0].task.id, start]
+                    ).map(TaskStore.task)
+                    return try await clocks.start(for: aged, in: team, catalog: catalog, on: tx)
+                }
+            }
+        }
     }
 
     private func seedTasks(by system: Principal) async throws {
@@ -55,7 +177,8 @@ public struct DemoSeeder: Sendable {
         for region in ["emea", "apac"] {
             for department in Department.allCases {
                 guard let team = try await database.teams.find("\(department.rawValue)-\(region)") else { continue }
-                let choices = kinds[department] ?? []
+                guard let choices = kinds[department], !choices.isEmpty else { continue }
+                let catalog = try await database.slaCatalog.snapshot(pool: database.pool)
                 let batch = (0..<30).map { index -> NewTask in
                     let (kind, title) = choices[index % choices.count]
                     return NewTask(
@@ -68,7 +191,10 @@ public struct DemoSeeder: Sendable {
                         tags: index % 4 == 0 ? ["vip"] : []
                     )
                 }
-                _ = try await database.pool.transaction { tx in try await tasks.create(batch, in: team, by: system, on: tx) }
+                _ = try await database.pool.transaction { tx in
+                    let created = try await tasks.create(batch, in: team, by: system, on: tx)
+                    return try await SLAClockStore(pool: database.pool).start(for: created.map(\.task), in: team, catalog: catalog, on: tx)
+                }
                 // Work some of them: done, failed into dead letters, and some left claimed.
                 let claimed = try await tasks.claim(team: team.slug, worker: "demo-worker", limit: 14, leaseSeconds: 3600, kinds: nil, by: system)
                 for (index, task) in claimed.enumerated() {
@@ -94,14 +220,23 @@ public struct DemoSeeder: Sendable {
             // Won deals handed from sales to logistics in the other region: the cross-department path.
             let other = region == "emea" ? "apac" : "emea"
             let sales = try await tasks.list(.init(teams: ["sales-\(region)"], state: .queued), page: try PageRequest(limit: 3, after: nil))
+            let catalog = try await database.slaCatalog.snapshot(pool: database.pool)
             for task in sales.items {
+                guard let logistics = try await database.teams.find("logistics-\(other)") else { continue }
                 _ = try await database.pool.transaction { tx in
-                    try await tasks.handoff(
+                    let handoff = try await tasks.handoff(
                         id: task.id,
-                        HandoffRequest(toTeam: "logistics-\(other)", note: "Deal won; please ship", kind: "ship_order"),
+                        HandoffRequest(toTeam: logistics.slug, note: "Deal won; please confirm a ship date", kind: "confirm_ship_date"),
                         by: system,
                         on: tx,
                         authorize: { _ in }
+                    )
+                    return try await SLAClockStore(pool: database.pool).start(
+                        for: [handoff.task],
+                        in: logistics,
+                        fromDepartment: .sales,
+                        catalog: catalog,
+                        on: tx
                     )
                 }
             }

@@ -85,6 +85,24 @@ public struct QueueTask: Sendable, Equatable {
     public var updatedAt: Date
     public var claimedAt: Date?
     public var finishedAt: Date?
+    /// The hold that pauses the task's SLA clocks, if it is on hold.
+    public var hold: TaskHold?
+    /// The SLA policy whose clocks run on the task, if any.
+    public var slaPolicyID: Int?
+}
+
+/// A task put on hold: its SLA clocks are paused, and a queued task is not claimable, until it
+/// is resumed or `until` passes.
+public struct TaskHold: Sendable, Equatable {
+    public var since: Date
+    public var until: Date?
+    public var reason: String
+
+    public init(since: Date, until: Date?, reason: String) {
+        self.since = since
+        self.until = until
+        self.reason = reason
+    }
 }
 
 /// A step of a handoff chain as a caller may see it: full for teams in scope, and only id,

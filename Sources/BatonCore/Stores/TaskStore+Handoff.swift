@@ -44,12 +44,14 @@ extension TaskStore {
 
     /// Hands a live task to another team in one transaction: the task becomes `handed_off`,
     /// a new task is queued in the target team on the same chain, and events are written for
-    /// both. A claimed task can only be handed off by the holder of its lease.
+    /// both. A claimed task can only be handed off by the holder of its lease, unless
+    /// `overridingLease` (an SLA escalation taking the task away).
     public func handoff(
         id: Int,
         _ request: HandoffRequest,
         by principal: Principal,
         on tx: PostgresConnection,
+        overridingLease: Bool = false,
         authorize: (QueueTask) throws -> Void
     ) async throws -> Handoff {
         guard let source = try await tx.query("SELECT \(Self.columns) FROM tasks WHERE id = $1 FOR UPDATE", [id]).first.map(Self.task)
@@ -60,7 +62,7 @@ extension TaskStore {
         guard source.state.isLive else {
             throw BatonError(.conflict, "a \(source.state.rawValue) task cannot be handed off", details: ["state": source.state.rawValue])
         }
-        if source.state == .claimed {
+        if source.state == .claimed, !overridingLease {
             guard let token = request.leaseToken, token == source.lease?.token, let lease = source.lease, lease.expiresAt > Date()
             else {
                 throw BatonError(

@@ -29,7 +29,7 @@ extension TaskStore {
             """
             WITH picked AS MATERIALIZED (
                 SELECT id FROM tasks
-                WHERE team = $1 AND state = 'queued' AND run_at <= now() \(kindFilter)
+                WHERE team = $1 AND state = 'queued' AND run_at <= now() AND held_at IS NULL \(kindFilter)
                   AND NOT (SELECT paused FROM teams WHERE slug = $1)
                 ORDER BY priority, run_at, id
                 LIMIT $2

@@ -12,7 +12,8 @@ public struct TaskStore: Sendable {
         "id", "team", "region", "kind", "title", "payload::text AS payload", "priority", "state", "run_at", "due_at",
         "attempts", "max_attempts", "lease_worker", "lease_token", "lease_expires_at", "result::text AS result",
         "last_error", "dedupe_key", "subject_type", "subject_id", "tags", "created_by", "handed_off_from",
-        "handoff_note", "chain_id", "created_at", "updated_at", "claimed_at", "finished_at",
+        "handoff_note", "chain_id", "created_at", "updated_at", "claimed_at", "finished_at", "held_at", "hold_until",
+        "hold_reason", "sla_policy_id",
     ]
 
     /// The columns every task read returns, in the shape ``task(_:)`` decodes.
@@ -86,7 +87,11 @@ public struct TaskStore: Sendable {
             createdAt: try row.decode(Date.self, "created_at"),
             updatedAt: try row.decode(Date.self, "updated_at"),
             claimedAt: try row.decode(Date?.self, "claimed_at"),
-            finishedAt: try row.decode(Date?.self, "finished_at")
+            finishedAt: try row.decode(Date?.self, "finished_at"),
+            hold: try row.decode(Date?.self, "held_at").map { since in
+                TaskHold(since: since, until: try row.decode(Date?.self, "hold_until"), reason: try row.decode(String?.self, "hold_reason") ?? "")
+            },
+            slaPolicyID: try row.decode(Int?.self, "sla_policy_id")
         )
     }
 

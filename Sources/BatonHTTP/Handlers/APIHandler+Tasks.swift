@@ -12,14 +12,22 @@ extension APIHandler {
         let newTask = try NewTask(body)
         try newTask.validate()
         let tasks = self.tasks
+        let clocks = slaClocks
+        // Only a task that a policy covers needs the transaction its clocks are written in.
+        let catalog = try await database.slaCatalog.snapshot(pool: database.pool)
+        let covered = catalog.covers([newTask], in: team)
         let (status, task) = try await idempotent(
             key: input.headers.idempotencyKey,
             operation: "createTask/\(team.slug)",
             request: body,
-            singleStatement: true
+            singleStatement: !covered
         ) {
             tx in
-            let created = try await tasks.create([newTask], in: team, by: principal, on: tx)[0]
+            var created = try await tasks.create([newTask], in: team, by: principal, on: tx)[0]
+            if covered, created.isNew {
+                let keep: Set<Int> = newTask.dueAt == nil ? [] : [created.task.id]
+                created.task = try await clocks.start(for: [created.task], in: team, keepDueAt: keep, catalog: catalog, on: tx)[0]
+            }
             return (created.isNew ? 201 : 200, try Components.Schemas.Task(created.task))
         }
         return status == 201 ? .created(.init(body: .json(task))) : .ok(.init(body: .json(task)))
@@ -35,14 +43,32 @@ extension APIHandler {
         let newTasks = try body.tasks.map(NewTask.init)
         for (index, task) in newTasks.enumerated() { try task.validate(field: "tasks[\(index)].") }
         let tasks = self.tasks
+        let clocks = slaClocks
+        let catalog = try await database.slaCatalog.snapshot(pool: database.pool)
+        let covered = catalog.covers(newTasks, in: team)
         let (_, list) = try await idempotent(
             key: input.headers.idempotencyKey,
             operation: "createTasks/\(team.slug)",
             request: body,
-            singleStatement: true
+            singleStatement: !covered
         ) {
             tx in
-            let created = try await tasks.create(newTasks, in: team, by: principal, on: tx)
+            var created = try await tasks.create(newTasks, in: team, by: principal, on: tx)
+            if covered {
+                var keep: Set<Int> = []
+                for (index, item) in created.enumerated() where item.isNew && newTasks[index].dueAt != nil { keep.insert(item.task.id) }
+                let started = try await clocks.start(
+                    for: created.filter(\.isNew).map(\.task),
+                    in: team,
+                    keepDueAt: keep,
+                    catalog: catalog,
+                    on: tx
+                )
+                let byID = Dictionary(started.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+                for index in created.indices where created[index].isNew {
+                    created[index].task = byID[created[index].task.id] ?? created[index].task
+                }
+            }
             return (201, Components.Schemas.TaskList(tasks: try created.map { try Components.Schemas.Task($0.task) }))
         }
         return .created(.init(body: .json(list)))
@@ -256,10 +282,26 @@ extension APIHandler {
             throw BatonError(.ruleViolation, "payload must be at most 64 KiB", details: ["field": "payload"])
         }
         let tasks = self.tasks
+        let clocks = slaClocks
         let id = Int(input.path.id)
+        let catalog = try await database.slaCatalog.snapshot(pool: database.pool)
+        let directory = database.teamDirectory
+        let pool = database.pool
         let (_, result) = try await idempotent(key: input.headers.idempotencyKey, operation: "handoff/\(id)", request: body) { tx in
-            let handoff = try await tasks.handoff(id: id, request, by: principal, on: tx) { source in
+            var handoff = try await tasks.handoff(id: id, request, by: principal, on: tx) { source in
                 guard principal.canSee(team: source.team, region: source.region) else { throw BatonError.notFound("no task \(id)") }
+            }
+            // The old team's clocks stopped with the handoff (trigger); the new team's start now.
+            if !catalog.policies.isEmpty, let target = try await directory.find(handoff.task.team, pool: pool) {
+                let source = try await directory.find(handoff.handedOff.team, pool: pool)
+                handoff.task = try await clocks.start(
+                    for: [handoff.task],
+                    in: target,
+                    fromDepartment: source?.department,
+                    keepDueAt: request.dueAt == nil ? [] : [handoff.task.id],
+                    catalog: catalog,
+                    on: tx
+                )[0]
             }
             return (
                 200,
@@ -283,7 +325,17 @@ extension APIHandler {
             }
             return .init(id: Int64(step.id), team: step.team, state: state, task: try .init(step))
         }
-        return .ok(.init(body: .json(.init(task: try .init(task), events: try history.map(Components.Schemas.Event.init), chain: chain))))
+        var sla: [Components.Schemas.SLAClock]?
+        if task.slaPolicyID != nil {
+            let catalog = try await database.slaCatalog.snapshot(pool: database.pool)
+            let now = Date()
+            sla = try await slaClocks.clocks(taskID: task.id).map { .init($0, catalog: catalog, now: now) }
+        }
+        return .ok(
+            .init(
+                body: .json(.init(task: try .init(task), events: try history.map(Components.Schemas.Event.init), chain: chain, sla: sla))
+            )
+        )
     }
 
     func listTasks(_ input: Operations.ListTasks.Input) async throws -> Operations.ListTasks.Output {
@@ -316,6 +368,11 @@ extension APIHandler {
         let principal = try RequestPrincipal.require()
         let team = try await team(input.path.team, .readQueue, for: principal)
         let stats = try await tasks.stats(team: team.slug)
+        let window = input.query.windowMinutes ?? 1440
+        guard (1...525_600).contains(window) else {
+            throw BatonError.invalidArgument("window_minutes must be between 1 and 525600", field: "window_minutes")
+        }
+        let figures = try await slaClocks.figures(team: team.slug, windowMinutes: window)
         return .ok(
             .init(
                 body: .json(
@@ -326,7 +383,16 @@ extension APIHandler {
                         oldestQueuedAgeSeconds: stats.oldestQueuedAgeSeconds,
                         completedLast5Minutes: stats.completedLast5Minutes,
                         completedLast60Minutes: stats.completedLast60Minutes,
-                        dead: stats.dead
+                        dead: stats.dead,
+                        sla: .init(
+                            windowMinutes: figures.windowMinutes,
+                            closed: figures.closed,
+                            met: figures.met,
+                            metPercent: figures.metPercent,
+                            breached: figures.breached,
+                            medianSecondsToClaim: figures.medianSecondsToClaim,
+                            medianSecondsToDone: figures.medianSecondsToDone
+                        )
                     )
                 )
             )

@@ -69,7 +69,9 @@ extension Components.Schemas.Task {
             createdAt: task.createdAt,
             updatedAt: task.updatedAt,
             claimedAt: task.claimedAt,
-            finishedAt: task.finishedAt
+            finishedAt: task.finishedAt,
+            hold: task.hold.map { .init(since: $0.since, until: $0.until, reason: $0.reason) },
+            slaPolicyId: task.slaPolicyID.map(Int64.init)
         )
     }
 }

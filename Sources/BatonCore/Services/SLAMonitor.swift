@@ -1,0 +1,313 @@
+public import Foundation
+public import Logging
+import Metrics
+public import PostgresClient
+public import ServiceLifecycle
+
+/// Watches SLA clocks: emits `sla.at_risk` when 80% of a target is used and `sla.breached`
+/// when it is missed, fires escalation levels as they come due, and resumes holds whose
+/// `until` passed. Safe in every instance at once: each event is written by the statement that
+/// marks its clock (rows taken with SKIP LOCKED and re-checked under the lock), and each
+/// escalation level is locked, acted on and marked in one transaction, so every event and
+/// every level happens once. With `region` it sweeps only that region's clocks.
+public struct SLAMonitor: Service {
+    let database: BatonDatabase
+    let region: String?
+    let interval: Duration
+    let logger: Logger
+
+    public init(database: BatonDatabase, region: String? = nil, interval: Duration = .seconds(5), logger: Logger) {
+        self.database = database
+        self.region = region
+        self.interval = interval
+        self.logger = logger
+    }
+
+    /// What one sweep did.
+    public struct Sweep: Sendable, Equatable {
+        public var resumed = 0
+        public var breached = 0
+        public var atRisk = 0
+        public var escalations = 0
+    }
+
+    public func run() async throws {
+        while !Task.isCancelledOrShuttingDown {
+            do {
+                let sweep = try await self.sweep()
+                if sweep != Sweep() {
+                    logger.info(
+                        "SLA sweep",
+                        metadata: [
+                            "breached": "\(sweep.breached)", "at_risk": "\(sweep.atRisk)", "escalations": "\(sweep.escalations)",
+                            "resumed": "\(sweep.resumed)",
+                        ]
+                    )
+                }
+            } catch let error as PostgresError where error.isUnavailable {
+                logger.debug("SLA monitor waiting for the database", metadata: ["error": "\(error.code)"])
+            } catch {
+                logger.warning("SLA sweep failed", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: interval)
+        }
+    }
+
+    /// One pass: holds due to end, breaches, at-risk points, escalations, in that order (a
+    /// breach marks the at-risk point too, so a clock found late never reports at risk after it
+    /// breached; escalations see the breaches of this pass).
+    public func sweep() async throws -> Sweep {
+        var sweep = Sweep()
+        sweep.resumed = try await resumeEndedHolds()
+        sweep.breached = try await mark(.breached)
+        sweep.atRisk = try await mark(.atRisk)
+        sweep.escalations = try await fireEscalations()
+        if sweep.breached > 0 { Counter(label: "baton_sla_events_total", dimensions: [("type", "breached")]).increment(by: sweep.breached) }
+        if sweep.atRisk > 0 { Counter(label: "baton_sla_events_total", dimensions: [("type", "at_risk")]).increment(by: sweep.atRisk) }
+        if sweep.escalations > 0 {
+            Counter(label: "baton_sla_events_total", dimensions: [("type", "escalated")]).increment(by: sweep.escalations)
+        }
+        return sweep
+    }
+
+    // MARK: - Breaches and at-risk points
+
+    private enum Mark {
+        case breached
+        case atRisk
+    }
+
+    private func mark(_ mark: Mark) async throws -> Int {
+        let (condition, order, set, type) =
+            switch mark {
+            case .breached:
+                (
+                    "breached_at IS NULL AND NOT settled AND due_at <= now() AND paused_at IS NULL", "due_at",
+                    "breached_at = now(), at_risk_emitted_at = coalesce(c.at_risk_emitted_at, now())", "sla.breached"
+                )
+            case .atRisk:
+                (
+                    "at_risk_emitted_at IS NULL AND NOT settled AND at_risk_at <= now() AND due_at > now() AND paused_at IS NULL AND stopped_at IS NULL",
+                    "at_risk_at", "at_risk_emitted_at = now()", "sla.at_risk"
+                )
+            }
+        var total = 0
+        while true {
+            let rows = try await database.pool.query(
+                """
+                WITH due AS (
+                    SELECT id FROM sla_clocks
+                    WHERE \(condition) AND ($1::text IS NULL OR region = $1)
+                    ORDER BY \(order)
+                    LIMIT 500
+                    FOR UPDATE SKIP LOCKED
+                ),
+                marked AS (
+                    UPDATE sla_clocks c SET \(set)
+                    FROM due WHERE c.id = due.id
+                    RETURNING c.*
+                ),
+                written AS (
+                    INSERT INTO events (type, source, actor_type, actor_id, entity_type, entity_id, team, region, data)
+                    SELECT '\(type)', 'system', 'system', 'sla-monitor', 'task', m.task_id::text, m.team, m.region,
+                           jsonb_build_object('target', m.target, 'policy_id', m.policy_id, 'policy', p.name, 'kind', p.kind,
+                                              'clock_id', m.id, 'due_at', m.due_at, 'at_risk_at', m.at_risk_at)
+                    FROM marked m JOIN sla_policies p ON p.id = m.policy_id
+                    ORDER BY m.id
+                )
+                SELECT count(*) AS marked FROM marked
+                """,
+                [region]
+            )
+            let count = try rows.first?.decode(Int.self, "marked") ?? 0
+            total += count
+            if count < 500 { return total }
+        }
+    }
+
+    // MARK: - Holds
+
+    private func resumeEndedHolds() async throws -> Int {
+        let due = try await database.pool.query(
+            """
+            SELECT id FROM tasks
+            WHERE hold_until <= now() AND ($1::text IS NULL OR region = $1)
+            ORDER BY hold_until LIMIT 100
+            """,
+            [region]
+        )
+        var resumed = 0
+        let clocks = SLAClockStore(pool: database.pool)
+        for row in due {
+            let id = try row.decode(Int.self, "id")
+            let catalog = try await database.slaCatalog.snapshot(pool: database.pool)
+            do {
+                _ = try await database.pool.transaction { tx in
+                    try await clocks.resume(taskID: id, by: .system(), catalog: catalog, on: tx) { task in
+                        // Another instance (or a person) resumed it first.
+                        guard let until = task.hold?.until, until <= Date() else {
+                            throw BatonError(.conflict, "no longer due to resume")
+                        }
+                    }
+                }
+                resumed += 1
+            } catch let error as BatonError where error.kind == .conflict {
+                continue
+            }
+        }
+        return resumed
+    }
+
+    // MARK: - Escalation
+
+    private func fireEscalations() async throws -> Int {
+        var fired = 0
+        // One level per transaction: lock it, act, mark it fired. A bound keeps one sweep short.
+        for _ in 0..<200 {
+            let catalog = try await database.slaCatalog.snapshot(pool: database.pool)
+            let didFire = try await database.pool.transaction { tx in try await self.fireNextEscalation(catalog: catalog, on: tx) }
+            guard didFire else { break }
+            fired += 1
+        }
+        return fired
+    }
+
+    private func fireNextEscalation(catalog: SLACatalog.Snapshot, on tx: PostgresConnection) async throws -> Bool {
+        guard
+            let row = try await tx.query(
+                """
+                SELECT e.clock_id, e.level, e.spec::text AS spec, c.task_id, c.target, c.policy_id, c.breached_at,
+                       c.at_risk_emitted_at, e.basis,
+                       (SELECT max(p.fired_at) FROM sla_escalations p
+                        WHERE p.clock_id = e.clock_id AND p.outcome IN ('fired', 'failed')) AS last_fired
+                FROM sla_escalations e JOIN sla_clocks c ON c.id = e.clock_id
+                WHERE e.fired_at IS NULL AND e.fire_at <= now() AND c.stopped_at IS NULL AND c.paused_at IS NULL
+                  AND CASE WHEN e.basis = 'breach' THEN c.breached_at IS NOT NULL ELSE c.at_risk_emitted_at IS NOT NULL END
+                  AND ($1::text IS NULL OR c.region = $1)
+                ORDER BY e.fire_at, e.clock_id, e.level
+                LIMIT 1
+                FOR UPDATE OF e SKIP LOCKED
+                """,
+                [region]
+            ).first
+        else { return false }
+        let clockID = try row.decode(Int.self, "clock_id")
+        let levelNumber = try row.decode(Int.self, "level")
+        let level = try JSONDecoder().decode(EscalationLevel.self, from: Data(try row.decode(String.self, "spec").utf8))
+        let taskID = try row.decode(Int.self, "task_id")
+        let basisAt = level.basis == .breach ? try row.decode(Date?.self, "breached_at") : try row.decode(Date?.self, "at_risk_emitted_at")
+        let lastFired = try row.decode(Date?.self, "last_fired")
+
+        guard let task = try await tx.query("SELECT \(TaskStore.columns) FROM tasks WHERE id = $1 FOR UPDATE", [taskID]).first.map(TaskStore.task)
+        else { return false }
+        var outcome = "fired"
+        var data: [String: String] = [
+            "target": try row.decode(String.self, "target"), "policy_id": String(try row.decode(Int.self, "policy_id")),
+            "level": String(levelNumber), "action": level.action.rawValue, "basis": level.basis.rawValue,
+        ]
+        if let message = level.message { data["message"] = message }
+        let since = [basisAt, lastFired].compactMap { $0 }.max()
+        // Marked before acting: a handoff stops the clock, and the trigger closes the clock's
+        // pending levels, this one included.
+        try await tx.query(
+            "UPDATE sla_escalations SET fired_at = now(), outcome = 'fired' WHERE clock_id = $1 AND level = $2",
+            [clockID, levelNumber]
+        )
+        if level.skipIfUpdated, let since, task.updatedAt > since {
+            outcome = "skipped"
+            data["reason"] =
+                "the task was updated after the \(lastFired.map { $0 >= (basisAt ?? .distantPast) } == true ? "last escalation" : level.basis == .breach ? "breach" : "at-risk point")"
+        } else {
+            do {
+                try await act(level, on: task, clockID: clockID, levelNumber: levelNumber, data: &data, catalog: catalog, tx: tx)
+            } catch let error as BatonError {
+                outcome = "failed"
+                data["reason"] = error.message
+            }
+        }
+        data["outcome"] = outcome
+        try await tx.query(
+            "UPDATE sla_escalations SET outcome = $3 WHERE clock_id = $1 AND level = $2",
+            [clockID, levelNumber, outcome]
+        )
+        try await EventStore(pool: database.pool).append(
+            type: "sla.escalated",
+            entityType: "task",
+            entityID: String(task.id),
+            team: task.team,
+            region: task.region,
+            dataJSON: PostgresJSON(data).postgresText,
+            by: .system(),
+            on: tx
+        )
+        return true
+    }
+
+    private func act(
+        _ level: EscalationLevel,
+        on task: QueueTask,
+        clockID: Int,
+        levelNumber: Int,
+        data: inout [String: String],
+        catalog: SLACatalog.Snapshot,
+        tx: PostgresConnection
+    ) async throws {
+        let system = Principal.system()
+        let tasks = TaskStore(pool: database.pool)
+        let clocks = SLAClockStore(pool: database.pool)
+        guard task.state.isLive else { throw BatonError(.conflict, "the task is \(task.state.rawValue)") }
+        switch level.action {
+        case .notify:
+            break
+        case .raisePriority:
+            let rank = level.priority?.rank ?? max(0, task.priority.rank - 1)
+            try await tx.query("UPDATE tasks SET priority = LEAST(priority, $2), updated_at = now() WHERE id = $1", [task.id, rank])
+            data["from_priority"] = task.priority.rawValue
+            data["to_priority"] = (TaskPriority(rank: min(rank, task.priority.rank)) ?? task.priority).rawValue
+        case .handoff:
+            guard let slug = level.team, let target = try await database.teamDirectory.find(slug, pool: database.pool) else {
+                throw BatonError(.ruleViolation, "no team '\(level.team ?? "")' to hand off to")
+            }
+            let source = try await database.teamDirectory.find(task.team, pool: database.pool)
+            let handoff = try await tasks.handoff(
+                id: task.id,
+                HandoffRequest(toTeam: slug, note: level.message ?? "SLA escalation level \(levelNumber)"),
+                by: system,
+                on: tx,
+                overridingLease: true,
+                authorize: { _ in }
+            )
+            _ = try await clocks.start(for: [handoff.task], in: target, fromDepartment: source?.department, catalog: catalog, on: tx)
+            data["to_team"] = slug
+            data["to_task"] = String(handoff.task.id)
+        case .createTask:
+            let slug = level.team ?? "\(Department.coordination.rawValue)-\(task.region)"
+            guard let team = try await database.teamDirectory.find(slug, pool: database.pool) else {
+                throw BatonError(.ruleViolation, "no team '\(slug)' for the coordinators")
+            }
+            let payload = PostgresJSON([
+                "task_id": String(task.id), "team": task.team, "title": task.title, "level": String(levelNumber),
+                "message": level.message ?? "",
+            ])
+            let created = try await tasks.create(
+                [
+                    NewTask(
+                        kind: "sla_escalation",
+                        title: String("Escalation: \(task.title)".prefix(500)),
+                        payloadJSON: payload.postgresText,
+                        priority: .high,
+                        dedupeKey: "sla-escalation-\(clockID)-\(levelNumber)",
+                        subject: TaskSubject(type: "task", id: String(task.id)),
+                        tags: ["escalation"]
+                    )
+                ],
+                in: team,
+                by: system,
+                on: tx
+            )
+            _ = try await clocks.start(for: created.filter(\.isNew).map(\.task), in: team, catalog: catalog, on: tx)
+            data["created_task"] = created.first.map { String($0.task.id) } ?? ""
+            data["to_team"] = slug
+        }
+    }
+}

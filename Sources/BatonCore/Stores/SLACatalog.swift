@@ -1,0 +1,80 @@
+public import Foundation
+public import PostgresClient
+import Synchronization
+
+/// Active SLA policies and region calendars, cached for a moment: every task creation asks
+/// whether a policy covers it, and policies and calendars change rarely. A change made through
+/// this process is seen at once (it invalidates the cache); one made by another instance within
+/// `lifetime`.
+public final class SLACatalog: Sendable {
+    /// What the catalog holds at one moment.
+    public struct Snapshot: Sendable {
+        public var policies: [SLAPolicy]
+        public var calendars: [String: RegionCalendar]
+
+        /// The most specific active policy covering a task, if any (ties go to the older policy).
+        public func policy(
+            for team: Team,
+            kind: String,
+            priority: TaskPriority,
+            tags: [String],
+            fromDepartment: Department? = nil
+        ) -> SLAPolicy? {
+            var best: (score: Int, policy: SLAPolicy)?
+            for policy in policies {
+                guard let score = policy.specificity(team: team, kind: kind, priority: priority, tags: tags, fromDepartment: fromDepartment)
+                else { continue }
+                if best == nil || score > best!.score { best = (score, policy) }
+            }
+            return best?.policy
+        }
+
+        /// Whether a policy covers any of these new tasks of `team`.
+        public func covers(_ tasks: [NewTask], in team: Team) -> Bool {
+            guard !policies.isEmpty else { return false }
+            return tasks.contains { task in
+                policy(for: team, kind: task.kind, priority: task.priority ?? .normal, tags: task.tags ?? []) != nil
+            }
+        }
+
+        /// The calendar of a region; a region whose stored calendar is unusable falls back to
+        /// the standard week in UTC rather than stopping the clocks.
+        public func calendar(region: String) -> BusinessCalendar {
+            if let stored = calendars[region], let calendar = try? stored.businessCalendar() { return calendar }
+            if let stored = calendars[region],
+                let calendar = try? BusinessCalendar(timeZoneIdentifier: "UTC", hours: stored.hours, holidays: stored.holidays)
+            {
+                return calendar
+            }
+            // The standard week is valid by construction.
+            return try! BusinessCalendar(timeZoneIdentifier: "UTC", hours: BusinessCalendar.standardHours())
+        }
+    }
+
+    private struct Entry {
+        let snapshot: Snapshot
+        let expires: ContinuousClock.Instant
+    }
+
+    private let entry = Mutex<Entry?>(nil)
+    private let lifetime: Duration
+
+    public init(lifetime: Duration = .seconds(2)) { self.lifetime = lifetime }
+
+    /// The current snapshot, loaded when stale.
+    public func snapshot(pool: ConnectionPool) async throws -> Snapshot {
+        let now = ContinuousClock.now
+        if let cached = entry.withLock({ $0 }), cached.expires > now { return cached.snapshot }
+        let snapshot = Snapshot(
+            policies: try await SLAPolicyStore(pool: pool).list(activeOnly: true),
+            calendars: try await CalendarStore(pool: pool).all()
+        )
+        entry.withLock { $0 = Entry(snapshot: snapshot, expires: now + lifetime) }
+        return snapshot
+    }
+
+    /// Forgets the snapshot, after a policy or calendar changed.
+    public func invalidate() {
+        entry.withLock { $0 = nil }
+    }
+}
