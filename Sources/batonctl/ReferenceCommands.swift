@@ -61,7 +61,7 @@ struct TeamCommand: AsyncParsableCommand {
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Add a team (a department in a region).")
         @OptionGroup var options: GlobalOptions
-        @Option(help: "sales, marketing, logistics or support.") var department: String
+        @Option(help: "sales, marketing, logistics, support or coordination.") var department: String
         @Option(help: "Region code.") var region: String
         @Option(help: "Slug (default: department-region).") var slug: String?
         @Option(help: "Display name.") var name: String?
@@ -69,7 +69,7 @@ struct TeamCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingFailures {
                 guard let department = Department(rawValue: department) else {
-                    throw CommandFailure(message: "department must be one of sales, marketing, logistics, support")
+                    throw CommandFailure(message: "department must be one of \(Department.allCases.map(\.rawValue).joined(separator: ", "))")
                 }
                 let team = try await options.withDatabase { database in
                     try await database.pool.transaction { tx in

@@ -33,7 +33,11 @@ struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
         guard parts.count == 2, parts[0].lowercased() == "bearer" else {
             throw unauthenticated("use Authorization: Bearer <token>")
         }
-        guard let principal = try await tokens.authenticate(secret: String(parts[1]).trimmingCharacters(in: .whitespaces)) else {
+        // Trimmed without Foundation's NSString bridge: this runs on every request.
+        var secret = parts[1]
+        while let first = secret.first, first == " " || first == "\t" { secret = secret.dropFirst() }
+        while let last = secret.last, last == " " || last == "\t" { secret = secret.dropLast() }
+        guard let principal = try await tokens.authenticate(secret: String(secret)) else {
             throw unauthenticated("the token is unknown, revoked or expired")
         }
         var context = context

@@ -1,0 +1,114 @@
+import BatonTestSupport
+import Foundation
+import PostgresClient
+import Testing
+
+/// Runs the real `batonctl` against a test database, as ops staff would.
+@Suite(.requiresDatabase) struct CLIEndToEndTests {
+    struct Run {
+        let status: Int32
+        let output: String
+        let error: String
+    }
+
+    static func batonctl(_ arguments: [String], url: String) throws -> Run {
+        let process = Process()
+        process.executableURL = ServeEndToEndTests.binary.deletingLastPathComponent().appendingPathComponent("batonctl")
+        process.arguments = arguments + ["--database-url", url]
+        let output = Pipe()
+        let error = Pipe()
+        process.standardOutput = output
+        process.standardError = error
+        try process.run()
+        let outputData = output.fileHandleForReading.readDataToEndOfFile()
+        let errorData = error.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(
+            status: process.terminationStatus,
+            output: String(decoding: outputData, as: UTF8.self),
+            error: String(decoding: errorData, as: UTF8.self)
+        )
+    }
+
+    @Test func opsStaffSetCalendarsHolidaysAndPolicies() async throws {
+        try await TestDatabase.withMigratedDatabase { pool, url in
+            func run(_ arguments: String...) throws -> Run {
+                let result = try Self.batonctl(arguments, url: url)
+                #expect(result.status == 0, "batonctl \(arguments.joined(separator: " ")): \(result.error)")
+                return result
+            }
+            _ = try run("region", "add", "emea", "--name", "EMEA", "--time-zone", "Europe/Berlin")
+            _ = try run("team", "add", "--department", "support", "--region", "emea")
+            _ = try run("team", "add", "--department", "coordination", "--region", "emea")
+
+            _ = try run("calendar", "set", "emea", "--day", "mon-fri=09:00-12:30,13:30-18:00", "--day", "sat=10:00-14:00")
+            let shown = try run("calendar", "show", "emea", "--json")
+            let calendar = try #require(try JSONSerialization.jsonObject(with: Data(shown.output.utf8)) as? [String: Any])
+            let hours = try #require(calendar["hours"] as? [String: [String]])
+            #expect(hours["wednesday"] == ["09:00-12:30", "13:30-18:00"])
+            #expect(hours["saturday"] == ["10:00-14:00"])
+            #expect(hours["sunday"] == [])
+            #expect(calendar["time_zone"] as? String == "Europe/Berlin")
+
+            _ = try run("holiday", "add", "emea", "2026-12-25", "Christmas Day")
+            let again = try Self.batonctl(["holiday", "add", "emea", "2026-12-25", "Christmas Day"], url: url)
+            #expect(again.status == 1)
+            #expect(again.error.hasPrefix("batonctl: 2026-12-25 is already a holiday"))
+            let text = try run("calendar", "show", "emea")
+            #expect(text.output.contains("2026-12-25  Christmas Day"))
+
+            _ = try run(
+                "sla",
+                "add",
+                "Complaints",
+                "--department",
+                "support",
+                "--task-kind",
+                "complaint",
+                "--claim-within",
+                "1h",
+                "--done-within",
+                "8h",
+                "--escalate",
+                "breach+0m:raise_priority:urgent",
+                "--escalate",
+                "breach+1h:create_task"
+            )
+            let listed = try run("sla", "list", "--json")
+            let policies = try #require(try JSONSerialization.jsonObject(with: Data(listed.output.utf8)) as? [[String: Any]])
+            try #require(policies.count == 1)
+            #expect(policies[0]["claim_within_minutes"] as? Int == 60)
+            #expect(policies[0]["done_within_minutes"] as? Int == 480)
+            #expect((policies[0]["escalations"] as? [[String: Any]])?.count == 2)
+            let id = try #require(policies[0]["id"] as? Int)
+            _ = try run("sla", "disable", String(id))
+            let rows = try await pool.query("SELECT active FROM sla_policies WHERE id = $1", [id])
+            #expect(try rows.first?.decode(Bool.self, "active") == false)
+
+            let breaches = try run("sla", "breaches", "--region", "emea", "--json")
+            let list = try JSONSerialization.jsonObject(with: Data(breaches.output.utf8)) as? [Any]
+            #expect(list?.isEmpty == true)
+        }
+    }
+
+    @Test func badInputIsOneLineAndExitCodeOne() async throws {
+        try await TestDatabase.withMigratedDatabase { _, url in
+            _ = try Self.batonctl(["region", "add", "emea", "--name", "EMEA", "--time-zone", "Europe/Berlin"], url: url)
+            for arguments in [
+                ["calendar", "set", "emea", "--day", "someday=09:00-17:00"],
+                ["calendar", "set", "emea", "--day", "mon=17:00-09:00"],
+                ["calendar", "set", "emea", "--day", "mon=09:00-12:00,11:00-13:00"],
+                ["calendar", "set", "nowhere", "--day", "mon=09:00-17:00"],
+                ["holiday", "add", "emea", "2026-02-30", "Nope"],
+                ["sla", "add", "No targets"],
+                ["sla", "add", "Bad level", "--done-within", "1h", "--escalate", "breach+1h:teleport"],
+                ["sla", "disable", "999"],
+            ] {
+                let result = try Self.batonctl(arguments, url: url)
+                #expect(result.status == 1, "\(arguments): \(result.status) \(result.error)")
+                #expect(result.error.hasPrefix("batonctl: "), "\(arguments): \(result.error)")
+                #expect(result.error.split(separator: "\n").count == 1, "\(arguments): \(result.error)")
+            }
+        }
+    }
+}
