@@ -205,14 +205,7 @@ struct SLACommand: AsyncParsableCommand {
         @Argument(help: "Policy id.") var id: Int
 
         func run() async throws {
-            try await reportingFailures {
-                let policy = try await options.withDatabase { database in
-                    try await database.pool.transaction { tx in
-                        try await SLAPolicyStore(pool: database.pool).setActive(id: id, false, by: cliPrincipal, on: tx)
-                    }
-                }
-                print("Disabled policy \(policy.id): \(policy.name).")
-            }
+            try await reportingFailures { try await setPolicy(id, active: false, options: options) }
         }
     }
 
@@ -222,14 +215,7 @@ struct SLACommand: AsyncParsableCommand {
         @Argument(help: "Policy id.") var id: Int
 
         func run() async throws {
-            try await reportingFailures {
-                let policy = try await options.withDatabase { database in
-                    try await database.pool.transaction { tx in
-                        try await SLAPolicyStore(pool: database.pool).setActive(id: id, true, by: cliPrincipal, on: tx)
-                    }
-                }
-                print("Enabled policy \(policy.id): \(policy.name).")
-            }
+            try await reportingFailures { try await setPolicy(id, active: true, options: options) }
         }
     }
 
@@ -277,6 +263,14 @@ struct SLACommand: AsyncParsableCommand {
 }
 
 // MARK: - Parsing and printing
+
+private func setPolicy(_ id: Int, active: Bool, options: GlobalOptions) async throws {
+    let policy = try await options.withDatabase { database in
+        try await database.pool.transaction { tx in try await SLAPolicyStore(pool: database.pool).setActive(id: id, active, by: cliPrincipal, on: tx)
+        }
+    }
+    print("\(active ? "Enabled" : "Disabled") policy \(policy.id): \(policy.name).")
+}
 
 private let weekdayAbbreviations: [String: Weekday] = [
     "mon": .monday, "tue": .tuesday, "wed": .wednesday, "thu": .thursday, "fri": .friday, "sat": .saturday, "sun": .sunday,

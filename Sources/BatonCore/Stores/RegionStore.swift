@@ -43,8 +43,10 @@ extension RegionStore {
             throw BatonError.invalidArgument("code must be 2 to 16 lower-case letters and digits, starting with a letter", field: "code")
         }
         guard (1...200).contains(name.count) else { throw BatonError.invalidArgument("name must be 1 to 200 characters", field: "name") }
-        guard TimeZone(identifier: timeZone) != nil else {
-            throw BatonError(.ruleViolation, "'\(timeZone)' is not an IANA time zone", details: ["field": "time_zone"])
+        // The calendar's rule: an IANA Area/Location name or UTC, never an abbreviation such as
+        // EST that silently drops the region's daylight-saving rules.
+        guard BusinessCalendar.isRegionTimeZone(timeZone) else {
+            throw BatonError(.ruleViolation, "'\(timeZone)' is not an IANA time zone such as Europe/Berlin", details: ["field": "time_zone"])
         }
         do {
             let row = try await tx.query(
