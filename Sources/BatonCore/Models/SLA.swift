@@ -81,80 +81,30 @@ public struct EscalationLevel: Sendable, Equatable, Codable {
     }
 }
 
-/// Which tasks a policy covers and what it promises, in business minutes.
+/// A stored policy: its definition with an id, a switch and timestamps. The definition's
+/// fields read through (`policy.team`, `policy.claimWithinMinutes`).
+@dynamicMemberLookup
 public struct SLAPolicy: Sendable, Equatable {
     public var id: Int
-    public var name: String
-    public var kind: SLAKind
-    public var team: String?
-    public var department: Department?
-    public var taskKind: String?
-    public var priority: TaskPriority?
-    /// Matches a task carrying any of these tags; empty matches every task.
-    public var tags: [String]
-    /// Only tasks handed off from a team of this department (an OLA between departments).
-    public var fromDepartment: Department?
-    public var claimWithinMinutes: Int?
-    public var doneWithinMinutes: Int?
-    /// The calendar's region; `nil` uses the task's own region.
-    public var calendarRegion: String?
-    public var escalations: [EscalationLevel]
+    public var definition: NewSLAPolicy
     public var active: Bool
     public var createdAt: Date
     public var updatedAt: Date
 
-    public init(
-        id: Int,
-        name: String,
-        kind: SLAKind,
-        team: String? = nil,
-        department: Department? = nil,
-        taskKind: String? = nil,
-        priority: TaskPriority? = nil,
-        tags: [String] = [],
-        fromDepartment: Department? = nil,
-        claimWithinMinutes: Int? = nil,
-        doneWithinMinutes: Int? = nil,
-        calendarRegion: String? = nil,
-        escalations: [EscalationLevel] = [],
-        active: Bool = true,
-        createdAt: Date = Date(),
-        updatedAt: Date = Date()
-    ) {
+    public init(id: Int, definition: NewSLAPolicy, active: Bool = true, createdAt: Date = Date(), updatedAt: Date = Date()) {
         self.id = id
-        self.name = name
-        self.kind = kind
-        self.team = team
-        self.department = department
-        self.taskKind = taskKind
-        self.priority = priority
-        self.tags = tags
-        self.fromDepartment = fromDepartment
-        self.claimWithinMinutes = claimWithinMinutes
-        self.doneWithinMinutes = doneWithinMinutes
-        self.calendarRegion = calendarRegion
-        self.escalations = escalations
+        self.definition = definition
         self.active = active
         self.createdAt = createdAt
         self.updatedAt = updatedAt
     }
 
-    /// The minutes of a target, if the policy sets it.
-    public func minutes(for target: SLATarget) -> Int? {
-        switch target {
-        case .claimWithin: claimWithinMinutes
-        case .doneWithin: doneWithinMinutes
-        }
+    public subscript<Value>(dynamicMember keyPath: KeyPath<NewSLAPolicy, Value>) -> Value {
+        definition[keyPath: keyPath]
     }
 
-    /// The clock a level watches.
-    public func target(of level: EscalationLevel) -> SLATarget {
-        level.target ?? (doneWithinMinutes != nil ? .doneWithin : .claimWithin)
-    }
-
-    /// Whether the policy covers a task of `team` with these attributes; `nil` when it does not,
-    /// otherwise how specific the match is (a team beats a department beats any team; each other
-    /// filter adds).
+    /// Whether the policy covers a task of `team` with these attributes; `nil` when it does not
+    /// (or is disabled), otherwise how specific the match is.
     public func specificity(
         team: Team,
         kind: String,
@@ -163,36 +113,12 @@ public struct SLAPolicy: Sendable, Equatable {
         fromDepartment: Department?
     ) -> Int? {
         guard active else { return nil }
-        var score = 0
-        if let policyTeam = self.team {
-            guard policyTeam == team.slug else { return nil }
-            score += 16
-        }
-        if let department {
-            guard department == team.department else { return nil }
-            score += 8
-        }
-        if let taskKind {
-            guard taskKind == kind else { return nil }
-            score += 4
-        }
-        if let policyPriority = self.priority {
-            guard policyPriority == priority else { return nil }
-            score += 2
-        }
-        if !self.tags.isEmpty {
-            guard self.tags.contains(where: tags.contains) else { return nil }
-            score += 1
-        }
-        if let from = self.fromDepartment {
-            guard from == fromDepartment else { return nil }
-            score += 4
-        }
-        return score
+        return definition.specificity(team: team, kind: kind, priority: priority, tags: tags, fromDepartment: fromDepartment)
     }
 }
 
-/// A new policy as asked for.
+/// What a policy covers and promises, in business minutes: a new policy as asked for, and
+/// the definition of a stored one.
 public struct NewSLAPolicy: Sendable, Equatable {
     public var name: String
     public var kind: SLAKind
@@ -235,11 +161,54 @@ public struct NewSLAPolicy: Sendable, Equatable {
         self.escalations = escalations
     }
 
-    func minutes(for target: SLATarget) -> Int? {
+    /// The minutes of a target, if the policy sets it.
+    public func minutes(for target: SLATarget) -> Int? {
         switch target {
         case .claimWithin: claimWithinMinutes
         case .doneWithin: doneWithinMinutes
         }
+    }
+
+    /// The clock a level watches.
+    public func target(of level: EscalationLevel) -> SLATarget {
+        level.target ?? (doneWithinMinutes != nil ? .doneWithin : .claimWithin)
+    }
+
+    /// How specifically the policy covers a task of `team` with these attributes, or `nil` when
+    /// it does not: a team beats a department beats any team; each other filter adds.
+    public func specificity(
+        team: Team,
+        kind: String,
+        priority: TaskPriority,
+        tags: [String],
+        fromDepartment: Department?
+    ) -> Int? {
+        var score = 0
+        if let policyTeam = self.team {
+            guard policyTeam == team.slug else { return nil }
+            score += 16
+        }
+        if let department {
+            guard department == team.department else { return nil }
+            score += 8
+        }
+        if let taskKind {
+            guard taskKind == kind else { return nil }
+            score += 4
+        }
+        if let policyPriority = self.priority {
+            guard policyPriority == priority else { return nil }
+            score += 2
+        }
+        if !self.tags.isEmpty {
+            guard self.tags.contains(where: tags.contains) else { return nil }
+            score += 1
+        }
+        if let from = self.fromDepartment {
+            guard from == fromDepartment else { return nil }
+            score += 4
+        }
+        return score
     }
 
     /// Checks what the schema cannot: at least one target, sane ranges, coherent levels.

@@ -50,7 +50,7 @@ public struct SLAClockStore: Sendable {
             let start = task.createdAt
             var resolutionDue: Date?
             for target in SLATarget.allCases {
-                guard let minutes = policy.minutes(for: target) else { continue }
+                guard let minutes = policy.definition.minutes(for: target) else { continue }
                 let seconds = Int64(minutes) * 60
                 let (atRisk, due) = try Self.deadlines(targetSeconds: seconds, consumed: 0, from: start, in: calendar)
                 if target == .doneWithin || resolutionDue == nil { resolutionDue = due }
@@ -60,7 +60,7 @@ public struct SLAClockStore: Sendable {
                 ].enumerated() {
                     clockRows[index].append(value)
                 }
-                for (offset, level) in policy.escalations.enumerated() where policy.target(of: level) == target {
+                for (offset, level) in policy.escalations.enumerated() where policy.definition.target(of: level) == target {
                     let basis = level.basis == .breach ? due : atRisk
                     let fireAt = try Self.adding(Int64(level.afterMinutes) * 60, to: basis, in: calendar)
                     for (index, value) in [

@@ -98,18 +98,20 @@ public struct SLAPolicyStore: Sendable {
         let escalations = try JSONDecoder().decode([EscalationLevel].self, from: Data(try row.decode(String.self, "escalations").utf8))
         return SLAPolicy(
             id: try row.decode(Int.self, "id"),
-            name: try row.decode(String.self, "name"),
-            kind: SLAKind(rawValue: try row.decode(String.self, "kind")) ?? .sla,
-            team: try row.decode(String?.self, "team"),
-            department: try row.decode(String?.self, "department").flatMap(Department.init(rawValue:)),
-            taskKind: try row.decode(String?.self, "task_kind"),
-            priority: try row.decode(Int?.self, "priority").flatMap(TaskPriority.init(rank:)),
-            tags: try row.decode([String].self, "tags"),
-            fromDepartment: try row.decode(String?.self, "from_department").flatMap(Department.init(rawValue:)),
-            claimWithinMinutes: try row.decode(Int?.self, "claim_within_minutes"),
-            doneWithinMinutes: try row.decode(Int?.self, "done_within_minutes"),
-            calendarRegion: try row.decode(String?.self, "calendar_region"),
-            escalations: escalations,
+            definition: NewSLAPolicy(
+                name: try row.decode(String.self, "name"),
+                kind: SLAKind(rawValue: try row.decode(String.self, "kind")) ?? .sla,
+                team: try row.decode(String?.self, "team"),
+                department: try row.decode(String?.self, "department").flatMap(Department.init(rawValue:)),
+                taskKind: try row.decode(String?.self, "task_kind"),
+                priority: try row.decode(Int?.self, "priority").flatMap(TaskPriority.init(rank:)),
+                tags: try row.decode([String].self, "tags"),
+                fromDepartment: try row.decode(String?.self, "from_department").flatMap(Department.init(rawValue:)),
+                claimWithinMinutes: try row.decode(Int?.self, "claim_within_minutes"),
+                doneWithinMinutes: try row.decode(Int?.self, "done_within_minutes"),
+                calendarRegion: try row.decode(String?.self, "calendar_region"),
+                escalations: escalations
+            ),
             active: try row.decode(Bool.self, "active"),
             createdAt: try row.decode(Date.self, "created_at"),
             updatedAt: try row.decode(Date.self, "updated_at")
