@@ -53,7 +53,7 @@ ALTER TABLE tasks ADD COLUMN sla_policy_id bigint REFERENCES sla_policies (id);
 ALTER TABLE tasks ADD COLUMN held_at timestamptz;
 ALTER TABLE tasks ADD COLUMN hold_until timestamptz;
 ALTER TABLE tasks ADD COLUMN hold_reason text;
-CREATE INDEX tasks_hold_until_idx ON tasks (hold_until) WHERE hold_until IS NOT NULL;
+CREATE INDEX tasks_hold_until_idx ON tasks (hold_until) WHERE hold_until IS NOT NULL AND state IN ('queued', 'claimed');
 
 -- One clock per task and target. Business time is counted in the application (calendars
 -- with DST and holidays): consumed_seconds is the business time used before running_since,

@@ -131,7 +131,7 @@ public struct SLAMonitor: Service {
         let due = try await database.pool.query(
             """
             SELECT id FROM tasks
-            WHERE hold_until <= now() AND ($1::text IS NULL OR region = $1)
+            WHERE hold_until <= now() AND state IN ('queued', 'claimed') AND ($1::text IS NULL OR region = $1)
             ORDER BY hold_until LIMIT 100
             """,
             [region]

@@ -196,7 +196,9 @@ public struct SLAClockStore: Sendable {
     ) async throws -> QueueTask {
         let task = try await lockedTask(taskID, on: tx)
         try authorize(task)
-        guard let hold = task.hold else { throw BatonError(.conflict, "the task is not on hold", details: ["state": task.state.rawValue]) }
+        guard let hold = task.hold, task.state.isLive else {
+            throw BatonError(.conflict, "the task is not on hold", details: ["state": task.state.rawValue])
+        }
         let now = try await transactionTime(on: tx)
         var heldSeconds: Int64 = 0
         for clock in try await clocks(taskID: taskID, on: tx, lock: true) where clock.stoppedAt == nil && clock.pausedAt != nil {
@@ -225,7 +227,8 @@ public struct SLAClockStore: Sendable {
                 )
             }
             if clock.target == .doneWithin {
-                try await tx.query("UPDATE tasks SET due_at = $2 WHERE id = $1 AND sla_policy_id = $3", [taskID, due, clock.policyID])
+                // Only a due_at the policy set moves; one the caller gave stays theirs.
+                try await tx.query("UPDATE tasks SET due_at = $2 WHERE id = $1 AND due_at = $3", [taskID, due, clock.dueAt])
             }
         }
         let rows = try await tx.query(
@@ -313,23 +316,28 @@ public struct SLAClockStore: Sendable {
 
     /// Breached clocks in breach order, optionally of some teams, one region, since a time.
     public func breaches(teams: [String]?, region: String?, since: Date?, page: PageRequest) async throws -> Page<Breach> {
-        var after = 0
+        // The cursor is the last breach's time and clock id: "<RFC 3339>/<id>".
+        var afterTime = Date(timeIntervalSince1970: 0)
+        var afterID = 0
         if let cursor = page.after {
-            guard let value = Int(cursor), value >= 0 else { throw BatonError.invalidArgument("after is not a cursor", field: "after") }
-            after = value
+            let parts = cursor.split(separator: "/", maxSplits: 1)
+            guard parts.count == 2, let time = PostgresTimestamp.parse(String(parts[0])), let id = Int(parts[1]), id >= 0 else {
+                throw BatonError.invalidArgument("after is not a cursor", field: "after")
+            }
+            (afterTime, afterID) = (time, id)
         }
         let rows = try await pool.query(
             """
             SELECT \(Self.columns), t.title, t.state, t.priority
             FROM sla_clocks c JOIN sla_policies p ON p.id = c.policy_id JOIN tasks t ON t.id = c.task_id
-            WHERE c.breached_at IS NOT NULL AND c.id > $1
-              AND ($2::text[] IS NULL OR c.team = ANY($2))
-              AND ($3::text IS NULL OR c.region = $3)
-              AND ($4::timestamptz IS NULL OR c.breached_at >= $4)
-            ORDER BY c.id
-            LIMIT $5
+            WHERE c.breached_at IS NOT NULL AND (c.breached_at, c.id) > ($1::timestamptz, $2::bigint)
+              AND ($3::text[] IS NULL OR c.team = ANY($3))
+              AND ($4::text IS NULL OR c.region = $4)
+              AND ($5::timestamptz IS NULL OR c.breached_at >= $5)
+            ORDER BY c.breached_at, c.id
+            LIMIT $6
             """,
-            [after, teams, region, since, page.limit + 1]
+            [afterTime, afterID, teams, region, since, page.limit + 1]
         )
         let breaches = try rows.map { row in
             Breach(
@@ -339,7 +347,9 @@ public struct SLAClockStore: Sendable {
                 priority: TaskPriority(rank: try row.decode(Int.self, "priority")) ?? .normal
             )
         }
-        return page.page(breaches) { String($0.clock.id) }
+        return page.page(breaches) { breach in
+            "\(PostgresTimestamp.formatRFC3339(breach.clock.breachedAt ?? .distantPast))/\(breach.clock.id)"
+        }
     }
 
     /// SLA figures of a team over a window ending now.

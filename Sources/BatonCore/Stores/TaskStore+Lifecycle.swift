@@ -266,7 +266,8 @@ extension TaskStore {
                     attempts = CASE WHEN $4 THEN 0 ELSE attempts END,
                     run_at = CASE WHEN $4 THEN now() ELSE run_at END,
                     finished_at = CASE WHEN $3 IN ('queued', 'claimed') THEN NULL ELSE now() END,
-                    lease_token = NULL, lease_expires_at = NULL, updated_at = now()
+                    lease_token = NULL, lease_expires_at = NULL, updated_at = now(),
+                    held_at = NULL, hold_until = NULL, hold_reason = NULL
                 WHERE id = $1 AND state = ANY($2)
                 RETURNING *
             ),

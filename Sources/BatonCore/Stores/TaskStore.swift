@@ -88,8 +88,11 @@ public struct TaskStore: Sendable {
             updatedAt: try row.decode(Date.self, "updated_at"),
             claimedAt: try row.decode(Date?.self, "claimed_at"),
             finishedAt: try row.decode(Date?.self, "finished_at"),
-            hold: try row.decode(Date?.self, "held_at").map { since in
-                TaskHold(since: since, until: try row.decode(Date?.self, "hold_until"), reason: try row.decode(String?.self, "hold_reason") ?? "")
+            // A hold ends with the task: a finished task is not on hold, whatever the row says.
+            hold: try row.decode(Date?.self, "held_at").flatMap { since in
+                guard state.isLive else { return nil }
+                return
+                    TaskHold(since: since, until: try row.decode(Date?.self, "hold_until"), reason: try row.decode(String?.self, "hold_reason") ?? "")
             },
             slaPolicyID: try row.decode(Int?.self, "sla_policy_id")
         )
