@@ -119,7 +119,7 @@ struct Serve: AsyncParsableCommand {
         var groupConfiguration = ServiceGroupConfiguration(
             services: [
                 .init(service: application),
-                .init(service: NotificationRouter(listener: listener, desks: desks, logger: logger)),
+                .init(service: NotificationRouter(listener: listener, desks: desks, catalog: session.database.slaCatalog, logger: logger)),
                 .init(service: LeaseReaper(pool: session.database.pool, logger: logger)),
                 .init(
                     service: SLAMonitor(

@@ -27,6 +27,32 @@ import Testing
             #expect(try row.decode(Int.self, "states") >= 5)
             #expect(try row.decode(Int.self, "dead") > 0)
             #expect(try row.decode(Int.self, "handoffs") == 6)
+
+            // SLAs a newcomer sees at once: calendars, policies, and clocks already past their
+            // due time or their at-risk point (the monitor reports them on its first sweep).
+            let sla = try #require(
+                try await pool.query(
+                    """
+                    SELECT (SELECT count(*) FROM region_calendars) AS calendars,
+                           (SELECT count(*) FROM region_holidays) AS holidays,
+                           (SELECT count(*) FROM sla_policies WHERE active) AS policies,
+                           (SELECT count(*) FROM sla_policies WHERE kind = 'ola') AS olas,
+                           (SELECT count(*) FROM sla_clocks WHERE stopped_at IS NULL AND due_at < now()) AS overdue,
+                           (SELECT count(*) FROM sla_clocks
+                            WHERE stopped_at IS NULL AND at_risk_at < now() AND due_at > now()) AS at_risk
+                    """
+                ).first
+            )
+            #expect(try sla.decode(Int.self, "calendars") == 2)
+            #expect(try sla.decode(Int.self, "holidays") > 0)
+            #expect(try sla.decode(Int.self, "policies") == 4)
+            #expect(try sla.decode(Int.self, "olas") == 1)
+            #expect(try sla.decode(Int.self, "overdue") > 0)
+            #expect(try sla.decode(Int.self, "at_risk") > 0)
+            let sweep = try await SLAMonitor(database: database, logger: TestDatabase.quietLogger).sweep()
+            #expect(sweep.breached > 0)
+            #expect(sweep.atRisk > 0)
+            #expect(sweep.escalations > 0)
         }
     }
 }

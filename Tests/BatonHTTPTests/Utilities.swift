@@ -46,7 +46,9 @@ func withTestApplication(
         let router = try BatonApplication.makeRouter(database: database, registry: testRegistry, settings: settings, desks: desks)
         let application = Application(router: router, logger: TestDatabase.quietLogger)
         let listener = PostgresListener(configuration: try PostgresConfiguration(url))
-        let notifications = Task { try await NotificationRouter(listener: listener, desks: desks, logger: TestDatabase.quietLogger).run() }
+        let notifications = Task {
+            try await NotificationRouter(listener: listener, desks: desks, catalog: database.slaCatalog, logger: TestDatabase.quietLogger).run()
+        }
         do {
             try await application.test(.router) { client in
                 try await body(API(client: client, token: token, url: url), database)

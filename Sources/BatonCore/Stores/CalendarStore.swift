@@ -93,6 +93,7 @@ public struct CalendarStore: Sendable {
                 [region, holidays.map(\.date.description), holidays.map(\.name)]
             )
         }
+        try await SLACatalog.announceChange(on: tx)
         try await EventStore(pool: pool).append(
             type: "calendar.updated",
             entityType: "region",
@@ -120,6 +121,7 @@ public struct CalendarStore: Sendable {
         guard !inserted.rows.isEmpty else {
             throw BatonError(.conflict, "\(holiday.date) is already a holiday in \(region)", details: ["field": "date"])
         }
+        try await SLACatalog.announceChange(on: tx)
         try await EventStore(pool: pool).append(
             type: "calendar.holiday_added",
             entityType: "region",
@@ -140,6 +142,7 @@ public struct CalendarStore: Sendable {
             [region, date.description]
         )
         guard !deleted.rows.isEmpty else { throw BatonError.notFound("\(date) is not a holiday in \(region)") }
+        try await SLACatalog.announceChange(on: tx)
         try await EventStore(pool: pool).append(
             type: "calendar.holiday_removed",
             entityType: "region",

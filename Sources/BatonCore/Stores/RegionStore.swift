@@ -54,6 +54,8 @@ extension RegionStore {
                 [code, name, timeZone]
             ).first
             guard let row else { throw BatonError(.internalError, "region not stored") }
+            // A new region brings a calendar (the standard week) for the SLA catalog.
+            try await SLACatalog.announceChange(on: tx)
             try await EventStore(pool: pool).append(
                 type: "region.created",
                 entityType: "region",

@@ -3,9 +3,9 @@ public import PostgresClient
 import Synchronization
 
 /// Active SLA policies and region calendars, cached for a moment: every task creation asks
-/// whether a policy covers it, and policies and calendars change rarely. A change made through
-/// this process is seen at once (it invalidates the cache); one made by another instance within
-/// `lifetime`.
+/// whether a policy covers it, and policies and calendars change rarely. A change notifies
+/// `baton_catalog` in its transaction, and every instance's ``NotificationRouter`` drops its
+/// copy when the change commits; `lifetime` bounds the staleness should a notification be lost.
 public final class SLACatalog: Sendable {
     /// What the catalog holds at one moment.
     public struct Snapshot: Sendable {
@@ -54,6 +54,14 @@ public final class SLACatalog: Sendable {
     private struct Entry {
         let snapshot: Snapshot
         let expires: ContinuousClock.Instant
+    }
+
+    /// The channel a change of policies or calendars is announced on.
+    public static let channel = "baton_catalog"
+
+    /// Announces a change to every instance, on the changing transaction (sent at commit).
+    public static func announceChange(on tx: PostgresConnection) async throws {
+        try await tx.query("SELECT pg_notify($1, '')", [channel])
     }
 
     private let entry = Mutex<Entry?>(nil)

@@ -58,6 +58,7 @@ public struct SLAPolicyStore: Sendable {
             throw BatonError(.conflict, "a policy named '\(policy.name)' already exists", details: ["field": "name"])
         }
         guard let created = try row.map(Self.policy) else { throw BatonError(.internalError, "policy not stored") }
+        try await SLACatalog.announceChange(on: tx)
         try await EventStore(pool: pool).append(
             type: "sla.policy_created",
             entityType: "sla_policy",
@@ -82,6 +83,7 @@ public struct SLAPolicyStore: Sendable {
         else {
             throw BatonError.notFound("no SLA policy \(id)")
         }
+        try await SLACatalog.announceChange(on: tx)
         try await EventStore(pool: pool).append(
             type: active ? "sla.policy_enabled" : "sla.policy_disabled",
             entityType: "sla_policy",

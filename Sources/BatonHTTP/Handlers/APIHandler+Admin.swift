@@ -19,6 +19,7 @@ extension APIHandler {
             )
             return (201, Components.Schemas.Region(region))
         }
+        database.slaCatalog.invalidate()
         return .created(.init(body: .json(region)))
     }
 
