@@ -51,6 +51,9 @@ struct APIError: Error, Sendable {
         } else if error.isRetryable {
             self.init(status: .serviceUnavailable, code: "unavailable", message: "the database was busy; try again")
             headers[.retryAfter] = "1"
+        } else if error.code == .invalidParameter || error.sqlState == "22P05" || error.sqlState == "22021" {
+            // Text PostgreSQL cannot store: a NUL character (U+0000), raw or as \u0000 in JSON.
+            self.init(status: .badRequest, code: "invalid_argument", message: "text must not contain NUL characters (U+0000)")
         } else if error.sqlState == "57014" {
             self.init(status: .serviceUnavailable, code: "unavailable", message: "the database statement timed out")
         } else {

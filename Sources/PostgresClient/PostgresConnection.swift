@@ -171,7 +171,12 @@ public final class PostgresConnection: @unchecked Sendable {
         _ body: (Int32, [UInt32], [UnsafePointer<CChar>?]) throws -> Result
     ) throws -> Result {
         let types = binds.map { $0.map { type(of: $0).postgresTypeOID } ?? 0 }
-        let strings: [UnsafeMutablePointer<CChar>?] = binds.map { bind in bind.map { strdup($0.postgresText) } }
+        let texts = binds.map { $0?.postgresText }
+        // libpq takes C strings: a NUL would silently cut the value short.
+        if texts.contains(where: { $0?.utf8.contains(0) == true }) {
+            throw PostgresError(code: .invalidParameter, message: "a text parameter contains a NUL character")
+        }
+        let strings: [UnsafeMutablePointer<CChar>?] = texts.map { text in text.map { strdup($0) } }
         defer { for item in strings { free(item) } }
         return try body(Int32(binds.count), types, strings.map { $0.map { UnsafePointer($0) } })
     }

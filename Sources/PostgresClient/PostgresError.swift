@@ -19,6 +19,7 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
             case unexpectedResult
             case migration
             case embedded
+            case invalidParameter
         }
 
         private let base: Base
@@ -46,6 +47,8 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
         public static let migration = Code(.migration)
         /// The embedded PostgreSQL cluster could not be prepared, started or stopped.
         public static let embedded = Code(.embedded)
+        /// A parameter cannot be sent as text, such as one holding a NUL character.
+        public static let invalidParameter = Code(.invalidParameter)
 
         public var description: String { base.rawValue }
     }

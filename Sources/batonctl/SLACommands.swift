@@ -309,8 +309,9 @@ func parseWeek(_ entries: [String]) throws -> [Weekday: [WorkingInterval]] {
 func parseMinutes(_ text: String) throws -> Int {
     let lower = text.lowercased()
     let (digits, factor) = lower.hasSuffix("h") ? (lower.dropLast(), 60) : lower.hasSuffix("m") ? (lower.dropLast(), 1) : (Substring(lower), 1)
-    guard let value = Int(digits), value >= 0 else { throw CommandFailure(message: "'\(text)' is not a duration such as 30m or 4h") }
-    return value * factor
+    guard let value = Int(digits), value >= 0, case let (minutes, overflow) = value.multipliedReportingOverflow(by: factor), !overflow
+    else { throw CommandFailure(message: "'\(text)' is not a duration such as 30m or 4h") }
+    return minutes
 }
 
 func parseDepartment(_ text: String) throws -> Department {

@@ -748,6 +748,15 @@ struct ConsistencyTests {
         let always = try makeCalendar("Europe/Berlin", days: Weekday.allCases, intervals: ["00:00-24:00"])
         #expect(try always.adding(businessMinutes: 100_000, to: start) == start.addingTimeInterval(6_000_000))
     }
+
+    @Test func aSparseCalendarRefusesResultsCenturiesAway() throws {
+        // One working minute a week: ten years of business minutes would take 100,000 years.
+        let sparse = try makeCalendar("Europe/Berlin", days: [.monday], intervals: ["09:00-09:01"])
+        let start = utc("2026-06-01T07:00:00Z")
+        #expect(throws: BusinessCalendarError.self) { try sparse.adding(businessMinutes: 5_256_000, to: start) }
+        #expect(throws: BusinessCalendarError.self) { try sparse.adding(businessMinutes: -5_256_000, to: start) }
+        #expect(try sparse.adding(businessMinutes: 52, to: start) > start)
+    }
 }
 
 /// The calendars the property tests run against.

@@ -53,7 +53,10 @@ import Testing
         let store = TaskStore(pool: database.pool)
         let id = try await database.pool.transaction { tx in
             let created = try await store.create([NewTask(kind: kind, title: "t")], in: team, by: system, on: tx)
-            try await tx.query("UPDATE tasks SET created_at = now() - make_interval(secs => $2) WHERE id = $1", [created[0].task.id, age])
+            try await tx.query(
+                "UPDATE tasks SET created_at = now() - make_interval(secs => $2), run_at = now() - make_interval(secs => $2) WHERE id = $1",
+                [created[0].task.id, age]
+            )
             return created[0].task.id
         }
         let task = try #require(try await store.find(id: id))
@@ -242,6 +245,89 @@ import Testing
                 by: Self.system
             )
             #expect(claimable.map(\.id) == [task.id])
+        }
+    }
+
+    @Test func aHoldPlacedAfterTheDeadlineStillRecordsTheBreach() async throws {
+        try await TestDatabase.withMigratedDatabase { pool, _ in
+            let database = BatonDatabase(pool: pool, logger: TestDatabase.quietLogger)
+            let (support, _) = try await Self.seed(database)
+            _ = try await Self.policy(NewSLAPolicy(name: "inquiries", kind: .sla, department: .support, doneWithinMinutes: 10), database)
+            // Due a minute ago; no monitor has swept since.
+            let task = try await Self.task("inquiry", in: support, startedAgo: 11 * 60, database)
+            let catalog = try await database.slaCatalog.snapshot(pool: pool)
+            _ = try await pool.transaction { tx in
+                try await SLAClockStore(pool: pool).hold(
+                    taskID: task.id,
+                    reason: "customer away",
+                    until: nil,
+                    by: Self.system,
+                    catalog: catalog,
+                    on: tx
+                ) { _ in }
+            }
+            #expect(try await Self.count("sla.breached", task: task.id, pool) == 1)
+            let clock = try #require(try await SLAClockStore(pool: pool).clocks(taskID: task.id).first)
+            #expect(clock.state(at: Date()) == .breached)
+            _ = try await SLAMonitor(database: database, logger: TestDatabase.quietLogger).sweep()
+            #expect(try await Self.count("sla.breached", task: task.id, pool) == 1, "still once")
+        }
+    }
+
+    @Test func resumingMovesPendingEscalationsByTheHeldTime() async throws {
+        try await TestDatabase.withMigratedDatabase { pool, _ in
+            let database = BatonDatabase(pool: pool, logger: TestDatabase.quietLogger)
+            let (support, _) = try await Self.seed(database)
+            _ = try await Self.policy(
+                NewSLAPolicy(
+                    name: "inquiries",
+                    kind: .sla,
+                    department: .support,
+                    doneWithinMinutes: 60,
+                    escalations: [EscalationLevel(afterMinutes: 30, action: .notify)]
+                ),
+                database
+            )
+            let task = try await Self.task("inquiry", in: support, startedAgo: 0, database)
+            let fireAt = { () async throws -> Date in
+                try #require(try await pool.query("SELECT fire_at FROM sla_escalations").first?.decode(Date.self, "fire_at"))
+            }
+            let before = try await fireAt()
+            let catalog = try await database.slaCatalog.snapshot(pool: pool)
+            let clocks = SLAClockStore(pool: pool)
+            _ = try await pool.transaction { tx in
+                try await clocks.hold(taskID: task.id, reason: "wait", until: nil, by: Self.system, catalog: catalog, on: tx) { _ in }
+            }
+            try await Task.sleep(for: .milliseconds(1200))
+            _ = try await pool.transaction { tx in try await clocks.resume(taskID: task.id, by: Self.system, catalog: catalog, on: tx) { _ in } }
+            let after = try await fireAt()
+            let clock = try #require(try await clocks.clocks(taskID: task.id).first)
+            // The level stays 30 business minutes after the (moved) deadline.
+            // (Business time is kept in whole seconds, so within one.)
+            #expect(abs(after.timeIntervalSince(clock.dueAt) - 1800) <= 1.0)
+            #expect(after.timeIntervalSince(before) >= 1.2)
+        }
+    }
+
+    @Test func aScheduledTaskStartsItsClocksWhenItBecomesClaimable() async throws {
+        try await TestDatabase.withMigratedDatabase { pool, _ in
+            let database = BatonDatabase(pool: pool, logger: TestDatabase.quietLogger)
+            let (support, _) = try await Self.seed(database)
+            _ = try await Self.policy(NewSLAPolicy(name: "inquiries", kind: .sla, department: .support, claimWithinMinutes: 60), database)
+            let runAt = Date().addingTimeInterval(7 * 86400)
+            let catalog = try await database.slaCatalog.snapshot(pool: pool)
+            let task = try await pool.transaction { tx in
+                let created = try await TaskStore(pool: pool).create(
+                    [NewTask(kind: "inquiry", title: "call back next week", runAt: runAt)],
+                    in: support,
+                    by: Self.system,
+                    on: tx
+                )
+                return try await SLAClockStore(pool: pool).start(for: created.map(\.task), in: support, catalog: catalog, on: tx)[0]
+            }
+            let clock = try #require(try await SLAClockStore(pool: pool).clocks(taskID: task.id).first)
+            #expect(abs(clock.startedAt.timeIntervalSince(runAt)) < 0.001)
+            #expect(abs(clock.dueAt.timeIntervalSince(runAt) - 3600) < 0.001)
         }
     }
 

@@ -1238,3 +1238,26 @@ extension AnyJSON {
         return nil
     }
 }
+
+extension SLAEndpointTests {
+    @Test func textWithANulCharacterIsRefusedNotCutShort() async throws {
+        try await withTestApplication { api, database in
+            try await api.seedReferenceData()
+            let bad = try await api.call(.post, "/v1/teams/support-emea/tasks", json: #"{"kind":"k","title":"before\u0000after"}"#)
+            #expect(bad.status == .badRequest)
+            #expect(try bad.errorEnvelope().error.code == "invalid_argument")
+            let created = try await api.call(.post, "/v1/teams/support-emea/tasks", json: #"{"kind":"k","title":"fine"}"#).json(AnyJSON.self)
+            let id = try #require(created["id"]?.int)
+            let hold = try await api.call(.post, "/v1/tasks/\(id)/hold", json: #"{"reason":"x\u0000y"}"#)
+            #expect(hold.status == .badRequest)
+            let payload = try await api.call(
+                .post,
+                "/v1/teams/support-emea/tasks",
+                json: #"{"kind":"k","title":"t","payload":{"note":"a\u0000b"}}"#
+            )
+            #expect(payload.status == .badRequest)
+            let tasks = try await database.pool.query("SELECT count(*) AS n FROM tasks").first?.decode(Int.self, "n")
+            #expect(tasks == 1, "nothing half-written")
+        }
+    }
+}

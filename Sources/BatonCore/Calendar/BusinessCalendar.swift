@@ -112,7 +112,7 @@ public struct BusinessCalendar: Sendable {
         }
         let start = epochMilliseconds(instant)
         let amount = Int64(businessSeconds.magnitude) * 1000
-        let result = businessSeconds > 0 ? countForward(amount, from: start) : countBackward(amount, from: start)
+        let result = try businessSeconds > 0 ? countForward(amount, from: start) : countBackward(amount, from: start)
         guard let result else {
             throw BusinessCalendarError.noWorkingTime(
                 "no working time within \(searchHorizonDays) days \(businessSeconds > 0 ? "after" : "before") "
@@ -177,11 +177,20 @@ public struct BusinessCalendar: Sendable {
         return nil
     }
 
+    /// How far from its start a result may lie: a sparse calendar with a large amount would
+    /// otherwise walk for centuries (and land past what PostgreSQL can store).
+    private static let maximumReachMilliseconds: Int64 = 200 * 366 * 86_400_000
+
+    private static func outOfReach() -> BusinessCalendarError {
+        BusinessCalendarError.amountOutOfRange("the result would lie more than 200 years away in this calendar")
+    }
+
     /// The earliest instant (ms) by which `amount` ms of working time have passed since `start`.
-    private func countForward(_ amount: Int64, from start: Int64) -> Int64? {
+    private func countForward(_ amount: Int64, from start: Int64) throws(BusinessCalendarError) -> Int64? {
         var remaining = amount
         var walker = SpanWalker(calendar: self, firstDay: localDay(containing: start) - 1, forward: true)
         while let span = walker.next(maxEmptyDays: searchHorizonDays) {
+            guard span.start - start <= Self.maximumReachMilliseconds else { throw Self.outOfReach() }
             let from = max(span.start, start)
             guard span.end > from else { continue }
             if remaining <= span.end - from {
@@ -193,10 +202,11 @@ public struct BusinessCalendar: Sendable {
     }
 
     /// The latest instant (ms) from which `amount` ms of working time lead up to `end`.
-    private func countBackward(_ amount: Int64, from end: Int64) -> Int64? {
+    private func countBackward(_ amount: Int64, from end: Int64) throws(BusinessCalendarError) -> Int64? {
         var remaining = amount
         var walker = SpanWalker(calendar: self, firstDay: localDay(containing: end) + 1, forward: false)
         while let span = walker.next(maxEmptyDays: searchHorizonDays) {
+            guard end - span.end <= Self.maximumReachMilliseconds else { throw Self.outOfReach() }
             let to = min(span.end, end)
             guard to > span.start else { continue }
             if remaining <= to - span.start {

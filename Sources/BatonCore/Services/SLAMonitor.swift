@@ -72,56 +72,13 @@ public struct SLAMonitor: Service {
 
     // MARK: - Breaches and at-risk points
 
-    private enum Mark {
-        case breached
-        case atRisk
-    }
-
-    private func mark(_ mark: Mark) async throws -> Int {
-        let (condition, order, set, type) =
-            switch mark {
-            case .breached:
-                (
-                    "breached_at IS NULL AND NOT settled AND due_at <= now() AND paused_at IS NULL", "due_at",
-                    "breached_at = now(), at_risk_emitted_at = coalesce(c.at_risk_emitted_at, now())", "sla.breached"
-                )
-            case .atRisk:
-                (
-                    "at_risk_emitted_at IS NULL AND NOT settled AND at_risk_at <= now() AND due_at > now() AND paused_at IS NULL AND stopped_at IS NULL",
-                    "at_risk_at", "at_risk_emitted_at = now()", "sla.at_risk"
-                )
-            }
+    private func mark(_ mark: SLAClockStore.Mark) async throws -> Int {
+        let clocks = SLAClockStore(pool: database.pool)
         var total = 0
         while true {
-            let rows = try await database.pool.query(
-                """
-                WITH due AS (
-                    SELECT id FROM sla_clocks
-                    WHERE \(condition) AND ($1::text IS NULL OR region = $1)
-                    ORDER BY \(order)
-                    LIMIT 500
-                    FOR UPDATE SKIP LOCKED
-                ),
-                marked AS (
-                    UPDATE sla_clocks c SET \(set)
-                    FROM due WHERE c.id = due.id
-                    RETURNING c.*
-                ),
-                written AS (
-                    INSERT INTO events (type, source, actor_type, actor_id, entity_type, entity_id, team, region, data)
-                    SELECT '\(type)', 'system', 'system', 'sla-monitor', 'task', m.task_id::text, m.team, m.region,
-                           jsonb_build_object('target', m.target, 'policy_id', m.policy_id, 'policy', p.name, 'kind', p.kind,
-                                              'clock_id', m.id, 'due_at', m.due_at, 'at_risk_at', m.at_risk_at)
-                    FROM marked m JOIN sla_policies p ON p.id = m.policy_id
-                    ORDER BY m.id
-                )
-                SELECT count(*) AS marked FROM marked
-                """,
-                [region]
-            )
-            let count = try rows.first?.decode(Int.self, "marked") ?? 0
+            let count = try await database.pool.withConnection { try await clocks.mark(mark, region: region, taskID: nil, on: $0) }
             total += count
-            if count < 500 { return total }
+            if count < SLAClockStore.markBatch { return total }
         }
     }
 
@@ -153,6 +110,11 @@ public struct SLAMonitor: Service {
                 resumed += 1
             } catch let error as BatonError where error.kind == .conflict {
                 continue
+            } catch let error as PostgresError where error.isUnavailable {
+                throw error
+            } catch {
+                // One task that cannot be resumed must not stop the sweep's breaches and escalations.
+                logger.warning("could not resume a held task", metadata: ["task": "\(id)", "error": "\(error)"])
             }
         }
         return resumed
@@ -162,17 +124,53 @@ public struct SLAMonitor: Service {
 
     private func fireEscalations() async throws -> Int {
         var fired = 0
-        // One level per transaction: lock it, act, mark it fired. A bound keeps one sweep short.
+        var busy: [Int] = []
+        // One level per transaction: lock its task, then the level, act, mark it. A bound keeps
+        // one sweep short.
         for _ in 0..<200 {
             let catalog = try await database.slaCatalog.snapshot(pool: database.pool)
-            let didFire = try await database.pool.transaction { tx in try await self.fireNextEscalation(catalog: catalog, on: tx) }
-            guard didFire else { break }
-            fired += 1
+            let result = try await database.pool.transaction { tx in try await self.fireNextEscalation(skipping: busy, catalog: catalog, on: tx) }
+            switch result {
+            case .none: return fired
+            case .fired: fired += 1
+            case .busy(let taskID): busy.append(taskID)
+            }
         }
         return fired
     }
 
-    private func fireNextEscalation(catalog: SLACatalog.Snapshot, on tx: PostgresConnection) async throws -> Bool {
+    private enum Firing {
+        case none
+        case fired
+        /// Another transaction holds the task; try it on a later sweep.
+        case busy(taskID: Int)
+    }
+
+    private static let dueLevels = """
+        e.fired_at IS NULL AND e.fire_at <= now() AND c.stopped_at IS NULL AND c.paused_at IS NULL
+          AND CASE WHEN e.basis = 'breach' THEN c.breached_at IS NOT NULL ELSE c.at_risk_emitted_at IS NOT NULL END
+        """
+
+    private func fireNextEscalation(skipping busy: [Int], catalog: SLACatalog.Snapshot, on tx: PostgresConnection) async throws -> Firing {
+        // The task is locked before its escalation rows, the order every task change takes
+        // (its trigger updates them), so a monitor and a worker never wait on each other in a
+        // cycle; the level is then re-checked under both locks.
+        guard
+            let candidate = try await tx.query(
+                """
+                SELECT c.task_id FROM sla_escalations e JOIN sla_clocks c ON c.id = e.clock_id
+                WHERE \(Self.dueLevels) AND ($1::text IS NULL OR c.region = $1) AND NOT (c.task_id = ANY($2::bigint[]))
+                ORDER BY e.fire_at, e.clock_id, e.level
+                LIMIT 1
+                """,
+                [region, busy]
+            ).first
+        else { return .none }
+        let taskID = try candidate.decode(Int.self, "task_id")
+        guard
+            let task = try await tx.query("SELECT \(TaskStore.columns) FROM tasks WHERE id = $1 FOR UPDATE SKIP LOCKED", [taskID]).first
+                .map(TaskStore.task)
+        else { return .busy(taskID: taskID) }
         guard
             let row = try await tx.query(
                 """
@@ -181,25 +179,20 @@ public struct SLAMonitor: Service {
                        (SELECT max(p.fired_at) FROM sla_escalations p
                         WHERE p.clock_id = e.clock_id AND p.outcome IN ('fired', 'failed')) AS last_fired
                 FROM sla_escalations e JOIN sla_clocks c ON c.id = e.clock_id
-                WHERE e.fired_at IS NULL AND e.fire_at <= now() AND c.stopped_at IS NULL AND c.paused_at IS NULL
-                  AND CASE WHEN e.basis = 'breach' THEN c.breached_at IS NOT NULL ELSE c.at_risk_emitted_at IS NOT NULL END
-                  AND ($1::text IS NULL OR c.region = $1)
+                WHERE \(Self.dueLevels) AND c.task_id = $1
                 ORDER BY e.fire_at, e.clock_id, e.level
                 LIMIT 1
-                FOR UPDATE OF e SKIP LOCKED
+                FOR UPDATE OF e
                 """,
-                [region]
+                [taskID]
             ).first
-        else { return false }
+        else { return .busy(taskID: taskID) }
         let clockID = try row.decode(Int.self, "clock_id")
         let levelNumber = try row.decode(Int.self, "level")
         let level = try JSONDecoder().decode(EscalationLevel.self, from: Data(try row.decode(String.self, "spec").utf8))
-        let taskID = try row.decode(Int.self, "task_id")
         let basisAt = level.basis == .breach ? try row.decode(Date?.self, "breached_at") : try row.decode(Date?.self, "at_risk_emitted_at")
         let lastFired = try row.decode(Date?.self, "last_fired")
 
-        guard let task = try await tx.query("SELECT \(TaskStore.columns) FROM tasks WHERE id = $1 FOR UPDATE", [taskID]).first.map(TaskStore.task)
-        else { return false }
         var outcome = "fired"
         var data: [String: String] = [
             "target": try row.decode(String.self, "target"), "policy_id": String(try row.decode(Int.self, "policy_id")),
@@ -218,11 +211,17 @@ public struct SLAMonitor: Service {
             data["reason"] =
                 "the task was updated after the \(lastFired.map { $0 >= (basisAt ?? .distantPast) } == true ? "last escalation" : level.basis == .breach ? "breach" : "at-risk point")"
         } else {
+            // A failing action leaves nothing behind and does not block the levels after it:
+            // its statements roll back to the savepoint and the level is recorded as failed.
+            try await tx.query("SAVEPOINT escalation_action")
             do {
                 try await act(level, on: task, clockID: clockID, levelNumber: levelNumber, data: &data, catalog: catalog, tx: tx)
-            } catch let error as BatonError {
+                try await tx.query("RELEASE SAVEPOINT escalation_action")
+            } catch {
+                try await tx.query("ROLLBACK TO SAVEPOINT escalation_action")
                 outcome = "failed"
-                data["reason"] = error.message
+                data["reason"] = (error as? BatonError)?.message ?? "the action failed in the database"
+                logger.warning("SLA escalation failed", metadata: ["task": "\(task.id)", "level": "\(levelNumber)", "error": "\(error)"])
             }
         }
         data["outcome"] = outcome
@@ -240,7 +239,7 @@ public struct SLAMonitor: Service {
             by: .system(),
             on: tx
         )
-        return true
+        return .fired
     }
 
     private func act(
@@ -265,10 +264,10 @@ public struct SLAMonitor: Service {
             data["from_priority"] = task.priority.rawValue
             data["to_priority"] = (TaskPriority(rank: min(rank, task.priority.rank)) ?? task.priority).rawValue
         case .handoff:
-            guard let slug = level.team, let target = try await database.teamDirectory.find(slug, pool: database.pool) else {
+            guard let slug = level.team, let target = try await TeamStore(pool: database.pool).find(slug, on: tx) else {
                 throw BatonError(.ruleViolation, "no team '\(level.team ?? "")' to hand off to")
             }
-            let source = try await database.teamDirectory.find(task.team, pool: database.pool)
+            let source = try await TeamStore(pool: database.pool).find(task.team, on: tx)
             let handoff = try await tasks.handoff(
                 id: task.id,
                 HandoffRequest(toTeam: slug, note: level.message ?? "SLA escalation level \(levelNumber)"),
@@ -282,7 +281,7 @@ public struct SLAMonitor: Service {
             data["to_task"] = String(handoff.task.id)
         case .createTask:
             let slug = level.team ?? "\(Department.coordination.rawValue)-\(task.region)"
-            guard let team = try await database.teamDirectory.find(slug, pool: database.pool) else {
+            guard let team = try await TeamStore(pool: database.pool).find(slug, on: tx) else {
                 throw BatonError(.ruleViolation, "no team '\(slug)' for the coordinators")
             }
             let payload = PostgresJSON([
@@ -293,7 +292,8 @@ public struct SLAMonitor: Service {
                 [
                     NewTask(
                         kind: "sla_escalation",
-                        title: String("Escalation: \(task.title)".prefix(500)),
+                        // The column counts code points, which a Character prefix could exceed.
+                        title: String(String.UnicodeScalarView("Escalation: \(task.title)".unicodeScalars.prefix(500))),
                         payloadJSON: payload.postgresText,
                         priority: .high,
                         dedupeKey: "sla-escalation-\(clockID)-\(levelNumber)",

@@ -9,8 +9,22 @@ import Synchronization
 public final class SLACatalog: Sendable {
     /// What the catalog holds at one moment.
     public struct Snapshot: Sendable {
-        public var policies: [SLAPolicy]
-        public var calendars: [String: RegionCalendar]
+        public let policies: [SLAPolicy]
+        public let calendars: [String: RegionCalendar]
+        /// Built once per snapshot: building one resolves its time zone.
+        private let built: [String: BusinessCalendar]
+
+        public init(policies: [SLAPolicy], calendars: [String: RegionCalendar]) {
+            self.policies = policies
+            self.calendars = calendars
+            var built: [String: BusinessCalendar] = [:]
+            for (region, stored) in calendars {
+                built[region] =
+                    (try? stored.businessCalendar())
+                    ?? (try? BusinessCalendar(timeZoneIdentifier: "UTC", hours: stored.hours, holidays: stored.holidays))
+            }
+            self.built = built
+        }
 
         /// The most specific active policy covering a task, if any (ties go to the older policy).
         public func policy(
@@ -37,18 +51,16 @@ public final class SLACatalog: Sendable {
             }
         }
 
-        /// The calendar of a region; a region whose stored calendar is unusable falls back to
-        /// the standard week in UTC rather than stopping the clocks.
+        /// The calendar of a region; a region whose stored calendar is unusable (or that the
+        /// snapshot does not know yet) counts in the standard week in UTC rather than stopping
+        /// the clocks.
         public func calendar(region: String) -> BusinessCalendar {
-            if let stored = calendars[region], let calendar = try? stored.businessCalendar() { return calendar }
-            if let stored = calendars[region],
-                let calendar = try? BusinessCalendar(timeZoneIdentifier: "UTC", hours: stored.hours, holidays: stored.holidays)
-            {
-                return calendar
-            }
-            // The standard week is valid by construction.
-            return try! BusinessCalendar(timeZoneIdentifier: "UTC", hours: BusinessCalendar.standardHours())
+            if let calendar = built[region] { return calendar }
+            return Self.standard
         }
+
+        // The standard week is valid by construction.
+        private static let standard = try! BusinessCalendar(timeZoneIdentifier: "UTC", hours: BusinessCalendar.standardHours())
     }
 
     private struct Entry {

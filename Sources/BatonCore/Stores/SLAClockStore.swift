@@ -47,7 +47,8 @@ public struct SLAClockStore: Sendable {
             else { continue }
             let calendarRegion = policy.calendarRegion ?? task.region
             let calendar = catalog.calendar(region: calendarRegion)
-            let start = task.createdAt
+            // A task scheduled for later starts its clocks when it becomes claimable.
+            let start = max(task.createdAt, task.runAt)
             var resolutionDue: Date?
             for target in SLATarget.allCases {
                 guard let minutes = policy.definition.minutes(for: target) else { continue }
@@ -137,6 +138,68 @@ public struct SLAClockStore: Sendable {
         }
     }
 
+    // MARK: - Breaches and at-risk points
+
+    /// What ``mark(_:region:taskID:on:)`` records.
+    public enum Mark: Sendable {
+        case breached
+        case atRisk
+    }
+
+    /// Clocks marked per statement.
+    static let markBatch = 500
+
+    /// Marks clocks that are past due (or past their at-risk point) and writes one event per
+    /// clock in the same statement. Rows are taken with SKIP LOCKED and re-checked under the
+    /// lock, so however many instances run this at once, each clock is marked (and reported)
+    /// once. A breach also marks the at-risk point, so a clock found late never reports at risk
+    /// after it breached. Returns how many clocks it marked.
+    public func mark(_ mark: Mark, region: String?, taskID: Int?, on connection: PostgresConnection) async throws -> Int {
+        let (condition, order, set, type) =
+            switch mark {
+            case .breached:
+                (
+                    "breached_at IS NULL AND NOT settled AND due_at <= now() AND paused_at IS NULL", "due_at",
+                    "breached_at = now(), at_risk_emitted_at = coalesce(c.at_risk_emitted_at, now())", "sla.breached"
+                )
+            case .atRisk:
+                (
+                    """
+                    at_risk_emitted_at IS NULL AND NOT settled AND at_risk_at <= now() AND due_at > now() AND paused_at IS NULL
+                      AND stopped_at IS NULL
+                    """,
+                    "at_risk_at", "at_risk_emitted_at = now()", "sla.at_risk"
+                )
+            }
+        let rows = try await connection.query(
+            """
+            WITH due AS (
+                SELECT id FROM sla_clocks
+                WHERE \(condition) AND ($1::text IS NULL OR region = $1) AND ($2::bigint IS NULL OR task_id = $2)
+                ORDER BY \(order)
+                LIMIT \(Self.markBatch)
+                FOR UPDATE SKIP LOCKED
+            ),
+            marked AS (
+                UPDATE sla_clocks c SET \(set)
+                FROM due WHERE c.id = due.id
+                RETURNING c.*
+            ),
+            written AS (
+                INSERT INTO events (type, source, actor_type, actor_id, entity_type, entity_id, team, region, data)
+                SELECT '\(type)', 'system', 'system', 'sla-monitor', 'task', m.task_id::text, m.team, m.region,
+                       jsonb_build_object('target', m.target, 'policy_id', m.policy_id, 'policy', p.name, 'kind', p.kind,
+                                          'clock_id', m.id, 'due_at', m.due_at, 'at_risk_at', m.at_risk_at)
+                FROM marked m JOIN sla_policies p ON p.id = m.policy_id
+                ORDER BY m.id
+            )
+            SELECT count(*) AS marked FROM marked
+            """,
+            [region, taskID]
+        )
+        return try rows.first?.decode(Int.self, "marked") ?? 0
+    }
+
     // MARK: - Hold and resume
 
     /// Puts a live task on hold: its running clocks pause (the business time used so far is
@@ -159,6 +222,9 @@ public struct SLAClockStore: Sendable {
         guard (1...1000).contains(reason.count) else { throw BatonError.invalidArgument("reason must be 1 to 1000 characters", field: "reason") }
         let now = try await transactionTime(on: tx)
         if let until, until <= now { throw BatonError(.ruleViolation, "until must be in the future", details: ["field": "until"]) }
+        // A deadline that passed before the monitor's next sweep is recorded now: a hold must
+        // not hide a breach that already happened.
+        _ = try await mark(.breached, region: nil, taskID: taskID, on: tx)
         var pausedSeconds: [String: Int64] = [:]
         for clock in try await clocks(taskID: taskID, on: tx, lock: true) where clock.stoppedAt == nil && clock.pausedAt == nil {
             let calendar = catalog.calendar(region: clock.calendarRegion)
@@ -203,32 +269,33 @@ public struct SLAClockStore: Sendable {
         var heldSeconds: Int64 = 0
         for clock in try await clocks(taskID: taskID, on: tx, lock: true) where clock.stoppedAt == nil && clock.pausedAt != nil {
             let calendar = catalog.calendar(region: clock.calendarRegion)
-            heldSeconds = max(heldSeconds, calendar.businessSeconds(from: clock.pausedAt ?? now, to: now))
+            let pausedAt = clock.pausedAt ?? now
+            heldSeconds = max(heldSeconds, calendar.businessSeconds(from: pausedAt, to: now))
             if clock.breachedAt != nil {
                 // A breach stands; its deadline is history. The clock only runs on for escalation.
                 try await tx.query("UPDATE sla_clocks SET running_since = $2, paused_at = NULL WHERE id = $1", [clock.id, now])
-                continue
+            } else {
+                let (atRisk, due) = try Self.deadlines(targetSeconds: clock.targetSeconds, consumed: clock.consumedSeconds, from: now, in: calendar)
+                try await tx.query(
+                    "UPDATE sla_clocks SET running_since = $2, paused_at = NULL, at_risk_at = $3, due_at = $4 WHERE id = $1",
+                    [clock.id, now, atRisk, due]
+                )
+                // Only a due_at the policy set moves; one the caller gave stays theirs.
+                try await tx.query("UPDATE tasks SET due_at = $2 WHERE id = $1 AND due_at = $3", [taskID, due, clock.dueAt])
             }
-            let (atRisk, due) = try Self.deadlines(targetSeconds: clock.targetSeconds, consumed: clock.consumedSeconds, from: now, in: calendar)
-            try await tx.query(
-                "UPDATE sla_clocks SET running_since = $2, paused_at = NULL, at_risk_at = $3, due_at = $4 WHERE id = $1",
-                [clock.id, now, atRisk, due]
-            )
+            // Pending levels move by the business time held: what was left until each level
+            // when the clock paused is what is left from now.
             let pending = try await tx.query(
-                "SELECT level, basis, spec::text AS spec FROM sla_escalations WHERE clock_id = $1 AND fired_at IS NULL",
+                "SELECT level, fire_at FROM sla_escalations WHERE clock_id = $1 AND fired_at IS NULL",
                 [clock.id]
             )
             for row in pending {
-                let level = try JSONDecoder().decode(EscalationLevel.self, from: Data(try row.decode(String.self, "spec").utf8))
-                let basis = level.basis == .breach ? due : atRisk
+                let fireAt = try row.decode(Date.self, "fire_at")
+                let left = calendar.businessSeconds(from: pausedAt, to: fireAt)
                 try await tx.query(
                     "UPDATE sla_escalations SET fire_at = $3 WHERE clock_id = $1 AND level = $2",
-                    [clock.id, try row.decode(Int.self, "level"), try Self.adding(Int64(level.afterMinutes) * 60, to: basis, in: calendar)]
+                    [clock.id, try row.decode(Int.self, "level"), try Self.adding(left, to: now, in: calendar)]
                 )
-            }
-            if clock.target == .doneWithin {
-                // Only a due_at the policy set moves; one the caller gave stays theirs.
-                try await tx.query("UPDATE tasks SET due_at = $2 WHERE id = $1 AND due_at = $3", [taskID, due, clock.dueAt])
             }
         }
         let rows = try await tx.query(
@@ -371,9 +438,12 @@ public struct SLAClockStore: Sendable {
         let rows = try await pool.query(
             """
             SELECT
-                (SELECT count(*) FROM sla_clocks WHERE team = $1 AND stopped_at >= now() - make_interval(mins => $2::integer)) AS closed,
                 (SELECT count(*) FROM sla_clocks
-                 WHERE team = $1 AND stopped_at >= now() - make_interval(mins => $2::integer) AND settled) AS met,
+                 WHERE team = $1 AND stopped_at >= now() - make_interval(mins => $2::integer)
+                   AND stop_reason IN ('claimed', 'done', 'handed_off')) AS closed,
+                (SELECT count(*) FROM sla_clocks
+                 WHERE team = $1 AND stopped_at >= now() - make_interval(mins => $2::integer) AND settled
+                   AND stop_reason IN ('claimed', 'done', 'handed_off')) AS met,
                 (SELECT count(*) FROM sla_clocks
                  WHERE team = $1 AND breached_at >= now() - make_interval(mins => $2::integer)) AS breached,
                 (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM stopped_at - started_at))

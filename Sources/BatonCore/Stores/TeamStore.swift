@@ -53,6 +53,12 @@ extension TeamStore {
         try await pool.query("SELECT \(Self.columns) FROM teams WHERE slug = $1", [slug], prepared: true).first.map(Self.team)
     }
 
+    /// The team, read on `connection` (inside its transaction, without taking a second
+    /// connection from the pool).
+    public func find(_ slug: String, on connection: PostgresConnection) async throws -> Team? {
+        try await connection.query("SELECT \(Self.columns) FROM teams WHERE slug = $1", [slug]).first.map(Self.team)
+    }
+
     /// What creating a team needs.
     public struct NewTeam: Sendable {
         public var department: Department

@@ -98,8 +98,14 @@ extension APIHandler {
     // MARK: - Policies
 
     func listSLAPolicies(_ input: Operations.ListSLAPolicies.Input) async throws -> Operations.ListSLAPolicies.Output {
-        _ = try RequestPrincipal.require()
-        let policies = try await SLAPolicyStore(pool: database.pool).list()
+        let principal = try RequestPrincipal.require()
+        var policies = try await SLAPolicyStore(pool: database.pool).list()
+        if !principal.scope.isUnrestricted {
+            // A scoped caller sees the policies that can cover its teams: those naming no team,
+            // and those naming one of its teams.
+            let visible = Set(try await visibleTeams(for: principal) ?? [])
+            policies = policies.filter { $0.team.map(visible.contains) ?? true }
+        }
         return .ok(.init(body: .json(.init(policies: policies.map(Components.Schemas.SLAPolicy.init)))))
     }
 

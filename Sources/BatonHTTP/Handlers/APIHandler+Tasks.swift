@@ -285,15 +285,15 @@ extension APIHandler {
         let clocks = slaClocks
         let id = Int(input.path.id)
         let catalog = try await database.slaCatalog.snapshot(pool: database.pool)
-        let directory = database.teamDirectory
         let pool = database.pool
         let (_, result) = try await idempotent(key: input.headers.idempotencyKey, operation: "handoff/\(id)", request: body) { tx in
             var handoff = try await tasks.handoff(id: id, request, by: principal, on: tx) { source in
                 guard principal.canSee(team: source.team, region: source.region) else { throw BatonError.notFound("no task \(id)") }
             }
             // The old team's clocks stopped with the handoff (trigger); the new team's start now.
-            if !catalog.policies.isEmpty, let target = try await directory.find(handoff.task.team, pool: pool) {
-                let source = try await directory.find(handoff.handedOff.team, pool: pool)
+            let teams = TeamStore(pool: pool)
+            if !catalog.policies.isEmpty, let target = try await teams.find(handoff.task.team, on: tx) {
+                let source = try await teams.find(handoff.handedOff.team, on: tx)
                 handoff.task = try await clocks.start(
                     for: [handoff.task],
                     in: target,
