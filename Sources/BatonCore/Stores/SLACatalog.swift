@@ -76,7 +76,14 @@ public final class SLACatalog: Sendable {
         try await tx.query("SELECT pg_notify($1, '')", [channel])
     }
 
-    private let entry = Mutex<Entry?>(nil)
+    private struct State {
+        var entry: Entry?
+        /// Bumped by every invalidation, so a load that began before a change does not store
+        /// what it read as fresh.
+        var generation = 0
+    }
+
+    private let state = Mutex(State())
     private let lifetime: Duration
 
     public init(lifetime: Duration = .seconds(2)) { self.lifetime = lifetime }
@@ -84,17 +91,23 @@ public final class SLACatalog: Sendable {
     /// The current snapshot, loaded when stale.
     public func snapshot(pool: ConnectionPool) async throws -> Snapshot {
         let now = ContinuousClock.now
-        if let cached = entry.withLock({ $0 }), cached.expires > now { return cached.snapshot }
+        let (cached, generation) = state.withLock { ($0.entry, $0.generation) }
+        if let cached, cached.expires > now { return cached.snapshot }
         let snapshot = Snapshot(
             policies: try await SLAPolicyStore(pool: pool).list(activeOnly: true),
             calendars: try await CalendarStore(pool: pool).all()
         )
-        entry.withLock { $0 = Entry(snapshot: snapshot, expires: now + lifetime) }
+        state.withLock { state in
+            if state.generation == generation { state.entry = Entry(snapshot: snapshot, expires: now + lifetime) }
+        }
         return snapshot
     }
 
     /// Forgets the snapshot, after a policy or calendar changed.
     public func invalidate() {
-        entry.withLock { $0 = nil }
+        state.withLock { state in
+            state.entry = nil
+            state.generation &+= 1
+        }
     }
 }
