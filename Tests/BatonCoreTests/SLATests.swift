@@ -406,3 +406,53 @@ import Testing
         #expect(moved == (try utc("2026-03-30T11:30:00Z")))
     }
 }
+
+extension SLATests {
+    @Test func aLevelWhoseActionFailsInTheDatabaseIsRecordedAndTheNextLevelStillFires() async throws {
+        try await TestDatabase.withMigratedDatabase { pool, _ in
+            let database = BatonDatabase(pool: pool, logger: TestDatabase.quietLogger)
+            let (support, logistics) = try await Self.seed(database)
+            _ = try await Self.policy(
+                NewSLAPolicy(
+                    name: "complaints",
+                    kind: .sla,
+                    department: .support,
+                    doneWithinMinutes: 10,
+                    escalations: [
+                        EscalationLevel(afterMinutes: 0, action: .handoff, team: logistics.slug),
+                        EscalationLevel(afterMinutes: 0, action: .notify),
+                    ]
+                ),
+                database
+            )
+            // The handoff will collide with live work under the same dedupe key in logistics.
+            let store = TaskStore(pool: pool)
+            let id = try await pool.transaction { tx in
+                _ = try await store.create([NewTask(kind: "k", title: "t", dedupeKey: "order-9")], in: logistics, by: Self.system, on: tx)
+                let created = try await store.create(
+                    [NewTask(kind: "complaint", title: "t", dedupeKey: "order-9")],
+                    in: support,
+                    by: Self.system,
+                    on: tx
+                )
+                try await tx.query(
+                    "UPDATE tasks SET created_at = now() - interval '20 minutes', run_at = now() - interval '20 minutes' WHERE id = $1",
+                    [created[0].task.id]
+                )
+                return created[0].task.id
+            }
+            let task = try #require(try await store.find(id: id))
+            let catalog = try await database.slaCatalog.snapshot(pool: pool)
+            _ = try await pool.transaction { tx in try await SLAClockStore(pool: pool).start(for: [task], in: support, catalog: catalog, on: tx) }
+            let monitor = SLAMonitor(database: database, logger: TestDatabase.quietLogger)
+            _ = try await monitor.sweep()
+            _ = try await monitor.sweep()
+            let outcomes = try await pool.query("SELECT level, outcome FROM sla_escalations ORDER BY level").map {
+                try $0.decode(String?.self, "outcome")
+            }
+            #expect(outcomes == ["failed", "fired"])
+            #expect(try await Self.count("sla.escalated", task: id, pool) == 2)
+            #expect(try await store.find(id: id)?.state == .queued, "the failed handoff left nothing behind")
+        }
+    }
+}

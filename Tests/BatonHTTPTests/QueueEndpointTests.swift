@@ -252,3 +252,23 @@ import Testing
         }
     }
 }
+
+extension QueueEndpointTests {
+    @Test func aHandoffIntoATeamThatHasTheSameDedupeKeyLiveIs409AndChangesNothing() async throws {
+        try await withTestApplication { api, database in
+            try await api.seedReferenceData()
+            let source = try await api.call(.post, "/v1/teams/sales-emea/tasks", json: #"{"kind":"k","title":"t","dedupe_key":"order-7"}"#)
+                .json(AnyJSON.self)
+            let sourceID = try #require(source["id"]?.int)
+            try await api.expect(
+                .created,
+                api.call(.post, "/v1/teams/logistics-emea/tasks", json: #"{"kind":"k","title":"t","dedupe_key":"order-7"}"#)
+            )
+            let response = try await api.call(.post, "/v1/tasks/\(sourceID)/handoff", json: #"{"to_team":"logistics-emea","note":"n"}"#)
+            #expect(response.status == .conflict)
+            #expect(try response.errorEnvelope().error.code == "conflict")
+            let state = try await database.pool.query("SELECT state FROM tasks WHERE id = $1", [sourceID]).first?.decode(String.self, "state")
+            #expect(state == "queued", "the source is untouched")
+        }
+    }
+}

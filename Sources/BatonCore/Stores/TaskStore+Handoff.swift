@@ -95,22 +95,32 @@ extension TaskStore {
             [id]
         )
         guard let handedOffTask = try handedOff.first.map(Self.task) else { throw BatonError.notFound("no such task") }
-        let created = try await tx.query(
-            """
-            INSERT INTO tasks (team, region, kind, title, payload, priority, due_at, max_attempts, dedupe_key,
-                               subject_type, subject_id, tags, created_by, handed_off_from, handoff_note, chain_id)
-            SELECT t.slug, t.region, coalesce($2, s.kind), coalesce($3, s.title), coalesce($4::jsonb, s.payload),
-                   coalesce($5::smallint, s.priority), $6, t.default_max_attempts, s.dedupe_key, s.subject_type,
-                   s.subject_id, s.tags, $7, s.id, $8, s.chain_id
-            FROM tasks s, teams t
-            WHERE s.id = $1 AND t.slug = $9
-            RETURNING \(Self.columns)
-            """,
-            [
-                id, request.kind, request.title, request.payloadJSON.map(PostgresJSONText.init), request.priority?.rank,
-                request.dueAt, principal.actorID, request.note, request.toTeam,
-            ]
-        )
+        let created: PostgresQueryResult
+        do {
+            created = try await tx.query(
+                """
+                    INSERT INTO tasks (team, region, kind, title, payload, priority, due_at, max_attempts, dedupe_key,
+                                   subject_type, subject_id, tags, created_by, handed_off_from, handoff_note, chain_id)
+                SELECT t.slug, t.region, coalesce($2, s.kind), coalesce($3, s.title), coalesce($4::jsonb, s.payload),
+                       coalesce($5::smallint, s.priority), $6, t.default_max_attempts, s.dedupe_key, s.subject_type,
+                       s.subject_id, s.tags, $7, s.id, $8, s.chain_id
+                FROM tasks s, teams t
+                WHERE s.id = $1 AND t.slug = $9
+                RETURNING \(Self.columns)
+                """,
+                [
+                    id, request.kind, request.title, request.payloadJSON.map(PostgresJSONText.init), request.priority?.rank,
+                    request.dueAt, principal.actorID, request.note, request.toTeam,
+                ]
+            )
+        } catch let error as PostgresError where error.isUniqueViolation {
+            // The task's dedupe key travels with it; the target team already has live work under it.
+            throw BatonError(
+                .conflict,
+                "\(request.toTeam) already has a live task with dedupe key '\(source.dedupeKey ?? "")'",
+                details: ["field": "to_team", "state": source.state.rawValue]
+            )
+        }
         guard let newTask = try created.first.map(Self.task) else { throw BatonError(.internalError, "handoff target not created") }
         var events: [(String, QueueTask, String)] = [
             (
