@@ -9,7 +9,8 @@ let swiftSettings: [SwiftSetting] = [
 ]
 
 /// Every `sql/NNNN_name.sql` migration, embedded into the binaries so an installed `baton`
-/// needs no source tree. A new migration is added here and in `sql/Migrations.swift`.
+/// needs no source tree. A new migration is added here, as `sql/NNNN_name.swift` exposing it, and
+/// in `BatonDatabase.migrationFiles`; landed files in `sql/` are never edited.
 let migrationFiles = [
     "0001_foundation.sql",
     "0002_queues.sql",
@@ -114,13 +115,13 @@ let package = Package(
         ),
         .target(
             name: "BatonTestSupport",
-            dependencies: ["PostgresClient", "BatonSQL", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["PostgresClient", "BatonCore", .product(name: "Logging", package: "swift-log")],
             path: "Tests/BatonTestSupport",
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "PostgresClientTests",
-            dependencies: ["PostgresClient", "BatonSQL", "BatonTestSupport"],
+            dependencies: ["PostgresClient", "BatonTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,4 +1,4 @@
-public import BatonSQL
+import BatonCore
 public import Foundation
 public import Logging
 public import PostgresClient
@@ -19,9 +19,7 @@ public enum TestDatabase {
     }
 
     /// The migrations this build carries.
-    public static let migrations: [Migration] = BatonMigrations.files.compactMap {
-        Migration(fileName: $0.name, contents: $0.contents)
-    }
+    public static var migrations: [Migration] { BatonDatabase.migrations }
 
     /// A connection string for `database` in the test cluster.
     public static func url(database: String) throws -> String {

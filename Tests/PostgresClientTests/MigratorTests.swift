@@ -1,4 +1,3 @@
-import BatonSQL
 import BatonTestSupport
 import Foundation
 import PostgresClient
@@ -11,7 +10,7 @@ import Testing
             .appendingPathComponent("sql")
         let onDisk = try FileManager.default.contentsOfDirectory(atPath: directory.path)
             .filter { $0.hasSuffix(".sql") }.sorted()
-        #expect(BatonMigrations.files.map(\.name) == onDisk)
+        #expect(TestDatabase.migrations.map(\.fileName) == onDisk)
         let versions = TestDatabase.migrations.map(\.version)
         #expect(versions == Array(1...versions.count), "migrations are numbered 1, 2, 3… without gaps")
     }

@@ -1,4 +1,4 @@
-public import BatonSQL
+import BatonSQL
 import Foundation
 public import Logging
 public import PostgresClient
@@ -24,8 +24,14 @@ public final class BatonDatabase: Sendable {
         public var teams: Int
     }
 
+    /// Every migration file compiled into this build, in version order. A landed file in `sql/`
+    /// is never edited, so a new migration is a new `sql/NNNN_name.sql` with a
+    /// `sql/NNNN_name.swift` exposing it, added here and to `migrationFiles` in Package.swift.
+    public static let migrationFiles: [(name: String, contents: [UInt8])] =
+        BatonMigrations.files + [BatonMigrations.queues, BatonMigrations.sla]
+
     /// Every migration compiled into this build, in version order.
-    public static let migrations: [Migration] = BatonMigrations.files.compactMap {
+    public static let migrations: [Migration] = migrationFiles.compactMap {
         Migration(fileName: $0.name, contents: $0.contents)
     }
 
