@@ -93,17 +93,7 @@ public struct CalendarStore: Sendable {
                 [region, holidays.map(\.date.description), holidays.map(\.name)]
             )
         }
-        try await SLACatalog.announceChange(on: tx)
-        try await EventStore(pool: pool).append(
-            type: "calendar.updated",
-            entityType: "region",
-            entityID: region,
-            team: nil,
-            region: region,
-            dataJSON: PostgresJSON(["time_zone": zone]).postgresText,
-            by: principal,
-            on: tx
-        )
+        try await recordChange("calendar.updated", region: region, data: ["time_zone": zone], by: principal, on: tx)
         guard let updated = try await calendar(region: region, on: tx) else { throw BatonError.notFound("no region '\(region)'") }
         return updated
     }
@@ -121,14 +111,10 @@ public struct CalendarStore: Sendable {
         guard !inserted.rows.isEmpty else {
             throw BatonError(.conflict, "\(holiday.date) is already a holiday in \(region)", details: ["field": "date"])
         }
-        try await SLACatalog.announceChange(on: tx)
-        try await EventStore(pool: pool).append(
-            type: "calendar.holiday_added",
-            entityType: "region",
-            entityID: region,
-            team: nil,
+        try await recordChange(
+            "calendar.holiday_added",
             region: region,
-            dataJSON: PostgresJSON(["date": holiday.date.description, "name": holiday.name]).postgresText,
+            data: ["date": holiday.date.description, "name": holiday.name],
             by: principal,
             on: tx
         )
@@ -142,14 +128,25 @@ public struct CalendarStore: Sendable {
             [region, date.description]
         )
         guard !deleted.rows.isEmpty else { throw BatonError.notFound("\(date) is not a holiday in \(region)") }
+        try await recordChange("calendar.holiday_removed", region: region, data: ["date": date.description], by: principal, on: tx)
+    }
+
+    /// Tells every instance's SLA catalog and writes the change's event, on the changing transaction.
+    private func recordChange(
+        _ type: String,
+        region: String,
+        data: [String: String],
+        by principal: Principal,
+        on tx: PostgresConnection
+    ) async throws {
         try await SLACatalog.announceChange(on: tx)
         try await EventStore(pool: pool).append(
-            type: "calendar.holiday_removed",
+            type: type,
             entityType: "region",
             entityID: region,
             team: nil,
             region: region,
-            dataJSON: PostgresJSON(["date": date.description]).postgresText,
+            dataJSON: PostgresJSON(data).postgresText,
             by: principal,
             on: tx
         )
