@@ -110,12 +110,23 @@ public struct BusinessCalendar: Sendable {
                 "\(businessSeconds) business seconds is beyond the supported ±\(maximumAmountSeconds) (100 years)"
             )
         }
+        return try adding(businessMilliseconds: businessSeconds * 1000, to: instant)
+    }
+
+    /// Like `adding(businessSeconds:to:)`, to the millisecond.
+    public func adding(businessMilliseconds: Int64, to instant: Date) throws(BusinessCalendarError) -> Date {
+        guard businessMilliseconds != 0 else { return instant }
+        guard businessMilliseconds.magnitude <= maximumAmountSeconds.magnitude * 1000 else {
+            throw BusinessCalendarError.amountOutOfRange(
+                "\(businessMilliseconds) business milliseconds is beyond the supported 100 years"
+            )
+        }
         let start = epochMilliseconds(instant)
-        let amount = Int64(businessSeconds.magnitude) * 1000
-        let result = try businessSeconds > 0 ? countForward(amount, from: start) : countBackward(amount, from: start)
+        let amount = Int64(businessMilliseconds.magnitude)
+        let result = try businessMilliseconds > 0 ? countForward(amount, from: start) : countBackward(amount, from: start)
         guard let result else {
             throw BusinessCalendarError.noWorkingTime(
-                "no working time within \(searchHorizonDays) days \(businessSeconds > 0 ? "after" : "before") "
+                "no working time within \(searchHorizonDays) days \(businessMilliseconds > 0 ? "after" : "before") "
                     + instant.formatted(.iso8601)
             )
         }
@@ -133,6 +144,11 @@ public struct BusinessCalendar: Sendable {
 
     /// The working time between two instants in whole seconds, rounded down; 0 when `end` is not after `start`.
     public func businessSeconds(from start: Date, to end: Date) -> Int64 {
+        businessMilliseconds(from: start, to: end) / 1000
+    }
+
+    /// The working time between two instants in milliseconds; 0 when `end` is not after `start`.
+    public func businessMilliseconds(from start: Date, to end: Date) -> Int64 {
         let from = epochMilliseconds(start)
         let to = epochMilliseconds(end)
         guard to > from else { return 0 }
@@ -147,7 +163,7 @@ public struct BusinessCalendar: Sendable {
                 total += overlap
             }
         }
-        return total / 1000
+        return total
     }
 
     /// The working time between two instants in whole minutes, rounded down; 0 when `end` is not after `start`.

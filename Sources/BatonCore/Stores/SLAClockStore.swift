@@ -291,10 +291,16 @@ public struct SLAClockStore: Sendable {
             )
             for row in pending {
                 let fireAt = try row.decode(Date.self, "fire_at")
-                let left = calendar.businessSeconds(from: pausedAt, to: fireAt)
+                let left = calendar.businessMilliseconds(from: pausedAt, to: fireAt)
+                let moved: Date
+                do {
+                    moved = try calendar.adding(businessMilliseconds: left, to: now)
+                } catch {
+                    throw CalendarStore.ruleViolation(error)
+                }
                 try await tx.query(
                     "UPDATE sla_escalations SET fire_at = $3 WHERE clock_id = $1 AND level = $2",
-                    [clock.id, try row.decode(Int.self, "level"), try Self.adding(left, to: now, in: calendar)]
+                    [clock.id, try row.decode(Int.self, "level"), moved]
                 )
             }
         }
