@@ -11,7 +11,7 @@ struct BatonCtl: AsyncParsableCommand {
         abstract: "Administer a Baton database: migrations, reference data, tokens, queues and dead letters.",
         subcommands: [
             Migrate.self, Status.self, RegionCommand.self, TeamCommand.self, MemberCommand.self, TokenCommand.self, QueueCommand.self,
-            TaskCommand.self, DeadLetterCommand.self, CalendarCommand.self, HolidayCommand.self, SLACommand.self,
+            TaskCommand.self, DeadLetterCommand.self, CalendarCommand.self, HolidayCommand.self, SLACommand.self, DoctorCommand.self,
         ]
     )
 }

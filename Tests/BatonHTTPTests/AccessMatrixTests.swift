@@ -26,8 +26,9 @@ import Testing
             let tokens = try await api.call(.get, "/v1/tokens").json(AnyJSON.self)["tokens"]?.array ?? []
             let revokedID = try #require(tokens.last?["id"]?.int)
             #expect(try await api.call(.post, "/v1/tokens/\(revokedID)/revoke").status == .ok)
+            let expired = try await api.makeToken(role: "agent", teams: ["sales-emea"])
             try await database.pool.query(
-                "INSERT INTO api_tokens (name, secret_hash, secret_hint, role, teams, expires_at) VALUES ('old', '\\x00', 'x', 'agent', '{sales-emea}', now() - interval '1 day')"
+                "UPDATE api_tokens SET expires_at = now() - interval '1 day' WHERE id = (SELECT max(id) FROM api_tokens)"
             )
 
             struct Case {
@@ -47,7 +48,7 @@ import Testing
 
             let expectations: [(String, String?, Case, Int)] = [
                 ("none", nil, read, 401), ("none", nil, create, 401), ("none", nil, listTokens, 401),
-                ("garbage", "not-a-token", read, 401), ("revoked", revoked, read, 401), ("expired", "bt_expired", read, 401),
+                ("garbage", "not-a-token", read, 401), ("revoked", revoked, read, 401), ("expired", expired, read, 401),
                 ("viewer", viewer, read, 200), ("viewer", viewer, stats, 200), ("viewer", viewer, create, 403),
                 ("viewer", viewer, readOutside, 404), ("viewer", viewer, pauseOwn, 403),
                 ("agent", agent, read, 200), ("agent", agent, create, 201), ("agent", agent, createOutside, 404),

@@ -91,6 +91,63 @@ import Testing
         }
     }
 
+    @Test func doctorFindsALongTransactionAndAnExpiredLeaseAndSaysWhatToDo() async throws {
+        try await TestDatabase.withMigratedDatabase { pool, url in
+            let healthy = try Self.batonctl(["doctor"], url: url)
+            #expect(healthy.status == 0, "\(healthy.output)\(healthy.error)")
+            /// The RESULT column of each CHECK row.
+            func results(_ output: String) -> [String: String] {
+                var results: [String: String] = [:]
+                for line in output.split(separator: "\n") {
+                    let cells = line.split(separator: "  ", omittingEmptySubsequences: true).map { $0.trimmingCharacters(in: .whitespaces) }
+                    if cells.count >= 3 { results[cells[0]] = cells[1] }
+                }
+                return results
+            }
+            #expect(results(healthy.output)["schema"] == "ok", "\(healthy.output)")
+            #expect(results(healthy.output)["expired leases"] == "ok", "\(healthy.output)")
+            #expect(healthy.output.contains("version 3, nothing pending"))
+
+            try await pool.query("INSERT INTO regions (code, name, time_zone) VALUES ('emea', 'EMEA', 'Europe/Berlin')")
+            try await pool.query("INSERT INTO teams (slug, department, region, name) VALUES ('sales-emea', 'sales', 'emea', 'Sales')")
+            try await pool.query(
+                """
+                INSERT INTO tasks (team, region, kind, title, state, max_attempts, lease_worker, lease_token, lease_expires_at, chain_id)
+                VALUES ('sales-emea', 'emea', 'k', 'stuck', 'claimed', 3, 'w', gen_random_uuid(), now() - interval '5 minutes', 1)
+                """
+            )
+            try await pool.withConnection { connection in
+                try await connection.query("BEGIN")
+                let pid = try await connection.query("SELECT pg_backend_pid() AS pid, txid_current()").first?.decode(Int.self, "pid")
+                try await Task.sleep(for: .milliseconds(1500))
+                let sick = try Self.batonctl(["doctor", "--long-transaction-seconds", "1"], url: url)
+                try await connection.query("ROLLBACK")
+                #expect(sick.status == 0, "warnings are not failures: \(sick.error)")
+                let lines = sick.output.split(separator: "\n").map(String.init)
+                let long = lines.first { $0.hasPrefix("long transactions ") } ?? ""
+                #expect(long.contains("WARNING") && long.contains("pid \(pid ?? -1) "), "\(sick.output)")
+                let leases = lines.first { $0.hasPrefix("expired leases ") } ?? ""
+                #expect(leases.contains("WARNING") && leases.contains("1 claimed task(s)"), "\(sick.output)")
+                #expect(lines.contains { $0.hasPrefix("long transactions: ") && $0.contains("pg_terminate_backend") })
+                #expect(lines.contains { $0.hasPrefix("expired leases: ") && $0.contains("lease reaper") })
+            }
+
+            let json = try Self.batonctl(["doctor", "--json"], url: url)
+            let checks = try #require(try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [[String: Any]])
+            let outcomes = Dictionary(
+                uniqueKeysWithValues: checks.compactMap { check in
+                    (check["name"] as? String).map { ($0, check["outcome"] as? String ?? "") }
+                }
+            )
+            #expect(outcomes["connectivity"] == "ok")
+            #expect(outcomes["expired leases"] == "warning")
+
+            let unreachable = try Self.batonctl(["doctor"], url: "postgres://nobody@127.0.0.1:1/none")
+            #expect(unreachable.status == 1)
+            #expect(results(unreachable.output)["connectivity"] == "FAILED", "\(unreachable.output)")
+        }
+    }
+
     @Test func badInputIsOneLineAndExitCodeOne() async throws {
         try await TestDatabase.withMigratedDatabase { _, url in
             _ = try Self.batonctl(["region", "add", "emea", "--name", "EMEA", "--time-zone", "Europe/Berlin"], url: url)

@@ -3,24 +3,25 @@ import Foundation
 import PostgresClient
 
 extension APIHandler {
-    /// The team, when it exists and the caller may see it and has `permission`: 404 for a
-    /// team out of scope (its existence does not leak), 403 for a role that may not.
+    /// The team, when it exists and the caller may see it and has `permission`: 403 for a
+    /// role that may not do this anywhere (checked first, so it says nothing about the team),
+    /// 404 for a team out of scope (its existence does not leak).
     func team(_ slug: String, _ permission: Permission, for principal: Principal) async throws -> Team {
+        try principal.require(permission)
         guard let team = try await database.teamDirectory.find(slug, pool: database.pool),
             principal.canSee(team: team.slug, region: team.region)
         else {
             throw BatonError.notFound("no team '\(slug)'")
         }
-        try principal.require(permission)
         return team
     }
 
-    /// The task, when the caller may see its team and has `permission`.
+    /// The task, when the caller has `permission` (403 first) and may see its team (404).
     func task(_ id: Int64, _ permission: Permission, for principal: Principal) async throws -> QueueTask {
+        try principal.require(permission)
         guard let task = try await tasks.find(id: Int(id)), principal.canSee(team: task.team, region: task.region) else {
             throw BatonError.notFound("no task \(id)")
         }
-        try principal.require(permission)
         return task
     }
 

@@ -1,0 +1,265 @@
+import Foundation
+public import PostgresClient
+
+/// `batonctl doctor`: the checks an operator runs when a queue misbehaves, each with what it
+/// found and what to do about it.
+public struct Doctor: Sendable {
+    /// How a check came out.
+    public enum Outcome: String, Sendable, Codable, Comparable {
+        case ok, warning, failure
+
+        private var rank: Int {
+            switch self {
+            case .ok: 0
+            case .warning: 1
+            case .failure: 2
+            }
+        }
+
+        public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rank < rhs.rank }
+    }
+
+    /// One check: what it looked at, what it found, and (unless it is fine) what to do.
+    public struct Check: Sendable, Codable, Equatable {
+        public var name: String
+        public var outcome: Outcome
+        public var finding: String
+        public var advice: String?
+
+        public init(_ name: String, _ outcome: Outcome, _ finding: String, advice: String? = nil) {
+            self.name = name
+            self.outcome = outcome
+            self.finding = finding
+            self.advice = advice
+        }
+    }
+
+    /// Thresholds, so tests and unusual deployments can move them.
+    public struct Limits: Sendable {
+        /// A transaction open longer than this holds back vacuum and the event feed.
+        public var longTransaction: Duration = .seconds(60)
+        /// Claimed tasks whose lease ended longer ago than this mean no reaper is running.
+        public var reaperGrace: Duration = .seconds(60)
+        /// Dead tuples above this share of the task table (and `minimumDeadRows`) is bloat.
+        public var deadRowShare = 0.2
+        public var minimumDeadRows = 10_000
+        /// Connections in use above this share of `max_connections`.
+        public var connectionShare = 0.8
+
+        public init() {}
+    }
+
+    public let database: BatonDatabase
+    public var limits: Limits
+
+    public init(database: BatonDatabase, limits: Limits = Limits()) {
+        self.database = database
+        self.limits = limits
+    }
+
+    /// Runs every check. A failure to connect is a check of its own, not an error.
+    public func run() async -> [Check] {
+        let started = ContinuousClock.now
+        let version: String
+        do {
+            version = try await database.pool.query("SELECT current_setting('server_version') AS v").first?.decode(String.self, "v") ?? "?"
+        } catch {
+            return [
+                Check(
+                    "connectivity",
+                    .failure,
+                    "cannot reach PostgreSQL: \(Self.describe(error))",
+                    advice: "Check BATON_DATABASE_URL (or --database-url), that the server runs and accepts this host and user."
+                )
+            ]
+        }
+        let elapsed = ContinuousClock.now - started
+        var checks = [Check("connectivity", .ok, "PostgreSQL \(version), first query answered in \(Self.milliseconds(elapsed)) ms")]
+        var steps = [schema, connections, longTransactions, preparedTransactions, replicationSlots]
+        if (try? await database.migrator.status(database.pool).currentVersion) ?? 0 >= 2 {
+            steps += [taskTableBloat, expiredLeases]
+        }
+        for check in steps {
+            do {
+                checks.append(try await check())
+            } catch {
+                checks.append(Check("query", .failure, "a check could not run: \(Self.describe(error))"))
+            }
+        }
+        return checks
+    }
+
+    private func schema() async throws -> Check {
+        let status = try await database.status()
+        if !status.changedMigrations.isEmpty {
+            return Check(
+                "schema",
+                .failure,
+                "applied migrations differ from this build's: \(status.changedMigrations.joined(separator: ", "))",
+                advice: "A migration file was edited after it was applied; restore it from the release that applied it."
+            )
+        }
+        if !status.pendingMigrations.isEmpty {
+            return Check(
+                "schema",
+                .warning,
+                "version \(status.schemaVersion) of \(status.latestVersion); pending: \(status.pendingMigrations.joined(separator: ", "))",
+                advice: "Run `batonctl migrate` (servers started without --no-migrate apply them at start)."
+            )
+        }
+        if status.schemaVersion > status.latestVersion {
+            return Check(
+                "schema",
+                .warning,
+                "version \(status.schemaVersion) is newer than this build knows (\(status.latestVersion))",
+                advice: "Upgrade this batonctl to the release the servers run."
+            )
+        }
+        return Check("schema", .ok, "version \(status.schemaVersion), nothing pending")
+    }
+
+    private func connections() async throws -> Check {
+        let row = try await database.pool.query(
+            """
+            SELECT (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend') AS used,
+                   current_setting('max_connections')::int AS maximum,
+                   current_setting('superuser_reserved_connections')::int AS reserved
+            """
+        ).first
+        let used = try row?.decode(Int.self, "used") ?? 0
+        let available = max(1, (try row?.decode(Int.self, "maximum") ?? 1) - (try row?.decode(Int.self, "reserved") ?? 0))
+        let finding = "\(used) of \(available) connections in use"
+        guard Double(used) <= limits.connectionShare * Double(available) else {
+            return Check(
+                "connections",
+                .warning,
+                finding,
+                advice: "Each baton server holds up to BATON_POOL_SIZE connections; lower it, add a pooler, or raise max_connections."
+            )
+        }
+        return Check("connections", .ok, finding)
+    }
+
+    private func longTransactions() async throws -> Check {
+        let rows = try await database.pool.query(
+            """
+            SELECT pid, state, coalesce(nullif(application_name, ''), '-') AS application,
+                   extract(epoch FROM now() - xact_start)::float8 AS seconds
+            FROM pg_stat_activity
+            WHERE xact_start < now() - make_interval(secs => $1) AND pid <> pg_backend_pid()
+            ORDER BY xact_start
+            LIMIT 10
+            """,
+            [Self.seconds(limits.longTransaction)]
+        )
+        guard !rows.rows.isEmpty else {
+            return Check("long transactions", .ok, "none open longer than \(Int(Self.seconds(limits.longTransaction))) s")
+        }
+        let listed = try rows.rows.map { row in
+            "pid \(try row.decode(Int.self, "pid")) \(try row.decode(String?.self, "state") ?? "?") "
+                + "for \(Int(try row.decode(Double.self, "seconds"))) s (\(try row.decode(String.self, "application")))"
+        }
+        return Check(
+            "long transactions",
+            .warning,
+            listed.joined(separator: "; "),
+            advice:
+                "They hold back vacuum (dead task rows pile up, claims slow down) and the event feed. Finish them, or end one with SELECT pg_terminate_backend(pid)."
+        )
+    }
+
+    private func preparedTransactions() async throws -> Check {
+        try await holdersOfVacuum(
+            "prepared transactions",
+            "SELECT gid AS name FROM pg_prepared_xacts WHERE prepared < now() - make_interval(secs => $1) ORDER BY prepared LIMIT 10",
+            [Self.seconds(limits.longTransaction)],
+            fine: "none forgotten",
+            found: "prepared transaction(s) left open",
+            advice: "They hold back vacuum like a long transaction; COMMIT PREPARED or ROLLBACK PREPARED each gid."
+        )
+    }
+
+    private func replicationSlots() async throws -> Check {
+        try await holdersOfVacuum(
+            "replication slots",
+            "SELECT slot_name AS name FROM pg_replication_slots WHERE NOT active AND (xmin IS NOT NULL OR catalog_xmin IS NOT NULL) LIMIT 10",
+            fine: "no inactive slot holds back vacuum",
+            found: "inactive slot(s) holding back vacuum",
+            advice: "Reconnect the replica that uses it, or drop it with SELECT pg_drop_replication_slot(name)."
+        )
+    }
+
+    /// A warning naming what `sql` lists in its `name` column, or `fine` when it lists nothing.
+    private func holdersOfVacuum(
+        _ check: String,
+        _ sql: String,
+        _ binds: PostgresConnection.Binds = [],
+        fine: String,
+        found: String,
+        advice: String
+    ) async throws -> Check {
+        let names = try await database.pool.query(sql, binds).rows.map { try $0.decode(String.self, "name") }
+        guard !names.isEmpty else { return Check(check, .ok, fine) }
+        return Check(check, .warning, "\(names.count) \(found): \(names.joined(separator: ", "))", advice: advice)
+    }
+
+    private func taskTableBloat() async throws -> Check {
+        let row = try await database.pool.query(
+            """
+            SELECT n_live_tup AS live, n_dead_tup AS dead,
+                   pg_total_relation_size('tasks') AS bytes,
+                   extract(epoch FROM now() - greatest(last_vacuum, last_autovacuum))::float8 AS since_vacuum
+            FROM pg_stat_user_tables WHERE relid = 'tasks'::regclass
+            """
+        ).first
+        let live = try row?.decode(Int.self, "live") ?? 0
+        let dead = try row?.decode(Int.self, "dead") ?? 0
+        let megabytes = Double(try row?.decode(Int.self, "bytes") ?? 0) / 1_048_576
+        let sinceVacuum = try row?.decode(Double?.self, "since_vacuum")
+        let vacuumed = sinceVacuum.map { "last vacuumed \(Int($0)) s ago" } ?? "not vacuumed since statistics were reset"
+        let finding = "\(live) live and \(dead) dead rows, \(String(format: "%.1f", megabytes)) MiB with indexes, \(vacuumed)"
+        let share = Double(dead) / Double(max(1, live + dead))
+        guard dead < limits.minimumDeadRows || share < limits.deadRowShare else {
+            return Check(
+                "task table bloat",
+                .warning,
+                finding,
+                advice:
+                    "Run VACUUM (ANALYZE) tasks; if dead rows come back, look for long transactions and make autovacuum more eager for tasks (autovacuum_vacuum_scale_factor)."
+            )
+        }
+        return Check("task table bloat", .ok, finding)
+    }
+
+    private func expiredLeases() async throws -> Check {
+        let row = try await database.pool.query(
+            """
+            SELECT count(*) AS n, extract(epoch FROM now() - min(lease_expires_at))::float8 AS oldest
+            FROM tasks WHERE state = 'claimed' AND lease_expires_at < now() - make_interval(secs => $1)
+            """,
+            [Self.seconds(limits.reaperGrace)]
+        ).first
+        let count = try row?.decode(Int.self, "n") ?? 0
+        guard count > 0 else { return Check("expired leases", .ok, "every claimed task's lease is current or being reaped") }
+        let oldest = Int(try row?.decode(Double?.self, "oldest") ?? 0)
+        return Check(
+            "expired leases",
+            .warning,
+            "\(count) claimed task(s) whose lease ended over \(Int(Self.seconds(limits.reaperGrace))) s ago (oldest \(oldest) s)",
+            advice: "No lease reaper is running: every `baton serve` runs one, so start a server (or check its log for database errors)."
+        )
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+
+    static func milliseconds(_ duration: Duration) -> String { String(format: "%.1f", seconds(duration) * 1000) }
+
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? PostgresError {
+            return error.message.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
+        }
+        return "\(error)"
+    }
+}

@@ -1,0 +1,234 @@
+import BatonCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import PostgresClient
+import Testing
+import Yams
+
+/// The access review, generated from the OpenAPI document: every operation is called with no
+/// token, a revoked token, an expired token, each role scoped to one EMEA team or to EMEA, and
+/// tokens scoped to another region, and each call must get the status its declared access
+/// gives. An operation the document gains without an entry in ``AccessReviewTests/declared``
+/// fails the suite, so a new endpoint cannot ship without a decision about who may call it.
+@Suite(.requiresDatabase) struct AccessReviewTests {
+    /// Who may call an operation.
+    enum Access: Sendable {
+        /// No token needed (probes, the document, metrics).
+        case open
+        /// Any valid token; what comes back is narrowed to the caller's scope.
+        case anyToken
+        /// The path names a team or a task: out of scope is 404 (existence does not leak),
+        /// in scope without the permission is 403.
+        case team(Permission)
+        /// The role decides; items named in the body are checked against scope one by one.
+        case role(Permission)
+        /// Admin tokens only.
+        case admin
+    }
+
+    /// Every operation in the document, by "METHOD /path".
+    static let declared: [String: Access] = [
+        "GET /healthz": .open, "GET /readyz": .open, "GET /openapi.yaml": .open, "GET /metrics": .open,
+        "GET /v1/regions": .anyToken, "POST /v1/regions": .admin,
+        "GET /v1/regions/{code}/calendar": .anyToken, "PUT /v1/regions/{code}/calendar": .admin,
+        "POST /v1/regions/{code}/holidays": .admin, "DELETE /v1/regions/{code}/holidays/{date}": .admin,
+        "GET /v1/sla/policies": .anyToken, "POST /v1/sla/policies": .admin,
+        "POST /v1/sla/policies/{id}/disable": .admin, "POST /v1/sla/policies/{id}/enable": .admin,
+        "GET /v1/sla/breaches": .anyToken,
+        "GET /v1/teams": .anyToken, "POST /v1/teams": .admin,
+        "POST /v1/teams/{team}/pause": .team(.manageQueue), "POST /v1/teams/{team}/resume": .team(.manageQueue),
+        "GET /v1/teams/{team}/stats": .team(.readQueue),
+        "POST /v1/teams/{team}/tasks": .team(.workQueue), "POST /v1/teams/{team}/tasks/batch": .team(.workQueue),
+        "POST /v1/teams/{team}/claim": .team(.workQueue),
+        "GET /v1/tasks": .anyToken, "POST /v1/tasks/complete": .role(.workQueue),
+        "GET /v1/tasks/{id}": .team(.readQueue),
+        "POST /v1/tasks/{id}/heartbeat": .team(.workQueue), "POST /v1/tasks/{id}/complete": .team(.workQueue),
+        "POST /v1/tasks/{id}/fail": .team(.workQueue), "POST /v1/tasks/{id}/release": .team(.workQueue),
+        "POST /v1/tasks/{id}/retry": .team(.manageQueue), "POST /v1/tasks/{id}/cancel": .team(.workQueue),
+        "POST /v1/tasks/{id}/handoff": .team(.workQueue),
+        "POST /v1/tasks/{id}/hold": .team(.workQueue), "POST /v1/tasks/{id}/resume": .team(.workQueue),
+        "GET /v1/events": .anyToken, "GET /v1/events/stream": .anyToken,
+        "GET /v1/members": .anyToken, "POST /v1/members": .admin,
+        "POST /v1/members/{id}/memberships": .admin, "POST /v1/members/{id}/deactivate": .admin,
+        "GET /v1/tokens": .admin, "POST /v1/tokens": .admin, "POST /v1/tokens/{id}/revoke": .admin,
+    ]
+
+    /// Every "METHOD /path" in the OpenAPI document.
+    static func documentedOperations() throws -> [String] {
+        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Sources/BatonHTTP/openapi.yaml")
+        let document = try #require(try Yams.load(yaml: String(contentsOf: file, encoding: .utf8)) as? [String: Any])
+        let paths = try #require(document["paths"] as? [String: Any])
+        var operations: [String] = []
+        for (path, item) in paths {
+            for method in (item as? [String: Any])?.keys.sorted() ?? [] where HTTPRequest.Method(method.uppercased()) != nil {
+                operations.append("\(method.uppercased()) \(path)")
+            }
+        }
+        return operations.sorted()
+    }
+
+    /// A caller: a token (or none) and, for valid tokens, the principal it stands for.
+    struct Caller: Sendable {
+        var name: String
+        var secret: String?
+        /// `nil` for callers that must be refused as unauthenticated.
+        var principal: Principal?
+    }
+
+    /// The status class a call must get.
+    enum Expected: Equatable, CustomStringConvertible {
+        case unauthenticated, forbidden, notFound, allowed
+
+        var description: String {
+            switch self {
+            case .unauthenticated: "401"
+            case .forbidden: "403"
+            case .notFound: "404"
+            case .allowed: "allowed (not 401/403/404, not 5xx)"
+            }
+        }
+
+        func matches(_ status: Int) -> Bool {
+            switch self {
+            case .unauthenticated: status == 401
+            case .forbidden: status == 403
+            case .notFound: status == 404
+            case .allowed: ![401, 403, 404].contains(status) && status < 500
+            }
+        }
+    }
+
+    /// What `access` gives `caller` on a path that names something of `sales-emea`.
+    static func expected(_ access: Access, for caller: Caller) -> Expected {
+        if case .open = access { return .allowed }
+        guard let principal = caller.principal else { return .unauthenticated }
+        switch access {
+        case .open, .anyToken: return .allowed
+        case .admin: return principal.role == .admin ? .allowed : .forbidden
+        case .role(let permission): return principal.has(permission) ? .allowed : .forbidden
+        case .team(let permission):
+            guard principal.has(permission) else { return .forbidden }
+            return principal.canSee(team: "sales-emea", region: "emea") ? .allowed : .notFound
+        }
+    }
+
+    @Test func theAccessTableCoversExactlyTheDocumentedOperations() throws {
+        let documented = Set(try Self.documentedOperations())
+        let declared = Set(Self.declared.keys)
+        #expect(documented.count >= 40)
+        #expect(documented.subtracting(declared).sorted() == [], "operations without a declared access")
+        #expect(declared.subtracting(documented).sorted() == [], "declared operations the document no longer has")
+    }
+
+    @Test func everyOperationGivesEveryCallerTheStatusItsAccessDeclares() async throws {
+        let operations = try Self.documentedOperations()
+        try await withTestApplication { api, database in
+            try await api.seedReferenceData()
+            func token(_ role: Role, teams: [String] = [], regions: [String] = []) async throws -> (id: Int, caller: Caller) {
+                let body = try JSONSerialization.data(withJSONObject: [
+                    "name": "review \(role.rawValue)", "role": role.rawValue, "teams": teams, "regions": regions,
+                ])
+                let created = try await api.call(.post, "/v1/tokens", json: String(decoding: body, as: UTF8.self))
+                try api.expect(.created, created)
+                let json = try created.json(AnyJSON.self)
+                let id = try #require(json["token"]?["id"]?.int)
+                let principal = Principal(tokenID: id, name: "", role: role, scope: Scope(teams: Set(teams), regions: Set(regions)))
+                return (id, Caller(name: "\(role.rawValue) \(teams + regions)", secret: json["secret"]?.string, principal: principal))
+            }
+            let revoked = try await token(.admin)
+            try api.expect(.ok, await api.call(.post, "/v1/tokens/\(revoked.id)/revoke"))
+            let expired = try await token(.admin)
+            try await database.pool.query("UPDATE api_tokens SET expires_at = now() - interval '1 minute' WHERE id = $1", [expired.id])
+            var callers = [
+                Caller(name: "no token", secret: nil, principal: nil),
+                Caller(name: "revoked admin", secret: revoked.caller.secret, principal: nil),
+                Caller(name: "expired admin", secret: expired.caller.secret, principal: nil),
+                Caller(
+                    name: "admin",
+                    secret: api.token,
+                    principal: Principal(tokenID: 1, name: "", role: .admin, scope: Scope())
+                ),
+            ]
+            for role in [Role.viewer, .agent, .lead] {
+                callers.append(try await token(role, teams: ["sales-emea"]).caller)
+                callers.append(try await token(role, teams: ["sales-apac"]).caller)
+            }
+            callers.append(try await token(.coordinator, regions: ["emea"]).caller)
+            callers.append(try await token(.coordinator, regions: ["apac"]).caller)
+
+            let member = try await api.call(.post, "/v1/members", json: #"{"name":"Reviewed","email":"reviewed@example.com"}"#)
+            try api.expect(.created, member)
+            let memberID = try #require(try member.json(AnyJSON.self)["id"]?.int)
+            let policy = try await api.call(
+                .post,
+                "/v1/sla/policies",
+                json: #"{"name":"reviewed","kind":"sla","team":"support-apac","done_within_minutes":60}"#
+            )
+            try api.expect(.created, policy)
+            let policyID = try #require(try policy.json(AnyJSON.self)["id"]?.int)
+            try api.expect(.created, await api.call(.post, "/v1/regions/emea/holidays", json: #"{"date":"2026-12-25","name":"Christmas"}"#))
+
+            // Valid bodies, so that what decides the status is access and not the body's shape.
+            let bodies = [
+                "POST /v1/regions": #"{"code":"latam","name":"LATAM","time_zone":"America/Sao_Paulo"}"#,
+                "PUT /v1/regions/{code}/calendar": #"{"time_zone":"Europe/Berlin","hours":{"monday":[{"start":"09:00","end":"17:00"}]}}"#,
+                "POST /v1/regions/{code}/holidays": #"{"date":"2026-12-25","name":"Christmas"}"#,
+                "POST /v1/sla/policies": #"{"name":"p","kind":"sla","department":"support","done_within_minutes":60}"#,
+                "POST /v1/teams": #"{"department":"sales","region":"emea","slug":"sales-emea-2"}"#,
+                "POST /v1/teams/{team}/tasks": #"{"kind":"k","title":"t"}"#,
+                "POST /v1/teams/{team}/tasks/batch": #"{"tasks":[{"kind":"k","title":"t"}]}"#,
+                "POST /v1/teams/{team}/claim": #"{"worker":"w","limit":1}"#,
+                "POST /v1/tasks/complete": #"{"items":[{"id":1,"lease_token":"00000000-0000-0000-0000-000000000000"}]}"#,
+                "POST /v1/tasks/{id}/heartbeat": #"{"lease_token":"00000000-0000-0000-0000-000000000000"}"#,
+                "POST /v1/tasks/{id}/complete": #"{"lease_token":"00000000-0000-0000-0000-000000000000"}"#,
+                "POST /v1/tasks/{id}/fail": #"{"lease_token":"00000000-0000-0000-0000-000000000000","error":"e"}"#,
+                "POST /v1/tasks/{id}/release": #"{"lease_token":"00000000-0000-0000-0000-000000000000"}"#,
+                "POST /v1/tasks/{id}/cancel": #"{"reason":"r"}"#,
+                "POST /v1/tasks/{id}/handoff": #"{"to_team":"logistics-emea","note":"n"}"#,
+                "POST /v1/tasks/{id}/hold": #"{"reason":"r"}"#,
+                "POST /v1/members": #"{"name":"n","email":"n@example.com"}"#,
+                "POST /v1/members/{id}/memberships": #"{"team":"sales-emea","role":"agent"}"#,
+                "POST /v1/tokens": #"{"name":"n","role":"viewer"}"#,
+            ]
+            var checked = 0
+            for operation in operations {
+                let access = try #require(Self.declared[operation], "\(operation) has no declared access")
+                let parts = operation.split(separator: " ", maxSplits: 1).map(String.init)
+                let method = try #require(HTTPRequest.Method(parts[0]))
+                for caller in callers {
+                    let expected = Self.expected(access, for: caller)
+                    // The stream never ends for an accepted caller; only refusals can be read whole.
+                    if parts[1] == "/v1/events/stream", expected == .allowed { continue }
+                    // Each call gets its own task and token, so one caller's change cannot decide
+                    // the next caller's status.
+                    var path = parts[1].replacingOccurrences(of: "{team}", with: "sales-emea")
+                        .replacingOccurrences(of: "{code}", with: "emea").replacingOccurrences(of: "{date}", with: "2026-12-25")
+                    if path.hasPrefix("/v1/tasks/{id}") {
+                        let task = try await api.call(.post, "/v1/teams/sales-emea/tasks", json: #"{"kind":"k","title":"reviewed"}"#)
+                        let id = try #require(try task.json(AnyJSON.self)["id"]?.int)
+                        path = path.replacingOccurrences(of: "{id}", with: "\(id)")
+                    } else if path.hasPrefix("/v1/tokens/{id}") {
+                        path = path.replacingOccurrences(of: "{id}", with: "\(try await token(.viewer).id)")
+                    } else if path.hasPrefix("/v1/members/{id}") {
+                        path = path.replacingOccurrences(of: "{id}", with: "\(memberID)")
+                    } else {
+                        path = path.replacingOccurrences(of: "{id}", with: "\(policyID)")
+                    }
+                    let send = bodies[operation] ?? ([.post, .put].contains(method) ? "{}" : nil)
+                    let response = try await api.call(method, path, json: send, token: .some(caller.secret))
+                    let status = Int(response.status.code)
+                    #expect(expected.matches(status), "\(caller.name) \(method) \(path): expected \(expected), got \(status) \(response.text)")
+                    if status >= 400 {
+                        #expect((try? response.errorEnvelope()) != nil, "\(caller.name) \(method) \(path): errors use the envelope")
+                    }
+                    if expected == .unauthenticated { #expect(response.headers[.wwwAuthenticate] == "Bearer") }
+                    checked += 1
+                }
+            }
+            #expect(checked >= operations.count * callers.count - callers.count)
+        }
+    }
+}
