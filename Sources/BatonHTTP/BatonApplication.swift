@@ -28,6 +28,7 @@ public enum BatonApplication {
         let router = Router(context: BatonRequestContext.self)
         let routes = RouteTable()
         router.add(middleware: RequestIDMiddleware())
+        router.add(middleware: AccessLogMiddleware())
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: ErrorMiddleware(routes: routes))
         router.add(middleware: BodyLimitMiddleware(maximumBytes: settings.maximumBodyBytes))

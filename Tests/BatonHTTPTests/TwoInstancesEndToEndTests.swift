@@ -8,11 +8,16 @@ import Testing
 /// second: a breached task still gets one `sla.breached` event per target and each
 /// escalation level fires once.
 @Suite(.requiresDatabase, .serialized) struct TwoInstancesEndToEndTests {
-    static func start(url: String, log: URL) throws -> ServeEndToEndTests.Server {
+    /// A `baton serve` on the database at `url`, writing its log to `log`.
+    static func start(
+        url: String,
+        log: URL,
+        arguments: [String] = ["--sla-interval", "0.1", "--log-level", "warning"]
+    ) throws -> ServeEndToEndTests.Server {
         let port = try ServeEndToEndTests.freePort()
         let process = Process()
         process.executableURL = ServeEndToEndTests.binary
-        process.arguments = ["serve", "--database-url", url, "--port", String(port), "--sla-interval", "0.1", "--log-level", "warning"]
+        process.arguments = ["serve", "--database-url", url, "--port", String(port)] + arguments
         FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
         process.standardOutput = handle

@@ -61,6 +61,38 @@ extension TaskStore {
         )
     }
 
+    /// Live work of every team for the metrics endpoint (zero included, so a drained queue
+    /// reads 0): claimable queued tasks with the age of the oldest, claimed and dead tasks.
+    /// Each part reads one partial index, so the cost follows the live work, not the history.
+    public func queueDepths() async throws -> [QueueDepth] {
+        let rows = try await pool.query(
+            """
+            SELECT t.slug AS team, s.state, coalesce(live.n, 0) AS n, live.oldest
+            FROM teams t
+            CROSS JOIN (VALUES ('queued'), ('claimed'), ('dead')) AS s (state)
+            LEFT JOIN (
+                SELECT team, 'queued' AS state, count(*) AS n,
+                       extract(epoch FROM now() - min(run_at) FILTER (WHERE run_at <= now()))::float8 AS oldest
+                  FROM tasks WHERE state = 'queued' AND held_at IS NULL GROUP BY team
+                UNION ALL
+                SELECT team, 'claimed', count(*), NULL FROM tasks WHERE state = 'claimed' GROUP BY team
+                UNION ALL
+                SELECT team, 'dead', count(*), NULL FROM tasks WHERE state = 'dead' GROUP BY team
+            ) AS live ON live.team = t.slug AND live.state = s.state
+            ORDER BY t.slug, s.state
+            """,
+            prepared: true
+        )
+        return try rows.map { row in
+            QueueDepth(
+                team: try row.decode(String.self, "team"),
+                state: try row.decode(String.self, "state"),
+                count: try row.decode(Int.self, "n"),
+                oldestAgeSeconds: try row.decode(Double?.self, "oldest")
+            )
+        }
+    }
+
     /// Folds counter deltas into the totals; safe to run from every instance at once.
     @discardableResult
     public func foldCounters() async throws -> Int {
@@ -116,4 +148,13 @@ extension TaskStore {
             [limit]
         ).map(Self.task)
     }
+}
+
+/// One team's count of tasks in one live state.
+public struct QueueDepth: Sendable, Equatable {
+    public var team: String
+    public var state: String
+    public var count: Int
+    /// For `queued`: seconds since the oldest claimable task became due.
+    public var oldestAgeSeconds: Double?
 }

@@ -13,6 +13,7 @@ extension APIHandler {
         else {
             throw BatonError.notFound("no team '\(slug)'")
         }
+        RequestFacts.note(team: team.slug)
         return team
     }
 
@@ -22,6 +23,7 @@ extension APIHandler {
         guard let task = try await tasks.find(id: Int(id)), principal.canSee(team: task.team, region: task.region) else {
             throw BatonError.notFound("no task \(id)")
         }
+        RequestFacts.note(team: task.team)
         return task
     }
 

@@ -189,6 +189,7 @@ extension APIHandler {
         let task = try await database.pool.transaction { tx in
             try await clocks.hold(taskID: id, reason: body.reason, until: body.until, by: principal, catalog: catalog, on: tx) { task in
                 guard principal.canSee(team: task.team, region: task.region) else { throw BatonError.notFound("no task \(id)") }
+                RequestFacts.note(team: task.team)
             }
         }
         return .ok(.init(body: .json(try .init(task))))
@@ -203,6 +204,7 @@ extension APIHandler {
         let task = try await database.pool.transaction { tx in
             try await clocks.resume(taskID: id, by: principal, catalog: catalog, on: tx) { task in
                 guard principal.canSee(team: task.team, region: task.region) else { throw BatonError.notFound("no task \(id)") }
+                RequestFacts.note(team: task.team)
             }
         }
         return .ok(.init(body: .json(try .init(task))))

@@ -1,5 +1,6 @@
 import BatonCore
 import Foundation
+import Metrics
 import PostgresClient
 import ServiceLifecycle
 
@@ -97,6 +98,7 @@ extension APIHandler {
         while true {
             // Read the generation before looking, so a task committed after the look wakes us.
             let seen = await desk.current
+            let started = ContinuousClock.now
             let claimed = try await tasks.claim(
                 team: team.slug,
                 worker: body.worker,
@@ -105,7 +107,11 @@ extension APIHandler {
                 kinds: body.kinds,
                 by: principal
             )
-            let remaining = deadline - ContinuousClock.now
+            let now = ContinuousClock.now
+            Metrics.Timer(label: "baton_claim_duration_seconds", dimensions: [("team", team.slug)])
+                .recordNanoseconds(Self.nanoseconds(now - started))
+            if !claimed.isEmpty { Counter(label: "baton_tasks_claimed_total", dimensions: [("team", team.slug)]).increment(by: claimed.count) }
+            let remaining = deadline - now
             if !claimed.isEmpty || remaining <= .zero || Task.isCancelled || Task.isShuttingDownGracefully {
                 let list = try claimed.map { try Components.Schemas.Task($0, includeLeaseToken: true) }
                 return .ok(.init(body: .json(.init(tasks: list))))
@@ -289,6 +295,7 @@ extension APIHandler {
         let (_, result) = try await idempotent(key: input.headers.idempotencyKey, operation: "handoff/\(id)", request: body) { tx in
             var handoff = try await tasks.handoff(id: id, request, by: principal, on: tx) { source in
                 guard principal.canSee(team: source.team, region: source.region) else { throw BatonError.notFound("no task \(id)") }
+                RequestFacts.note(team: source.team)
             }
             // The old team's clocks stopped with the handoff (trigger); the new team's start now.
             let teams = TeamStore(pool: pool)
@@ -419,9 +426,15 @@ extension APIHandler {
     /// The task a lease-fenced change produced, or the right error: 404 for a task that does
     /// not exist or is outside the caller's scope (the statement itself was scoped), 409 with
     /// the current state otherwise.
+    static func nanoseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
+    }
+
     private func fenced(for principal: Principal, _ result: Result<QueueTask, TaskStore.FenceFailure>) throws -> QueueTask {
         switch result {
-        case .success(let task): return task
+        case .success(let task):
+            RequestFacts.note(team: task.team)
+            return task
         case .failure(.notFound): throw BatonError.notFound("no such task")
         case .failure(.staleLease(let task)):
             guard principal.canSee(team: task.team, region: task.region) else { throw BatonError.notFound("no such task") }

@@ -62,6 +62,18 @@ extension APIHandler {
         Gauge(label: "baton_db_pool_connections", dimensions: [("state", "open")]).record(statistics.open)
         Gauge(label: "baton_db_pool_size").record(statistics.size)
         Gauge(label: "baton_db_pool_waiters").record(statistics.waiters)
+        do {
+            for depth in try await tasks.queueDepths() {
+                Gauge(label: "baton_queue_depth", dimensions: [("team", depth.team), ("state", depth.state)]).record(depth.count)
+                if depth.state == "queued" {
+                    Gauge(label: "baton_queue_oldest_age_seconds", dimensions: [("team", depth.team)]).record(depth.oldestAgeSeconds ?? 0)
+                }
+            }
+            Gauge(label: "baton_metrics_database_up").record(1)
+        } catch {
+            // The process's own figures are still worth scraping while the database is away.
+            Gauge(label: "baton_metrics_database_up").record(0)
+        }
         var buffer: [UInt8] = []
         buffer.reserveCapacity(16 * 1024)
         registry.emit(into: &buffer)

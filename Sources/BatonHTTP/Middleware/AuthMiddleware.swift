@@ -42,6 +42,7 @@ struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
         }
         var context = context
         context.logger[metadataKey: "token_id"] = "\(principal.tokenID)"
+        RequestFacts.current?.tokenID = principal.tokenID
         return try await RequestPrincipal.$current.withValue(principal) {
             try await next(request, context)
         }
