@@ -118,6 +118,7 @@ faults_run() {
 }
 
 # Every baton process, first start or restart by the driver, has a pid file in $WORK/pids.
+# shellcheck disable=SC2329 # called from faults_cleanup
 faults_stop_servers() {
     local file pid
     for file in "$WORK"/pids/*.pid; do
@@ -139,6 +140,7 @@ faults_stop_servers() {
     done
 }
 
+# shellcheck disable=SC2329 # the EXIT trap
 faults_cleanup() {
     local status=$?
     trap - EXIT INT TERM

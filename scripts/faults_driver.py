@@ -681,6 +681,18 @@ class Scenario:
         waiter's fallback poll is one second; LISTEN_LIMIT is well below it)."""
         trials = self.size["listen_trials"]
         worst = {}
+        # First wait until both listeners are connected again (they reconnect with backoff), so
+        # the check below measures wake-ups, not the reconnect delay.
+        started = time.monotonic()
+        while self.listeners() < len(self.instances) and time.monotonic() - started < 20:
+            time.sleep(0.2)
+        waited = time.monotonic() - started
+        if self.listeners() < len(self.instances):
+            self.failures.append(f"LISTEN check {label}: only {self.listeners()} LISTEN connection(s) after 20 s")
+            return
+        if waited >= 1:
+            self.notes.append(f"listeners back after {waited:.0f} s")
+        self.clear_listen_team()
         for waiter_slot in range(len(self.instances)):
             creator_slot = (waiter_slot + 1) % len(self.instances)
             waiter_inst = self.instances[waiter_slot]
@@ -720,9 +732,11 @@ class Scenario:
                 if status != 201:
                     self.failures.append(f"LISTEN check {label}: create on {creator_inst.name} answered {status}")
                     return
-                if result.get("status") != 200 or not result.get("tasks"):
+                title = f"{label}-{waiter_slot}-{trial}"
+                if result.get("status") != 200 or not result.get("tasks") or result["tasks"][0].get("title") != title:
                     self.failures.append(
-                        f"LISTEN check {label}: waiter on {waiter_inst.name} got {result.get('status')} / no task"
+                        f"LISTEN check {label}: waiter on {waiter_inst.name} got {result.get('status')} "
+                        f"{json.dumps(result.get('tasks'))[:200]} instead of the task {title!r}"
                     )
                     return
                 latencies.append(max(0.0, result["at"] - created_at))
@@ -741,6 +755,19 @@ class Scenario:
                     f"on {creator_inst.name} (limit {LISTEN_LIMIT} s; the 1 s fallback poll, not a notification)"
                 )
         self.notes.append("LISTEN ok " + "/".join(f"{v * 1000:.0f}" for v in worst.values()) + " ms")
+
+    def clear_listen_team(self) -> None:
+        """Completes whatever is queued in f-listen (a waiter that gave up leaves its task)."""
+        client = Client(self.instances[0].port, self.token, timeout=30)
+        try:
+            status, answer = client.request(
+                "POST", "/v1/teams/f-listen/claim", {"worker": "listen-clear", "limit": 100, "lease_seconds": 30}
+            )
+            for task in (answer or {}).get("tasks") or [] if status == 200 else []:
+                client.request("POST", f"/v1/tasks/{int(task['id'])}/complete", {"lease_token": task["lease"]["token"]})
+                self.log(f"cleared task {task['id']} ({task.get('title')}) from f-listen")
+        finally:
+            client.close()
 
     def listeners(self) -> int:
         rows = self.db.query_retrying(
@@ -878,8 +905,19 @@ class Scenario:
             if all(v is not None for v in per.values()):
                 break
             time.sleep(0.2)
-        # Both instances serve again: a task created through b must wake the waiter on a.
-        time.sleep(1.0)
+        # Both instances serve again. Their listeners reconnect with backoff of their own; once
+        # both LISTEN again, a task created through b must wake the waiter on a at once.
+        listen_back = None
+        while time.time() - up_at < RECOVERY_LIMIT + 5:
+            if self.listeners() >= len(self.instances):
+                listen_back = time.time() - up_at
+                break
+            time.sleep(0.1)
+        if listen_back is None:
+            self.failures.append(f"the instances did not LISTEN again within {RECOVERY_LIMIT + 5:.0f} s of PostgreSQL being back")
+        else:
+            self.notes.append(f"LISTEN back {listen_back:.1f} s")
+        time.sleep(0.5)
         created_at = None
         client = Client(self.instances[1].port, self.token, timeout=30)
         try:
@@ -960,7 +998,6 @@ class Scenario:
             n503 = sum(c.get("503", 0) for c in self.ledger.status.values())
         self.notes.append(f"{killed} backends killed ({listen_killed} LISTEN)")
         self.notes.append(f"{n503} 503s")
-        time.sleep(1.5)  # let the listeners' reconnect backoff run out
         self.check_listen("after terminations")
         return {"terminated": killed, "listen_terminated": listen_killed, "longest_gap": gaps, "drain_seconds": round(drain_seconds, 1)}
 
