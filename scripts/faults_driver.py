@@ -319,6 +319,7 @@ class Ledger:
         self.done_at: dict[int, float] = {}  # first time we knew it was done (wall clock)
         self.status: dict[str, dict[str, int]] = {i: {} for i in instances}
         self.transport: dict[str, int] = {i: 0 for i in instances}
+        self.claim_latency: list[tuple[float, float]] = []  # (wall end time, seconds) of 200s
         self.abandoned: list[int] = []  # kill9: held by a worker that died with the victim
         self.bad: list[str] = []  # 5xx other than 503, 503 without code unavailable, unexpected
         self.bad_5xx = 0
@@ -420,6 +421,7 @@ class Worker:
     def claim(self, wait: int) -> list[dict]:
         attempt = 0
         while not self.ctx.phase.stop.is_set():
+            sent = time.monotonic()
             instance, status, answer = self.call(
                 attempt,
                 "claim",
@@ -431,6 +433,8 @@ class Worker:
                 now = time.time()
                 tasks = answer.get("tasks") or []
                 with self.ctx.ledger.lock:
+                    if wait == 0:
+                        self.ctx.ledger.claim_latency.append((now, time.monotonic() - sent))
                     for task in tasks:
                         self.ctx.ledger.claims.setdefault(int(task["id"]), []).append((now, instance))
                 return [dict(task, _via=instance, _claimed_at=now) for task in tasks]
@@ -1033,7 +1037,7 @@ class Scenario:
             holder.wait()
         tx_end = time.time()
         self.log(f"long transaction held {tx_end - tx_start:.1f} s (psql exit {holder.returncode})")
-        after = max(self.size["warm"], 5.0)
+        after = max(self.size["warm"], 8.0)
         time.sleep(after)
         load_end = time.time()
         drain_seconds = self.drain(threads)
@@ -1041,6 +1045,12 @@ class Scenario:
         during = self.rate(tx_start, tx_end)
         after_rate = self.rate(tx_end, load_end)
         self.notes.append(f"tasks/s before/during/after {before:.0f}/{during:.0f}/{after_rate:.0f}")
+        claims = [
+            self.claim_p50(self.load_started + 1.0, tx_start),
+            self.claim_p50(tx_start, tx_end),
+            self.claim_p50(tx_end, load_end),
+        ]
+        self.notes.append("claim p50 ms " + "/".join("-" if c is None else f"{c * 1000:.0f}" for c in claims))
         # The follower has a backlog from the stall; let it catch up before measuring.
         ids = {int(r[0]) for r in self.db.query_retrying(f"SELECT id FROM events WHERE team = '{self.team}'")}
         feed.missing(ids, 60)
@@ -1058,10 +1068,16 @@ class Scenario:
             "rate_before": before,
             "rate_during": during,
             "rate_after": after_rate,
+            "claim_p50": claims,
             "feed_lag_during": lag_during,
             "feed_lag_after": lag_after,
             "drain_seconds": round(drain_seconds, 1),
         }
+
+    def claim_p50(self, start: float, end: float) -> float | None:
+        with self.ledger.lock:
+            values = sorted(d for t, d in self.ledger.claim_latency if start <= t < end)
+        return values[len(values) // 2] if values else None
 
     def completion_times(self) -> list[float]:
         with self.ledger.lock:
