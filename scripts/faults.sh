@@ -3,12 +3,13 @@
 # create -> claim -> complete over HTTP while a fault hits them, then checked from the database:
 # no acknowledged task lost, none completed twice, no 5xx other than 503, recovery measured.
 #
-#   scripts/faults.sh [--size small|large] [--scenario kill9|pgrestart|terminate|longtx] [--keep]
+#   scripts/faults.sh [--size small|large] [--scenario NAME[,NAME...]] [--keep]
 #
 # Scenarios (all by default, in this order):
 #   kill9      kill -9 one instance mid-load; the survivor's reaper requeues its leases; restart it
 #   pgrestart  stop PostgreSQL mid-load, start it again; 503s meanwhile, both instances recover
-#   terminate  pg_terminate_backend on the instances' connections (the LISTEN ones too) at random
+#   terminate  pg_terminate_backend every 0.2-1 s: the instances' active backends, a random 30% of
+#              the rest, and every third round the LISTEN connections
 #   longtx     a transaction held open while the queue runs; throughput and feed lag reported
 #
 # Prints one table (scenario, tasks driven, done, lost, completed twice, 5xx other than 503,
@@ -30,7 +31,7 @@ SCENARIOS="kill9 pgrestart terminate longtx"
 FAULTS_KEEP="${FAULTS_KEEP:-0}"
 
 faults_usage() {
-    sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -83,6 +84,13 @@ baton_require_packages || faults_setup_error "cannot install PostgreSQL"
 command -v python3 >/dev/null 2>&1 || faults_setup_error "python3 is required"
 command -v psql >/dev/null 2>&1 || faults_setup_error "psql is required"
 
+# Binaries given explicitly must exist; only the defaults are built when missing.
+if [ -n "${BATON_BIN:-}" ] && [ ! -x "$BATON_BIN" ]; then
+    faults_setup_error "no baton binary at BATON_BIN=$BATON_BIN"
+fi
+if [ -n "${BATONCTL_BIN:-}" ] && [ ! -x "$BATONCTL_BIN" ]; then
+    faults_setup_error "no batonctl binary at BATONCTL_BIN=$BATONCTL_BIN"
+fi
 if [ -z "${BATON_BIN:-}" ]; then
     BATON_BIN=.build/debug/baton
     if [ ! -x "$BATON_BIN" ]; then

@@ -320,7 +320,8 @@ class Ledger:
         self.status: dict[str, dict[str, int]] = {i: {} for i in instances}
         self.transport: dict[str, int] = {i: 0 for i in instances}
         self.claim_latency: list[tuple[float, float]] = []  # (wall end time, seconds) of 200s
-        self.abandoned: list[int] = []  # kill9: held by a worker that died with the victim
+        self.abandoned: list[int] = []
+        self.key_in_flight = 0  # 409s: the first request with an Idempotency-Key still running  # kill9: held by a worker that died with the victim
         self.bad: list[str] = []  # 5xx other than 503, 503 without code unavailable, unexpected
         self.bad_5xx = 0
         self.unexpected = 0
@@ -403,8 +404,8 @@ class Worker:
         attempt = 0
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not self.ctx.phase.stop.is_set():
-            _, status, answer = self.call(
-                attempt, "create", "POST", f"/v1/teams/{self.ctx.team}/tasks", body, {"Idempotency-Key": key}
+            instance, status, answer = self.call(
+                attempt, "create", "POST", f"/v1/teams/{self.ctx.team}/tasks", body, {"Idempotency-Key": key}, wanted=(409,)
             )
             if status in (200, 201) and isinstance(answer, dict) and "id" in answer:
                 task_id = int(answer["id"])
@@ -413,7 +414,19 @@ class Worker:
                     self.ctx.ledger.acked_at[task_id] = time.time()
                     self.ctx.ledger.key_ids.setdefault(key, set()).add(task_id)
                 return
-            if status is not None and 400 <= status < 500:
+            if status == 409:
+                error = (answer or {}).get("error") if isinstance(answer, dict) else None
+                details = (error or {}).get("details") or {}
+                if details.get("field") == "Idempotency-Key":
+                    # The key already went with another body: a harness bug or a server bug.
+                    with self.ctx.ledger.lock:
+                        self.ctx.ledger.unexpected += 1
+                        self.ctx.ledger.bad.append(f"{instance} create -> 409 {json.dumps(answer)[:200]}")
+                    return
+                # The first request with this key has not finished yet: retry, as it says.
+                with self.ctx.ledger.lock:
+                    self.ctx.ledger.key_in_flight += 1
+            elif status is not None and 400 <= status < 500:
                 return  # counted as unexpected; retrying the same request cannot help
             attempt += 1
             self.backoff(attempt)
@@ -657,6 +670,8 @@ class Scenario:
             self.failures.append(f"{self.ledger.unexpected} unexpected answer(s)")
         if unacked:
             self.notes.append(f"{len(unacked)} unacked create(s) committed")
+        if self.ledger.key_in_flight:
+            self.notes.append(f"{self.ledger.key_in_flight} 409 key in flight")
         if any(self.ledger.transport.values()):
             self.notes.append("transport errors " + "/".join(str(v) for v in self.ledger.transport.values()))
         self.notes.append(f"{event_counts.get('task.lease_expired', 0)} leases reaped")
@@ -990,7 +1005,7 @@ class Scenario:
             time.sleep(rng.uniform(0.2, 1.0))
             rounds += 1
             include_listen = rounds % 3 == 1
-            condition = "random() < 0.3" + (" OR query ILIKE 'LISTEN%'" if include_listen else "")
+            condition = "state = 'active' OR random() < 0.3" + (" OR query ILIKE 'LISTEN%'" if include_listen else "")
             try:
                 rows = self.db.query(
                     "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)), "
