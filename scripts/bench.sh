@@ -8,7 +8,8 @@
 #   lifecycle  Baton's own create/claim/complete SQL driven by pgbench (the raw baseline) against
 #              the same lifecycle over HTTP, per task and batched, at 1, 8 and 32 workers
 #   feed       event-feed lag (create's 201 -> a follower has the task.created event) for the
-#              long poll and the SSE stream, beside raw LISTEN/NOTIFY lag and an HTTP round trip
+#              long poll and the SSE stream, beside raw LISTEN/NOTIFY lag and an HTTP round trip;
+#              right after start and again after the lifecycle runs have filled the events table
 #   history    claim latency p50/p99 over HTTP with BENCH_QUEUED queued and BENCH_FINISHED done
 #              tasks bulk-loaded into the table against an empty table (target <= 1.2x), and
 #              the mean of the raw claim statement under pgbench at both sizes
@@ -24,6 +25,7 @@
 #   BENCH_QUEUED=100000     queued tasks loaded for the history rows
 #   BENCH_FINISHED=1000000  done tasks loaded for the history rows
 #   BENCH_HISTORY_CONCURRENCY="1 8"
+#   BENCH_HISTORY_ROUNDS=3  the history figures alternate empty and large in this many slices
 #   BENCH_FEED_EVENTS=200   measured events per feed path
 #   BENCH_RSS_CONNECTIONS=200
 #   BENCH_RSS_SECONDS=10    seconds of the active phase of the RSS section
@@ -55,6 +57,7 @@ BENCH_SECTIONS="${BENCH_SECTIONS:-rss lifecycle feed history}"
 BENCH_QUEUED="${BENCH_QUEUED:-100000}"
 BENCH_FINISHED="${BENCH_FINISHED:-1000000}"
 BENCH_HISTORY_CONCURRENCY="${BENCH_HISTORY_CONCURRENCY:-1 8}"
+BENCH_HISTORY_ROUNDS="${BENCH_HISTORY_ROUNDS:-3}"
 BENCH_FEED_EVENTS="${BENCH_FEED_EVENTS:-200}"
 BENCH_RSS_CONNECTIONS="${BENCH_RSS_CONNECTIONS:-200}"
 BENCH_RSS_SECONDS="${BENCH_RSS_SECONDS:-10}"
@@ -81,6 +84,7 @@ for section in $BENCH_SECTIONS; do
 done
 [[ "$BENCH_QUEUED" =~ ^[0-9]+$ ]] || bench_die "BENCH_QUEUED must be a whole number"
 [[ "$BENCH_FINISHED" =~ ^[0-9]+$ ]] || bench_die "BENCH_FINISHED must be a whole number"
+[[ "$BENCH_HISTORY_ROUNDS" =~ ^[1-9][0-9]*$ ]] || bench_die "BENCH_HISTORY_ROUNDS must be a positive whole number"
 [[ "$BENCH_FEED_EVENTS" =~ ^[1-9][0-9]*$ ]] || bench_die "BENCH_FEED_EVENTS must be a positive whole number"
 [[ "$BENCH_RSS_CONNECTIONS" =~ ^[1-9][0-9]*$ ]] && [ "$BENCH_RSS_CONNECTIONS" -le 1000 ] \
     || bench_die "BENCH_RSS_CONNECTIONS must be between 1 and 1000"
@@ -382,7 +386,29 @@ bench_http() {
         || bench_die "the HTTP driver failed ($mode, $clients workers)"
 }
 
+# --- event-feed lag -------------------------------------------------------------------------------
+# One producer creates tasks in marketing-emea one at a time; a long-poll follower and an SSE
+# follower, both filtered to that team and task.created, record when each task's event reaches
+# them. Before that, the same number of NOTIFYs between two raw connections give the floor.
+# Measured twice: with the events table nearly empty (before the lifecycle runs) and with the
+# events those runs left behind.
+
+feed_lag() {
+    local label=$1 after events
+    settle
+    bench_psql -c 'VACUUM (ANALYZE) events'
+    after="$(bench_psql -c 'SELECT coalesce(max(id), 0) FROM events')"
+    events="$(bench_psql -c 'SELECT count(*) FROM events')"
+    echo "==> event-feed lag ($label, $events events in the table): $BENCH_FEED_EVENTS events, long poll and SSE; raw LISTEN/NOTIFY first"
+    bench_run timeout --kill-after=10 $((BENCH_FEED_EVENTS * 12 + 120)) \
+        python3 "$DRIVER" feed-lag --port "$SERVER_PORT" --token "$TOKEN" --team marketing-emea \
+        --after "$after" --events "$BENCH_FEED_EVENTS" --pg-port "$BATON_CLUSTER_PORT" --pg-database bench \
+        --label "$label" --table-events "$events" >>"$RESULTS" || bench_die "the feed-lag driver failed ($label)"
+    kill -0 "$SERVER_PID" 2>/dev/null || bench_die "the server exited during the feed section"
+}
+
 kill -0 "$SERVER_PID" 2>/dev/null || bench_die "the server exited"
+section_on feed && feed_lag fresh
 # The three paths take turns at each level, so table growth and machine drift hit them alike.
 if section_on lifecycle; then
     for level in $BENCH_CONCURRENCY; do
@@ -395,22 +421,7 @@ if section_on lifecycle; then
         bench_http batch "$level"
         kill -0 "$SERVER_PID" 2>/dev/null || bench_die "the server exited during the HTTP runs"
     done
-fi
-
-# --- event-feed lag -------------------------------------------------------------------------------
-# One producer creates tasks in marketing-emea one at a time; a long-poll follower and an SSE
-# follower, both filtered to that team and task.created, record when each task's event reaches
-# them. Before that, the same number of NOTIFYs between two raw connections give the floor.
-
-if section_on feed; then
-    echo "==> event-feed lag: $BENCH_FEED_EVENTS events, long poll and SSE; raw LISTEN/NOTIFY first"
-    settle
-    FEED_AFTER="$(bench_psql -c 'SELECT coalesce(max(id), 0) FROM events')"
-    bench_run timeout --kill-after=10 $((BENCH_FEED_EVENTS * 2 + 120)) \
-        python3 "$DRIVER" feed-lag --port "$SERVER_PORT" --token "$TOKEN" --team marketing-emea \
-        --after "$FEED_AFTER" --events "$BENCH_FEED_EVENTS" --pg-port "$BATON_CLUSTER_PORT" --pg-database bench \
-        >>"$RESULTS" || bench_die "the feed-lag driver failed"
-    kill -0 "$SERVER_PID" 2>/dev/null || bench_die "the server exited during the feed section"
+    section_on feed && feed_lag loaded
 fi
 
 # --- claim latency as history grows -------------------------------------------------------------
@@ -467,19 +478,20 @@ SQL
     psql "$HISTORY_URL" -X -q -A -t -v ON_ERROR_STOP=1 -c 'VACUUM (ANALYZE) tasks' -c 'VACUUM (ANALYZE) events' -c 'CHECKPOINT'
 }
 
-# history_http LABEL PORT TOKEN WORKERS
+# history_http LABEL PORT TOKEN WORKERS ROUND
 history_http() {
-    local history=$1 port=$2 token=$3 level=$4
-    bench_run timeout --kill-after=10 $((BENCH_SECONDS + BENCH_WARMUP + 120)) \
+    local history=$1 port=$2 token=$3 level=$4 round=$5
+    bench_run timeout --kill-after=10 $((HISTORY_SLICE + BENCH_WARMUP + 120)) \
         python3 "$DRIVER" run --port "$port" --token "$token" --team "$HISTORY_TEAM" --mode claim \
-        --path claim-http --history "$history" --concurrency "$level" --seconds "$BENCH_SECONDS" \
-        --warmup "$BENCH_WARMUP" >>"$RESULTS" \
+        --path claim-http --history "$history" --concurrency "$level" --seconds "$HISTORY_SLICE" \
+        --warmup "$BENCH_WARMUP" --samples-file "$BENCH_DIR/samples-claim-http-$history-c$level.txt" \
+        >>"$BENCH_DIR/history-slices.jsonl" \
         || bench_die "the HTTP driver failed (claim latency, $history table, $level workers)"
 }
 
-# history_sql LABEL DATABASE WORKERS
+# history_sql LABEL DATABASE WORKERS ROUND
 history_sql() {
-    local history=$1 database=$2 level=$3 url before after
+    local history=$1 database=$2 level=$3 round=$4 url before after
     url="postgres://postgres@127.0.0.1:$BATON_CLUSTER_PORT/$database"
     if [ "$BENCH_WARMUP" -gt 0 ]; then
         PGBENCH_SCRIPT="$BENCH_DIR/history.sql" PGBENCH_DB=$database \
@@ -487,11 +499,11 @@ history_sql() {
     fi
     before="$(sql_done_count "$HISTORY_TEAM" "$url")"
     PGBENCH_SCRIPT="$BENCH_DIR/history.sql" PGBENCH_DB=$database \
-        run_pgbench "$level" "$BENCH_SECONDS" "history-$history-c$level" -r
+        run_pgbench "$level" "$HISTORY_SLICE" "history-$history-c$level-r$round" -r
     after="$(sql_done_count "$HISTORY_TEAM" "$url")"
-    python3 "$DRIVER" pgbench-stats --output "$BENCH_DIR/pgbench-history-$history-c$level.out" \
+    python3 "$DRIVER" pgbench-stats --output "$BENCH_DIR/pgbench-history-$history-c$level-r$round.out" \
         --log-prefix "$BENCH_DIR/no-log" --concurrency "$level" --done $((after - before)) \
-        --path claim-sql --history "$history" >>"$RESULTS"
+        --path claim-sql --history "$history" >>"$BENCH_DIR/history-slices.jsonl"
 }
 
 if section_on history; then
@@ -505,40 +517,51 @@ if section_on history; then
     load_start=$SECONDS
     history_load "$BENCH_QUEUED" "$BENCH_FINISHED"
     echo "    loaded and vacuumed in $((SECONDS - load_start)) s"
+    # Each figure is BENCH_SECONDS of measurement split into BENCH_HISTORY_ROUNDS slices, the
+    # empty and large slices alternating, so a burst of load from elsewhere on the machine
+    # lands on both sides rather than on one.
+    HISTORY_SLICE=$(((BENCH_SECONDS + BENCH_HISTORY_ROUNDS - 1) / BENCH_HISTORY_ROUNDS))
+    : >"$BENCH_DIR/history-slices.jsonl"
     for level in $BENCH_HISTORY_CONCURRENCY; do
-        echo "==> claim latency, $level worker(s): HTTP empty, HTTP large, SQL empty, SQL large; ${BENCH_SECONDS} s each"
-        history_empty
-        settle
-        history_http empty "$SERVER_PORT" "$TOKEN" "$level"
-        settle "$HISTORY_URL"
-        history_http large "$HISTORY_PORT" "$HISTORY_TOKEN" "$level"
-        history_empty
-        settle
-        history_sql empty bench "$level"
-        settle "$HISTORY_URL"
-        history_sql large history "$level"
-        for pid in "$SERVER_PID" "$HISTORY_PID"; do
-            kill -0 "$pid" 2>/dev/null || bench_die "a server exited during the history section"
+        echo "==> claim latency, $level worker(s): $BENCH_HISTORY_ROUNDS rounds of HTTP empty, HTTP large, SQL empty, SQL large; ${HISTORY_SLICE} s each"
+        for round in $(seq 1 "$BENCH_HISTORY_ROUNDS"); do
+            history_empty
+            settle
+            history_http empty "$SERVER_PORT" "$TOKEN" "$level" "$round"
+            settle "$HISTORY_URL"
+            history_http large "$HISTORY_PORT" "$HISTORY_TOKEN" "$level" "$round"
+            history_empty
+            settle
+            history_sql empty bench "$level" "$round"
+            settle "$HISTORY_URL"
+            history_sql large history "$level" "$round"
+            for pid in "$SERVER_PID" "$HISTORY_PID"; do
+                kill -0 "$pid" 2>/dev/null || bench_die "a server exited during the history section"
+            done
         done
     done
+    python3 "$DRIVER" combine --slices "$BENCH_DIR/history-slices.jsonl" --samples-dir "$BENCH_DIR" >>"$RESULTS"
     psql "$HISTORY_URL" -X -q -A -t -F ' ' \
         -c "SELECT 'history database after the runs:', count(*) FILTER (WHERE state = 'queued'), 'queued,',
                    count(*) FILTER (WHERE state = 'done'), 'done' FROM tasks"
-    # For a look at a slow claim: the claim's pick with its plan and buffers in both databases,
-    # rolled back (kept with BENCH_KEEP=1).
+    # For a look at a slow claim: Baton's whole claim statement, with its plan, timings and
+    # buffers, three times in each database, each rolled back (kept with BENCH_KEEP=1).
+    # Each first creates a task the way the cycles do, so the empty table has one to claim.
+    awk '/^WITH input/ {p = 1} /^\\set id 0/ {p = 0} p' "$BENCH_DIR/history.sql" >"$BENCH_DIR/create.sql"
+    awk '/^WITH picked/ {p = 1} /^\\aset/ {p = 0} p' "$BENCH_DIR/history.sql" >"$BENCH_DIR/claim.sql"
     for database in bench history; do
-        psql "postgres://postgres@127.0.0.1:$BATON_CLUSTER_PORT/$database" -X -q -v ON_ERROR_STOP=1 \
-            >"$BENCH_DIR/explain-claim-$database.txt" 2>&1 <<SQL || true
-BEGIN;
-EXPLAIN (ANALYZE, BUFFERS)
-SELECT id FROM tasks
-WHERE team = '$HISTORY_TEAM' AND state = 'queued' AND run_at <= now() AND held_at IS NULL
-  AND NOT (SELECT paused FROM teams WHERE slug = '$HISTORY_TEAM')
-ORDER BY priority, run_at, id
-LIMIT 1
-FOR UPDATE SKIP LOCKED;
-ROLLBACK;
-SQL
+        for _ in 1 2 3; do
+            {
+                echo 'BEGIN;'
+                echo '\o /dev/null'
+                cat "$BENCH_DIR/create.sql"
+                echo '\o'
+                echo 'EXPLAIN (ANALYZE, BUFFERS)'
+                cat "$BENCH_DIR/claim.sql"
+                echo ';'
+                echo 'ROLLBACK;'
+            } | psql "postgres://postgres@127.0.0.1:$BATON_CLUSTER_PORT/$database" -X -q >>"$BENCH_DIR/explain-claim-$database.txt" 2>&1 || true
+        done
     done
 fi
 

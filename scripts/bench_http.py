@@ -473,6 +473,9 @@ def drive(args) -> dict:
     }
     if args.mode == "claim":
         result["empty_claims"] = empty_claims
+    if getattr(args, "samples_file", None):
+        with open(args.samples_file, "a", encoding="utf-8") as handle:
+            handle.writelines(f"{value:.4f}\n" for value in latencies)
     if getattr(args, "history", None):
         result["history"] = args.history
     return result
@@ -688,17 +691,18 @@ def follow_sse(args, arrivals: Arrivals, stop: threading.Event, sock: socket.soc
             errors.append(f"event stream: {type(error).__name__}: {error}")
 
 
-def lag_result(path: str, lags: list[float], wanted: int, extra: dict | None = None) -> dict:
+def lag_result(path: str, lags: list[float], wanted: int, args) -> dict:
     ordered = sorted(x * 1000.0 for x in lags)
     result = {
         "path": path,
+        "label": args.label,
+        "table_events": args.table_events,
         "samples": len(ordered),
         "p50_ms": percentile(ordered, 50),
         "p99_ms": percentile(ordered, 99),
         "errors": wanted - len(ordered),
         "error_examples": [],
     }
-    result.update(extra or {})
     return result
 
 
@@ -741,7 +745,7 @@ def cmd_feed_lag(args) -> int:
     listener.sock.shutdown(socket.SHUT_RDWR)
     listener.close()
     listening.join(5)
-    print(json.dumps(lag_result("feed-notify", notify_lags, args.events)))
+    print(json.dumps(lag_result("feed-notify", notify_lags, args.events, args)))
 
     # The feed followers: one long poll and one SSE stream, both filtered to the team.
     arrivals = Arrivals()
@@ -790,9 +794,9 @@ def cmd_feed_lag(args) -> int:
         thread.join(5)
     poll_client.close()
     sse_sock.close()
-    print(json.dumps(lag_result("feed-healthz", rtts, args.events)))
+    print(json.dumps(lag_result("feed-healthz", rtts, args.events, args)))
     for follower in ("longpoll", "sse"):
-        result = lag_result(f"feed-{follower}", lags[follower], args.events)
+        result = lag_result(f"feed-{follower}", lags[follower], args.events, args)
         result["error_examples"] = errors[:3]
         print(json.dumps(result))
     for error in errors[:3]:
@@ -957,6 +961,47 @@ def cmd_rss(args) -> int:
     print(json.dumps({"path": "rss", "phase": "hwm", "kib": status.get("VmHWM", 0)}))
     for error in (errors + result["error_examples"])[:3]:
         print(f"bench: rss: {error}", file=sys.stderr)
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
+# combine: one result from a run measured in alternating slices
+
+
+def cmd_combine(args) -> int:
+    groups: dict[tuple, list[dict]] = {}
+    for row in read_rows(args.slices):
+        groups.setdefault((row["path"], row.get("history"), row["concurrency"]), []).append(row)
+    for (path, history, level), parts in groups.items():
+        merged = dict(parts[0])
+        seconds = sum(p["seconds"] for p in parts)
+        merged.update(
+            seconds=round(seconds, 3),
+            slices=len(parts),
+            tasks=sum(p["tasks"] for p in parts),
+            cycles=sum(p["cycles"] for p in parts),
+            errors=sum(p.get("errors", 0) for p in parts),
+            error_examples=[e for p in parts for e in p.get("error_examples") or []][:5],
+        )
+        merged["tasks_per_s"] = merged["tasks"] / seconds if seconds > 0 else 0.0
+        if "empty_claims" in merged:
+            merged["empty_claims"] = sum(p.get("empty_claims", 0) for p in parts)
+        if "driver_cpu_s" in merged:
+            merged["driver_cpu_s"] = round(sum(p["driver_cpu_s"] for p in parts), 3)
+            merged["driver_wall_s"] = round(sum(p["driver_wall_s"] for p in parts), 3)
+        if "claim_mean_ms" in merged:
+            weight = sum(p["cycles"] for p in parts if "claim_mean_ms" in p)
+            merged["claim_mean_ms"] = (
+                sum(p["claim_mean_ms"] * p["cycles"] for p in parts if "claim_mean_ms" in p) / weight if weight else None
+            )
+        samples_path = os.path.join(args.samples_dir, f"samples-{path}-{history}-c{level}.txt")
+        if os.path.exists(samples_path):
+            with open(samples_path, encoding="utf-8") as handle:
+                latencies = sorted(float(line) for line in handle if line.strip())
+            merged["p50_ms"] = percentile(latencies, 50)
+            merged["p99_ms"] = percentile(latencies, 99)
+            merged["mean_ms"] = sum(latencies) / len(latencies) if latencies else None
+        print(json.dumps(merged))
     return 0
 
 
@@ -1126,9 +1171,15 @@ FEED_LABELS = [
 ]
 
 
+FEED_WHEN = {
+    "fresh": "before the lifecycle runs",
+    "loaded": "after the lifecycle runs",
+}
+
+
 def feed_section(rows, args, lines, targets) -> int:
-    by_path = {r["path"]: r for r in rows if r["path"].startswith("feed-")}
-    if not by_path:
+    feed_rows = [r for r in rows if r["path"].startswith("feed-")]
+    if not feed_rows:
         return 0
     lines.append("")
     lines.append(
@@ -1139,25 +1190,29 @@ def feed_section(rows, args, lines, targets) -> int:
     )
     lw = max(len(label) for _, label in FEED_LABELS)
     header = f"{'path':<{lw}}  {'samples':>7}  {'p50 ms':>8}  {'p99 ms':>8}  {'p50 vs RTT':>10}  {'p50 - NOTIFY':>12}  {'errors':>6}"
-    lines.append(header)
-    lines.append("-" * len(header))
-    rtt = by_path.get("feed-healthz", {}).get("p50_ms")
-    notify = by_path.get("feed-notify", {}).get("p50_ms")
-    for path, label in FEED_LABELS:
-        row = by_path.get(path)
-        if row is None:
-            lines.append(f"{label:<{lw}}  {'(not run)':>7}")
-            continue
-        is_feed = path in ("feed-longpoll", "feed-sse")
-        vs_rtt = ratio_text(row["p50_ms"], rtt) if is_feed else "(base)" if path == "feed-healthz" else ""
-        over = (
-            f"{row['p50_ms'] - notify:+.2f} ms" if is_feed and row["p50_ms"] is not None and notify is not None
-            else "(base)" if path == "feed-notify" else ""
-        )
-        lines.append(
-            f"{label:<{lw}}  {row['samples']:>7}  {fmt(row['p50_ms'], 2):>8}  {fmt(row['p99_ms'], 2):>8}  "
-            f"{vs_rtt:>10}  {over:>12}  {row.get('errors', 0):>6}"
-        )
+    for when in [w for w in FEED_WHEN if any(r.get("label", "fresh") == w for r in feed_rows)]:
+        by_path = {r["path"]: r for r in feed_rows if r.get("label", "fresh") == when}
+        events = next(iter(by_path.values())).get("table_events", 0)
+        lines.append(f"[{FEED_WHEN[when]}: {events} rows in the events table]")
+        lines.append(header)
+        lines.append("-" * len(header))
+        rtt = by_path.get("feed-healthz", {}).get("p50_ms")
+        notify = by_path.get("feed-notify", {}).get("p50_ms")
+        for path, label in FEED_LABELS:
+            row = by_path.get(path)
+            if row is None:
+                lines.append(f"{label:<{lw}}  {'(not run)':>7}")
+                continue
+            is_feed = path in ("feed-longpoll", "feed-sse")
+            vs_rtt = ratio_text(row["p50_ms"], rtt) if is_feed else "(base)" if path == "feed-healthz" else ""
+            over = (
+                f"{row['p50_ms'] - notify:+.2f} ms" if is_feed and row["p50_ms"] is not None and notify is not None
+                else "(base)" if path == "feed-notify" else ""
+            )
+            lines.append(
+                f"{label:<{lw}}  {row['samples']:>7}  {fmt(row['p50_ms'], 2):>8}  {fmt(row['p99_ms'], 2):>8}  "
+                f"{vs_rtt:>10}  {over:>12}  {row.get('errors', 0):>6}"
+            )
     return 0
 
 
@@ -1225,7 +1280,9 @@ def cmd_table(args) -> int:
         lines.append("Errors (a run with errors counts as MISS)")
         for r in notes:
             examples = "; ".join(r.get("error_examples") or []) or "see the run's output"
-            what = LABELS.get(r["path"], r["path"]) + (f" ({r['history']})" if r.get("history") else "")
+            what = LABELS.get(r["path"], r["path"]) + "".join(
+                f" ({r[key]})" for key in ("history", "label") if r.get(key)
+            )
             where = r.get("concurrency", r.get("connections", r.get("phase", "")))
             lines.append(f"  {what} @ {where}: {r['errors']} ({examples[:300]})")
     driver = [r for r in rows if "driver_cpu_s" in r]
@@ -1269,6 +1326,11 @@ def main(argv: list[str]) -> int:
     run.add_argument("--mode", choices=["single", "batch", "claim"], required=True)
     run.add_argument("--path", help="the result's path (default: the mode)")
     run.add_argument("--history", help="a label of the table's contents, kept in the result")
+    run.add_argument("--samples-file", help="append the measured latencies (ms), one a line, to this file")
+
+    combine = sub.add_parser("combine")
+    combine.add_argument("--slices", required=True, help="JSON lines of runs split into slices")
+    combine.add_argument("--samples-dir", required=True, help="where samples-PATH-HISTORY-cLEVEL.txt files are")
     run.add_argument("--concurrency", type=int, required=True)
     run.add_argument("--seconds", type=float, default=10)
     run.add_argument("--warmup", type=float, default=1)
@@ -1293,6 +1355,8 @@ def main(argv: list[str]) -> int:
     lag.add_argument("--warmup", type=int, default=5, help="unmeasured samples first")
     lag.add_argument("--pg-port", type=int, required=True)
     lag.add_argument("--pg-database", required=True)
+    lag.add_argument("--label", default="fresh", help="which measurement this is, kept in the results")
+    lag.add_argument("--table-events", type=int, default=0, help="rows in the events table, kept in the results")
 
     rss = sub.add_parser("rss")
     rss.add_argument("--pid", type=int, required=True)
@@ -1327,6 +1391,7 @@ def main(argv: list[str]) -> int:
         "feed-lag": cmd_feed_lag,
         "rss": cmd_rss,
         "rss-read": cmd_rss_read,
+        "combine": cmd_combine,
         "table": cmd_table,
     }
     return handlers[args.command](args)
