@@ -544,24 +544,30 @@ if section_on history; then
     psql "$HISTORY_URL" -X -q -A -t -F ' ' \
         -c "SELECT 'history database after the runs:', count(*) FILTER (WHERE state = 'queued'), 'queued,',
                    count(*) FILTER (WHERE state = 'done'), 'done' FROM tasks"
-    # For a look at a slow claim: Baton's whole claim statement, with its plan, timings and
-    # buffers, three times in each database, each rolled back (kept with BENCH_KEEP=1).
-    # Each first creates a task the way the cycles do, so the empty table has one to claim.
+    # For a look at a slow claim: Baton's claim statement as the server runs it (prepared with
+    # parameters; the server's connections set plan_cache_mode=force_generic_plan), with its
+    # plan, timings and buffers, three times in each database, each after creating a task the
+    # way the cycles do and each rolled back (kept with BENCH_KEEP=1).
     awk '/^WITH input/ {p = 1} /^\\set id 0/ {p = 0} p' "$BENCH_DIR/history.sql" >"$BENCH_DIR/create.sql"
-    awk '/^WITH picked/ {p = 1} /^\\aset/ {p = 0} p' "$BENCH_DIR/history.sql" >"$BENCH_DIR/claim.sql"
     for database in bench history; do
-        for _ in 1 2 3; do
-            {
+        {
+            echo 'SET plan_cache_mode = force_generic_plan;'
+            echo 'PREPARE claim(text, integer, text, integer) AS'
+            awk '/^WITH picked/ {p = 1} /^\\aset/ {p = 0} p' "$BENCH_DIR/history.sql" \
+                | sed -e "s/'$HISTORY_TEAM'/\$1/g" -e 's/LIMIT 1$/LIMIT $2/' -e "s/'pgbench'/\$3/" \
+                    -e 's/make_interval(secs => 60)/make_interval(secs => $4)/'
+            echo ';'
+            for _ in 1 2 3; do
                 echo 'BEGIN;'
                 echo '\o /dev/null'
                 cat "$BENCH_DIR/create.sql"
                 echo '\o'
-                echo 'EXPLAIN (ANALYZE, BUFFERS)'
-                cat "$BENCH_DIR/claim.sql"
-                echo ';'
+                echo "EXPLAIN (ANALYZE, BUFFERS) EXECUTE claim('$HISTORY_TEAM', 1, 'explain', 60);"
                 echo 'ROLLBACK;'
-            } | psql "postgres://postgres@127.0.0.1:$BATON_CLUSTER_PORT/$database" -X -q >>"$BENCH_DIR/explain-claim-$database.txt" 2>&1 || true
-        done
+            done
+        } >"$BENCH_DIR/explain-claim.sql"
+        psql "postgres://postgres@127.0.0.1:$BATON_CLUSTER_PORT/$database" -X -q -f "$BENCH_DIR/explain-claim.sql" \
+            >"$BENCH_DIR/explain-claim-$database.txt" 2>&1 || true
     done
 fi
 
