@@ -925,7 +925,7 @@ def cmd_rss(args) -> int:
                 "kib": sampler.peak_kib,
                 "sockets": sampler.peak_sockets,
                 "seconds": round(held, 2),
-                "errors": len(errors) + (args.connections - len(answered) - len(errors)),
+                "errors": args.connections - len(answered),
                 "error_examples": errors[:3],
             }
         )
