@@ -1,8 +1,18 @@
 #!/usr/bin/env bash
-# Task-lifecycle benchmark: Baton's own claim/complete SQL driven by pgbench (the raw baseline)
-# against the same lifecycle over Baton's HTTP API, per task and batched, at 1, 8 and 32
-# concurrent workers. Builds a release binary, runs everything on a throwaway PostgreSQL
-# cluster on 127.0.0.1, prints one table and writes it to bench-results/latest.txt.
+# Baton's benchmark, each figure beside a baseline from the same run, on a throwaway PostgreSQL
+# cluster on 127.0.0.1. Builds a release binary unless BATON_BIN is given, prints one table and
+# writes it to bench-results/latest.txt. Sections (BENCH_SECTIONS):
+#
+#   rss        the server's VmRSS with 200 concurrent connections (200 waiting long-poll claims,
+#              then 200 workers running lifecycles) against its idle VmRSS after start
+#   lifecycle  Baton's own create/claim/complete SQL driven by pgbench (the raw baseline) against
+#              the same lifecycle over HTTP, per task and batched, at 1, 8 and 32 workers
+#   feed       event-feed lag (create's 201 -> a follower has the task.created event) for the
+#              long poll and the SSE stream, beside raw LISTEN/NOTIFY lag and an HTTP round trip;
+#              right after start and again after the lifecycle runs have filled the events table
+#   history    claim latency p50/p99 over HTTP with BENCH_QUEUED queued and BENCH_FINISHED done
+#              tasks bulk-loaded into the table against an empty table (target <= 1.2x), and
+#              the mean of the raw claim statement under pgbench at both sizes
 #
 #   scripts/bench.sh
 #
@@ -11,6 +21,16 @@
 #   BENCH_WARMUP=1          unmeasured warm-up seconds before each run
 #   BENCH_CONCURRENCY="1 8 32"
 #   BENCH_BATCH_SIZE=10     tasks per batched cycle
+#   BENCH_SECTIONS="rss lifecycle feed history"
+#   BENCH_QUEUED=100000     queued tasks loaded for the history rows
+#   BENCH_FINISHED=1000000  done tasks loaded for the history rows
+#   BENCH_HISTORY_CONCURRENCY="1 8"
+#   BENCH_HISTORY_ROUNDS=3  the history figures alternate empty and large in this many slices
+#   BENCH_FEED_EVENTS=200   measured events per feed path
+#   BENCH_RSS_CONNECTIONS=200
+#   BENCH_RSS_SECONDS=10    seconds of the active phase of the RSS section
+#   BENCH_QUICK=1           small defaults for development: 3 s runs, workers "1 8", 10,000
+#                           queued + 100,000 done, 50 feed events, 3 s RSS phases
 #   BENCH_STRICT=1          exit 3 when a target is missed
 #   BATON_BIN=path          use this baton binary and skip `swift build`
 #   BENCH_KEEP=1            keep the work directory (server log, pgbench output and logs)
@@ -19,11 +39,29 @@ cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib.sh
 source scripts/lib.sh
 
+if [ "${BENCH_QUICK:-0}" = 1 ]; then
+    BENCH_SECONDS="${BENCH_SECONDS:-3}"
+    BENCH_CONCURRENCY="${BENCH_CONCURRENCY:-1 8}"
+    BENCH_QUEUED="${BENCH_QUEUED:-10000}"
+    BENCH_FINISHED="${BENCH_FINISHED:-100000}"
+    BENCH_FEED_EVENTS="${BENCH_FEED_EVENTS:-50}"
+    BENCH_RSS_SECONDS="${BENCH_RSS_SECONDS:-3}"
+    BENCH_RSS_HOLD="${BENCH_RSS_HOLD:-3}"
+fi
 BENCH_SECONDS="${BENCH_SECONDS:-10}"
 BENCH_WARMUP="${BENCH_WARMUP:-1}"
 BENCH_CONCURRENCY="${BENCH_CONCURRENCY:-1 8 32}"
 BENCH_BATCH_SIZE="${BENCH_BATCH_SIZE:-10}"
 BENCH_STRICT="${BENCH_STRICT:-0}"
+BENCH_SECTIONS="${BENCH_SECTIONS:-rss lifecycle feed history}"
+BENCH_QUEUED="${BENCH_QUEUED:-100000}"
+BENCH_FINISHED="${BENCH_FINISHED:-1000000}"
+BENCH_HISTORY_CONCURRENCY="${BENCH_HISTORY_CONCURRENCY:-1 8}"
+BENCH_HISTORY_ROUNDS="${BENCH_HISTORY_ROUNDS:-3}"
+BENCH_FEED_EVENTS="${BENCH_FEED_EVENTS:-200}"
+BENCH_RSS_CONNECTIONS="${BENCH_RSS_CONNECTIONS:-200}"
+BENCH_RSS_SECONDS="${BENCH_RSS_SECONDS:-10}"
+BENCH_RSS_HOLD="${BENCH_RSS_HOLD:-5}"
 
 bench_die() {
     echo "bench: $*" >&2
@@ -34,9 +72,28 @@ bench_die() {
 [[ "$BENCH_WARMUP" =~ ^[0-9]+$ ]] || bench_die "BENCH_WARMUP must be a whole number of seconds"
 [[ "$BENCH_BATCH_SIZE" =~ ^[1-9][0-9]*$ ]] && [ "$BENCH_BATCH_SIZE" -le 100 ] \
     || bench_die "BENCH_BATCH_SIZE must be between 1 and 100 (the claim limit)"
-for level in $BENCH_CONCURRENCY; do
-    [[ "$level" =~ ^[1-9][0-9]*$ ]] && [ "$level" -le 200 ] || bench_die "BENCH_CONCURRENCY holds 1 to 200 workers per level"
+for level in $BENCH_CONCURRENCY $BENCH_HISTORY_CONCURRENCY; do
+    [[ "$level" =~ ^[1-9][0-9]*$ ]] && [ "$level" -le 200 ] \
+        || bench_die "BENCH_CONCURRENCY and BENCH_HISTORY_CONCURRENCY hold 1 to 200 workers per level"
 done
+for section in $BENCH_SECTIONS; do
+    case "$section" in
+        rss | lifecycle | feed | history) ;;
+        *) bench_die "BENCH_SECTIONS holds rss, lifecycle, feed and history, not $section" ;;
+    esac
+done
+[[ "$BENCH_QUEUED" =~ ^[0-9]+$ ]] || bench_die "BENCH_QUEUED must be a whole number"
+[[ "$BENCH_FINISHED" =~ ^[0-9]+$ ]] || bench_die "BENCH_FINISHED must be a whole number"
+[[ "$BENCH_HISTORY_ROUNDS" =~ ^[1-9][0-9]*$ ]] || bench_die "BENCH_HISTORY_ROUNDS must be a positive whole number"
+[[ "$BENCH_FEED_EVENTS" =~ ^[1-9][0-9]*$ ]] || bench_die "BENCH_FEED_EVENTS must be a positive whole number"
+[[ "$BENCH_RSS_CONNECTIONS" =~ ^[1-9][0-9]*$ ]] && [ "$BENCH_RSS_CONNECTIONS" -le 1000 ] \
+    || bench_die "BENCH_RSS_CONNECTIONS must be between 1 and 1000"
+[[ "$BENCH_RSS_SECONDS" =~ ^[1-9][0-9]*$ ]] || bench_die "BENCH_RSS_SECONDS must be a positive whole number of seconds"
+[[ "$BENCH_RSS_HOLD" =~ ^[1-9][0-9]*$ ]] && [ "$BENCH_RSS_HOLD" -le 30 ] \
+    || bench_die "BENCH_RSS_HOLD must be between 1 and 30 seconds (the long poll's limit)"
+section_on() {
+    [[ " $BENCH_SECTIONS " == *" $1 "* ]]
+}
 
 baton_require_packages
 command -v python3 >/dev/null 2>&1 || bench_die "python3 is required"
@@ -51,10 +108,12 @@ fi
 [ -x "$BATON_BIN" ] || bench_die "no baton binary at $BATON_BIN"
 
 NPROC="$(nproc)"
+LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
 ARCH="$(uname -m)"
 DRIVER=scripts/bench_http.py
 BENCH_DIR="$(mktemp -d /tmp/baton-bench.XXXXXX)"
 SERVER_PID=""
+SERVER_PIDS=()
 CHILD_PID=""
 
 # Runs a long command in the background and waits for it, so that INT and TERM interrupt the
@@ -75,19 +134,23 @@ bench_cleanup() {
         kill -TERM "$CHILD_PID" 2>/dev/null || true
         wait "$CHILD_PID" 2>/dev/null || true
     fi
-    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill -TERM "$SERVER_PID" 2>/dev/null || true
+    local pid log
+    for pid in "${SERVER_PIDS[@]}"; do
+        kill -0 "$pid" 2>/dev/null || continue
+        kill -TERM "$pid" 2>/dev/null || true
         for _ in $(seq 1 100); do
-            kill -0 "$SERVER_PID" 2>/dev/null || break
+            kill -0 "$pid" 2>/dev/null || break
             sleep 0.1
         done
-        kill -KILL "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-    fi
-    if [ "$status" -ne 0 ] && [ "$status" -ne 3 ] && [ -s "$BENCH_DIR/server.log" ]; then
-        echo "bench: last lines of the server's output:" >&2
-        tail -n 20 "$BENCH_DIR/server.log" >&2 || true
-    fi
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    for log in "$BENCH_DIR/server.log" "$BENCH_DIR/server-history.log"; do
+        if [ "$status" -ne 0 ] && [ "$status" -ne 3 ] && [ -s "$log" ]; then
+            echo "bench: last lines of $(basename "$log"):" >&2
+            tail -n 20 "$log" >&2 || true
+        fi
+    done
     baton_stop_throwaway_cluster || true
     if [ "${BENCH_KEEP:-0}" = 1 ]; then
         echo "bench: kept $BENCH_DIR" >&2
@@ -110,39 +173,71 @@ bench_psql() {
     psql "$DATABASE_URL" -X -q -A -t -v ON_ERROR_STOP=1 "$@"
 }
 
-SERVER_PORT="$(baton_free_port)"
 # Line-buffered stdout, so the admin token line reaches the log file before the server exits.
 LINEBUF=()
 command -v stdbuf >/dev/null 2>&1 && LINEBUF=(stdbuf -oL -eL)
 unset BATON_NO_MIGRATE
-echo "==> baton serve on 127.0.0.1:$SERVER_PORT"
-"${LINEBUF[@]}" "$BATON_BIN" serve \
-    --database-url "$DATABASE_URL" \
-    --host 127.0.0.1 \
-    --port "$SERVER_PORT" \
-    --pool-size 40 \
-    --log-level warning \
-    --shutdown-timeout 5 \
-    >"$BENCH_DIR/server.log" 2>&1 </dev/null &
-SERVER_PID=$!
-python3 "$DRIVER" wait-ready --port "$SERVER_PORT" --pid "$SERVER_PID" --timeout 120
 
-TOKEN=""
-for _ in $(seq 1 50); do
-    TOKEN="$({ grep -o -m1 'bt_[A-Za-z0-9_-]*' "$BENCH_DIR/server.log" || true; } | head -n1)"
-    [ -n "$TOKEN" ] && break
-    sleep 0.1
-done
-if [ -z "$TOKEN" ]; then
-    # The announcement can sit in an output buffer; make our own admin token instead.
-    echo "==> no admin token in the server's output; creating one in the database"
-    TOKEN="bt_$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
-    bench_psql -c "INSERT INTO api_tokens (name, secret_hash, secret_hint, role, created_by)
-                   VALUES ('bench admin', sha256(convert_to('$TOKEN', 'UTF8')), '${TOKEN:0:7}…', 'admin', 'system')"
+# start_baton DATABASE_URL LOG: starts a server on a free port, waits until it is ready, finds
+# its first admin token and seeds the region and teams. Sets STARTED_PID, STARTED_PORT and
+# STARTED_TOKEN; the cleanup stops every server started here.
+start_baton() {
+    local url=$1 log=$2 port token=""
+    port="$(baton_free_port)"
+    echo "==> baton serve on 127.0.0.1:$port (database ${url##*/})"
+    "${LINEBUF[@]}" "$BATON_BIN" serve \
+        --database-url "$url" \
+        --host 127.0.0.1 \
+        --port "$port" \
+        --pool-size 40 \
+        --log-level warning \
+        --shutdown-timeout 5 \
+        >"$log" 2>&1 </dev/null &
+    STARTED_PID=$!
+    SERVER_PIDS+=("$STARTED_PID")
+    python3 "$DRIVER" wait-ready --port "$port" --pid "$STARTED_PID" --timeout 120
+    for _ in $(seq 1 50); do
+        token="$({ grep -o -m1 'bt_[A-Za-z0-9_-]*' "$log" || true; } | head -n1)"
+        [ -n "$token" ] && break
+        sleep 0.1
+    done
+    if [ -z "$token" ]; then
+        # The announcement can sit in an output buffer; make our own admin token instead.
+        echo "==> no admin token in the server's output; creating one in the database"
+        token="bt_$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
+        psql "$url" -X -q -A -t -v ON_ERROR_STOP=1 \
+            -c "INSERT INTO api_tokens (name, secret_hash, secret_hint, role, created_by)
+                VALUES ('bench admin', sha256(convert_to('$token', 'UTF8')), '${token:0:7}…', 'admin', 'system')"
+    fi
+    echo "==> seeding region emea, teams logistics-emea (HTTP runs), sales-emea (pgbench), marketing-emea (feed)"
+    echo "    and support-emea (history, and the RSS section's waiting claims)"
+    python3 "$DRIVER" seed --port "$port" --token "$token"
+    STARTED_PORT=$port
+    STARTED_TOKEN=$token
+}
+
+start_baton "$DATABASE_URL" "$BENCH_DIR/server.log"
+SERVER_PID=$STARTED_PID
+SERVER_PORT=$STARTED_PORT
+TOKEN=$STARTED_TOKEN
+RESULTS="$BENCH_DIR/results.jsonl"
+: >"$RESULTS"
+
+# --- server memory with many connections ------------------------------------------------------
+# First, while the server is fresh: its idle RSS after start is the baseline, so the peak is
+# the connections' doing and not heap left over from the other sections.
+
+if section_on rss; then
+    sleep 2
+    python3 "$DRIVER" rss-read --pid "$SERVER_PID" --phase idle >>"$RESULTS"
+    echo "==> RSS: $BENCH_RSS_CONNECTIONS long-poll claims waiting ${BENCH_RSS_HOLD} s, then $BENCH_RSS_CONNECTIONS workers for ${BENCH_RSS_SECONDS} s"
+    bench_run timeout --kill-after=10 $((BENCH_RSS_HOLD + BENCH_RSS_SECONDS + 180)) \
+        python3 "$DRIVER" rss --pid "$SERVER_PID" --port "$SERVER_PORT" --token "$TOKEN" \
+        --wait-team support-emea --active-team logistics-emea --connections "$BENCH_RSS_CONNECTIONS" \
+        --hold-seconds "$BENCH_RSS_HOLD" --seconds "$BENCH_RSS_SECONDS" >>"$RESULTS" \
+        || bench_die "the RSS driver failed"
+    kill -0 "$SERVER_PID" 2>/dev/null || bench_die "the server exited during the RSS section"
 fi
-
-echo "==> seeding region emea, teams logistics-emea (HTTP runs) and sales-emea (pgbench)"
-python3 "$DRIVER" seed --port "$SERVER_PORT" --token "$TOKEN"
 
 # --- the raw SQL lifecycle --------------------------------------------------------------------
 # Baton's statements from TaskStore.create, claim and complete with the parameters the HTTP path
@@ -242,21 +337,21 @@ FROM done;
 \endif
 SQL
 
-RESULTS="$BENCH_DIR/results.jsonl"
-: >"$RESULTS"
 
+# sql_done_count [TEAM [DATABASE_URL]]
 sql_done_count() {
-    bench_psql -c "SELECT count(*) FROM tasks WHERE team = 'sales-emea' AND state = 'done'"
+    psql "${2:-$DATABASE_URL}" -X -q -A -t -v ON_ERROR_STOP=1 \
+        -c "SELECT count(*) FROM tasks WHERE team = '${1:-sales-emea}' AND state = 'done'"
 }
 
-# pgbench CLIENTS SECONDS TAG [extra pgbench options...]
+# pgbench CLIENTS SECONDS TAG [extra pgbench options...]; PGBENCH_SCRIPT picks the script.
 run_pgbench() {
     local clients=$1 seconds=$2 tag=$3
     shift 3
     local threads=$((clients < NPROC ? clients : NPROC))
     if ! bench_run timeout --kill-after=10 $((seconds + 60)) \
         pgbench -n -h 127.0.0.1 -p "$BATON_CLUSTER_PORT" -U postgres -M prepared \
-        -f "$BENCH_DIR/lifecycle.sql" -c "$clients" -j "$threads" -T "$seconds" "$@" bench \
+        -f "${PGBENCH_SCRIPT:-$BENCH_DIR/lifecycle.sql}" -c "$clients" -j "$threads" -T "$seconds" "$@" "${PGBENCH_DB:-bench}" \
         >"$BENCH_DIR/pgbench-$tag.out" 2>&1; then
         cat "$BENCH_DIR/pgbench-$tag.out" >&2
         bench_die "pgbench failed ($tag)"
@@ -264,8 +359,9 @@ run_pgbench() {
 }
 
 # Between runs: settle the table the last run churned, so runs start alike.
+# settle [DATABASE_URL]
 settle() {
-    bench_psql -c 'VACUUM (ANALYZE) tasks' -c 'CHECKPOINT'
+    psql "${1:-$DATABASE_URL}" -X -q -A -t -v ON_ERROR_STOP=1 -c 'VACUUM (ANALYZE) tasks' -c 'CHECKPOINT'
 }
 
 bench_sql() {
@@ -290,30 +386,208 @@ bench_http() {
         || bench_die "the HTTP driver failed ($mode, $clients workers)"
 }
 
+# --- event-feed lag -------------------------------------------------------------------------------
+# One producer creates tasks in marketing-emea one at a time; a long-poll follower and an SSE
+# follower, both filtered to that team and task.created, record when each task's event reaches
+# them. Before that, the same number of NOTIFYs between two raw connections give the floor.
+# Measured twice: with the events table nearly empty (before the lifecycle runs) and with the
+# events those runs left behind.
+
+feed_lag() {
+    local label=$1 after events
+    settle
+    bench_psql -c 'VACUUM (ANALYZE) events'
+    after="$(bench_psql -c 'SELECT coalesce(max(id), 0) FROM events')"
+    events="$(bench_psql -c 'SELECT count(*) FROM events')"
+    echo "==> event-feed lag ($label, $events events in the table): $BENCH_FEED_EVENTS events, long poll and SSE; raw LISTEN/NOTIFY first"
+    bench_run timeout --kill-after=10 $((BENCH_FEED_EVENTS * 12 + 120)) \
+        python3 "$DRIVER" feed-lag --port "$SERVER_PORT" --token "$TOKEN" --team marketing-emea \
+        --after "$after" --events "$BENCH_FEED_EVENTS" --pg-port "$BATON_CLUSTER_PORT" --pg-database bench \
+        --label "$label" --table-events "$events" >>"$RESULTS" || bench_die "the feed-lag driver failed ($label)"
+    kill -0 "$SERVER_PID" 2>/dev/null || bench_die "the server exited during the feed section"
+}
+
 kill -0 "$SERVER_PID" 2>/dev/null || bench_die "the server exited"
+section_on feed && feed_lag fresh
 # The three paths take turns at each level, so table growth and machine drift hit them alike.
-for level in $BENCH_CONCURRENCY; do
-    echo "==> $level worker(s): raw SQL (pgbench), HTTP per task, HTTP batched; ${BENCH_SECONDS} s each"
-    settle
-    bench_sql "$level"
-    settle
-    bench_http single "$level"
-    settle
-    bench_http batch "$level"
-    kill -0 "$SERVER_PID" 2>/dev/null || bench_die "the server exited during the HTTP runs"
-done
+if section_on lifecycle; then
+    for level in $BENCH_CONCURRENCY; do
+        echo "==> $level worker(s): raw SQL (pgbench), HTTP per task, HTTP batched; ${BENCH_SECONDS} s each"
+        settle
+        bench_sql "$level"
+        settle
+        bench_http single "$level"
+        settle
+        bench_http batch "$level"
+        kill -0 "$SERVER_PID" 2>/dev/null || bench_die "the server exited during the HTTP runs"
+    done
+    section_on feed && feed_lag loaded
+fi
+
+# --- claim latency as history grows -------------------------------------------------------------
+# The same claim against two databases of one cluster, each with its own server: "empty" is the
+# bench database with its tasks and events emptied before each level; "large" is a second
+# database, history, with BENCH_QUEUED queued and BENCH_FINISHED done tasks of the claiming team
+# bulk-loaded by SQL. The two take turns at each level, so machine drift hits them alike; the
+# server not being measured idles. Each HTTP cycle creates, claims and completes one task and
+# times the claim request; with the backlog the claim takes the oldest claimable task, so the
+# queue depth holds. The raw SQL rows run the pgbench lifecycle script against the same team and
+# read the claim statement's mean latency from pgbench -r.
+
+HISTORY_TEAM=support-emea
+HISTORY_URL="postgres://postgres@127.0.0.1:$BATON_CLUSTER_PORT/history"
+
+history_empty() {
+    bench_psql -c 'SET client_min_messages = warning' \
+        -c 'TRUNCATE tasks, events, team_task_deltas, team_task_totals CASCADE'
+}
+
+# Rows as Baton's own paths leave them: done tasks over the last 30 days (claimed once, completed
+# a minute later, no result), then the queued backlog with run_at over the last day; priorities
+# mixed like a real queue; chain_id is the task's own id, as for a created task.
+history_load() {
+    local queued=$1 finished=$2
+    if [ "$finished" -gt 0 ]; then
+        psql "$HISTORY_URL" -X -q -A -t -v ON_ERROR_STOP=1 <<SQL
+INSERT INTO tasks (id, chain_id, team, region, kind, title, priority, state, run_at, attempts, max_attempts,
+                   lease_worker, created_by, created_at, updated_at, claimed_at, finished_at)
+SELECT n.id, n.id, '$HISTORY_TEAM', 'emea', 'bench', 'history ' || n.g,
+       (CASE WHEN n.g % 97 = 0 THEN 0 WHEN n.g % 10 = 0 THEN 1 WHEN n.g % 7 = 0 THEN 3 ELSE 2 END)::smallint,
+       'done', n.t, 1, 5, 'bench-history', 'token:1', n.t, n.t + interval '2 minutes',
+       n.t + interval '1 minute', n.t + interval '2 minutes'
+FROM (SELECT g, nextval('tasks_id_seq') AS id,
+             now() - interval '30 days' + (interval '30 days' / $finished) * g - interval '1 hour' AS t
+      FROM generate_series(1, $finished) AS g) AS n
+ORDER BY n.id;
+INSERT INTO team_task_totals (team, state, total) VALUES ('$HISTORY_TEAM', 'done', $finished);
+SQL
+    fi
+    if [ "$queued" -gt 0 ]; then
+        psql "$HISTORY_URL" -X -q -A -t -v ON_ERROR_STOP=1 <<SQL
+INSERT INTO tasks (id, chain_id, team, region, kind, title, priority, state, run_at, max_attempts,
+                   created_by, created_at, updated_at)
+SELECT n.id, n.id, '$HISTORY_TEAM', 'emea', 'bench', 'backlog ' || n.g,
+       (CASE WHEN n.g % 97 = 0 THEN 0 WHEN n.g % 10 = 0 THEN 1 WHEN n.g % 7 = 0 THEN 3 ELSE 2 END)::smallint,
+       'queued', n.t, 5, 'token:1', n.t, n.t
+FROM (SELECT g, nextval('tasks_id_seq') AS id,
+             now() - interval '1 day' + (interval '1 day' / $queued) * g - interval '1 hour' AS t
+      FROM generate_series(1, $queued) AS g) AS n
+ORDER BY n.id;
+SQL
+    fi
+    psql "$HISTORY_URL" -X -q -A -t -v ON_ERROR_STOP=1 -c 'VACUUM (ANALYZE) tasks' -c 'VACUUM (ANALYZE) events' -c 'CHECKPOINT'
+}
+
+# history_http LABEL PORT TOKEN WORKERS ROUND
+history_http() {
+    local history=$1 port=$2 token=$3 level=$4 round=$5
+    bench_run timeout --kill-after=10 $((HISTORY_SLICE + BENCH_WARMUP + 120)) \
+        python3 "$DRIVER" run --port "$port" --token "$token" --team "$HISTORY_TEAM" --mode claim \
+        --path claim-http --history "$history" --concurrency "$level" --seconds "$HISTORY_SLICE" \
+        --warmup "$BENCH_WARMUP" --samples-file "$BENCH_DIR/samples-claim-http-$history-c$level.txt" \
+        >>"$BENCH_DIR/history-slices.jsonl" \
+        || bench_die "the HTTP driver failed (claim latency, $history table, $level workers)"
+}
+
+# history_sql LABEL DATABASE WORKERS ROUND
+history_sql() {
+    local history=$1 database=$2 level=$3 round=$4 url before after
+    url="postgres://postgres@127.0.0.1:$BATON_CLUSTER_PORT/$database"
+    if [ "$BENCH_WARMUP" -gt 0 ]; then
+        PGBENCH_SCRIPT="$BENCH_DIR/history.sql" PGBENCH_DB=$database \
+            run_pgbench "$level" "$BENCH_WARMUP" "history-$history-warmup-$level"
+    fi
+    before="$(sql_done_count "$HISTORY_TEAM" "$url")"
+    PGBENCH_SCRIPT="$BENCH_DIR/history.sql" PGBENCH_DB=$database \
+        run_pgbench "$level" "$HISTORY_SLICE" "history-$history-c$level-r$round" -r
+    after="$(sql_done_count "$HISTORY_TEAM" "$url")"
+    python3 "$DRIVER" pgbench-stats --output "$BENCH_DIR/pgbench-history-$history-c$level-r$round.out" \
+        --log-prefix "$BENCH_DIR/no-log" --concurrency "$level" --done $((after - before)) \
+        --path claim-sql --history "$history" >>"$BENCH_DIR/history-slices.jsonl"
+}
+
+if section_on history; then
+    sed "s/'sales-emea'/'$HISTORY_TEAM'/g" "$BENCH_DIR/lifecycle.sql" >"$BENCH_DIR/history.sql"
+    psql "$BATON_CLUSTER_URL" -X -q -v ON_ERROR_STOP=1 -c 'CREATE DATABASE history'
+    start_baton "$HISTORY_URL" "$BENCH_DIR/server-history.log"
+    HISTORY_PID=$STARTED_PID
+    HISTORY_PORT=$STARTED_PORT
+    HISTORY_TOKEN=$STARTED_TOKEN
+    echo "==> loading $BENCH_QUEUED queued and $BENCH_FINISHED done tasks of $HISTORY_TEAM into database history"
+    load_start=$SECONDS
+    history_load "$BENCH_QUEUED" "$BENCH_FINISHED"
+    echo "    loaded and vacuumed in $((SECONDS - load_start)) s"
+    # Each figure is BENCH_SECONDS of measurement split into BENCH_HISTORY_ROUNDS slices, the
+    # empty and large slices alternating, so a burst of load from elsewhere on the machine
+    # lands on both sides rather than on one.
+    HISTORY_SLICE=$(((BENCH_SECONDS + BENCH_HISTORY_ROUNDS - 1) / BENCH_HISTORY_ROUNDS))
+    : >"$BENCH_DIR/history-slices.jsonl"
+    for level in $BENCH_HISTORY_CONCURRENCY; do
+        echo "==> claim latency, $level worker(s): $BENCH_HISTORY_ROUNDS rounds of HTTP empty, HTTP large, SQL empty, SQL large; ${HISTORY_SLICE} s each"
+        for round in $(seq 1 "$BENCH_HISTORY_ROUNDS"); do
+            history_empty
+            settle
+            history_http empty "$SERVER_PORT" "$TOKEN" "$level" "$round"
+            settle "$HISTORY_URL"
+            history_http large "$HISTORY_PORT" "$HISTORY_TOKEN" "$level" "$round"
+            history_empty
+            settle
+            history_sql empty bench "$level" "$round"
+            settle "$HISTORY_URL"
+            history_sql large history "$level" "$round"
+            for pid in "$SERVER_PID" "$HISTORY_PID"; do
+                kill -0 "$pid" 2>/dev/null || bench_die "a server exited during the history section"
+            done
+        done
+    done
+    python3 "$DRIVER" combine --slices "$BENCH_DIR/history-slices.jsonl" --samples-dir "$BENCH_DIR" >>"$RESULTS"
+    psql "$HISTORY_URL" -X -q -A -t -F ' ' \
+        -c "SELECT 'history database after the runs:', count(*) FILTER (WHERE state = 'queued'), 'queued,',
+                   count(*) FILTER (WHERE state = 'done'), 'done' FROM tasks"
+    # For a look at a slow claim: Baton's claim statement as the server runs it (prepared with
+    # parameters; the server's connections set plan_cache_mode=force_generic_plan), with its
+    # plan, timings and buffers, three times in each database, each after creating a task the
+    # way the cycles do and each rolled back (kept with BENCH_KEEP=1).
+    awk '/^WITH input/ {p = 1} /^\\set id 0/ {p = 0} p' "$BENCH_DIR/history.sql" >"$BENCH_DIR/create.sql"
+    for database in bench history; do
+        {
+            echo 'SET plan_cache_mode = force_generic_plan;'
+            echo 'PREPARE claim(text, integer, text, integer) AS'
+            awk '/^WITH picked/ {p = 1} /^\\aset/ {p = 0} p' "$BENCH_DIR/history.sql" \
+                | sed -e "s/'$HISTORY_TEAM'/\$1/g" -e 's/LIMIT 1$/LIMIT $2/' -e "s/'pgbench'/\$3/" \
+                    -e 's/make_interval(secs => 60)/make_interval(secs => $4)/'
+            echo ';'
+            for _ in 1 2 3; do
+                echo 'BEGIN;'
+                echo '\o /dev/null'
+                cat "$BENCH_DIR/create.sql"
+                echo '\o'
+                echo "EXPLAIN (ANALYZE, BUFFERS) EXECUTE claim('$HISTORY_TEAM', 1, 'explain', 60);"
+                echo 'ROLLBACK;'
+            done
+        } >"$BENCH_DIR/explain-claim.sql"
+        psql "postgres://postgres@127.0.0.1:$BATON_CLUSTER_PORT/$database" -X -q -f "$BENCH_DIR/explain-claim.sql" \
+            >"$BENCH_DIR/explain-claim-$database.txt" 2>&1 || true
+    done
+fi
+
+if section_on rss; then
+    python3 "$DRIVER" rss-read --pid "$SERVER_PID" --phase end >>"$RESULTS"
+fi
 
 # --- report -------------------------------------------------------------------------------------
 
 mkdir -p bench-results
 REPORT="$BENCH_DIR/report.txt"
 {
-    echo "Baton task-lifecycle benchmark, $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+    echo "Baton benchmark, $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
     echo "nproc: $NPROC   arch: $ARCH   ${BENCH_SECONDS} s per run after ${BENCH_WARMUP} s warm-up; server pool 40; loopback"
+    echo "load average before the run: $LOAD_BEFORE   after: $(cut -d' ' -f1-3 /proc/loadavg)"
     echo
 } >"$REPORT"
 table_status=0
 python3 "$DRIVER" table --results "$RESULTS" --batch-size "$BENCH_BATCH_SIZE" \
+    --queued "$BENCH_QUEUED" --finished "$BENCH_FINISHED" \
     --missed-exit-code "$([ "$BENCH_STRICT" = 1 ] && echo 3 || echo 0)" >>"$REPORT" || table_status=$?
 echo
 cat "$REPORT"

@@ -3,9 +3,12 @@
 
 Subcommands:
   wait-ready     poll GET /readyz until it answers 200
-  seed           create the emea region and the logistics-emea and sales-emea teams
+  seed           create the emea region and the logistics-, sales-, marketing- and support-emea teams
   run            drive task lifecycles over HTTP for a fixed time; prints one JSON line
   pgbench-stats  tasks/s and latency percentiles of a pgbench run; prints one JSON line
+  feed-lag       event-feed lag (long poll, SSE) beside raw LISTEN/NOTIFY and an HTTP round trip
+  rss            the server's peak VmRSS with many concurrent connections
+  rss-read       the server's VmRSS now
   table          render the JSON lines of a whole benchmark as one table
 
 The HTTP client is a small keep-alive HTTP/1.1 client on a raw socket (TCP_NODELAY, one
@@ -24,6 +27,7 @@ import os
 import re
 import signal
 import socket
+import struct
 import sys
 import threading
 import time
@@ -196,6 +200,8 @@ def cmd_seed(args) -> int:
         ("/v1/regions", {"code": "emea", "name": "EMEA", "time_zone": "Europe/Berlin"}, None),
         ("/v1/teams", {"department": "logistics", "region": "emea"}, "logistics-emea"),
         ("/v1/teams", {"department": "sales", "region": "emea"}, "sales-emea"),
+        ("/v1/teams", {"department": "marketing", "region": "emea"}, "marketing-emea"),
+        ("/v1/teams", {"department": "support", "region": "emea"}, "support-emea"),
     ]
     try:
         for path, body, slug in steps:
@@ -235,6 +241,8 @@ class Worker:
         self.errors = 0
         self.error_examples: list[str] = []
         self.team_path = f"/v1/teams/{args.team}"
+        self.timed: float | None = None
+        self.empty_claims = 0
 
     def error(self, message: str) -> None:
         self.errors += 1
@@ -249,9 +257,10 @@ class Worker:
         delay = self.t_begin - time.monotonic()
         if delay > 0:
             time.sleep(delay)
-        cycle = self.batch_cycle if self.args.mode == "batch" else self.single_cycle
+        cycle = {"batch": self.batch_cycle, "claim": self.claim_cycle}.get(self.args.mode, self.single_cycle)
         while time.monotonic() < self.t_end:
             start = time.monotonic()
+            self.timed = None
             try:
                 done = cycle()
             except HTTPFailure as error:
@@ -264,7 +273,10 @@ class Worker:
             if done is None:
                 time.sleep(0.05)  # do not spin on a persistent failure
                 continue
-            self.samples.append((end, end - start, done))
+            if self.args.mode == "claim" and self.timed is None:
+                continue  # the claim found nothing
+            # A cycle may time one of its requests (the claim mode); otherwise the whole cycle.
+            self.samples.append((end, self.timed if self.timed is not None else end - start, done))
         self.client.close()
 
     def expect(self, what: str, status: int, wanted: int, body) -> bool:
@@ -289,6 +301,35 @@ class Worker:
             )
             if self.expect("complete", status, 200, body):
                 done += 1
+        return done
+
+    def claim_cycle(self):
+        """create → claim → complete like single_cycle, but the sample's latency is the claim
+        request's alone. With a backlog the claim takes the oldest claimable task, not
+        necessarily the one just created: the queue depth stays where it was."""
+        status, task = self.client.request("POST", f"{self.team_path}/tasks", {"kind": "bench", "title": "t"})
+        if not self.expect("create", status, 201, task):
+            return None
+        start = time.monotonic()
+        status, claim = self.client.request(
+            "POST", f"{self.team_path}/claim", {"worker": self.worker_name, "limit": 1, "lease_seconds": 60}
+        )
+        claim_latency = time.monotonic() - start
+        if not self.expect("claim", status, 200, claim):
+            return None
+        done = 0
+        for claimed in claim["tasks"]:
+            status, body = self.client.request(
+                "POST", f"/v1/tasks/{int(claimed['id'])}/complete", {"lease_token": claimed["lease"]["token"]}
+            )
+            if self.expect("complete", status, 200, body):
+                done += 1
+        if not claim["tasks"]:
+            # Another worker took the last claimable task (SKIP LOCKED): not an error, but
+            # not a claim either, so no sample.
+            self.empty_claims += 1
+            return 0
+        self.timed = claim_latency
         return done
 
     def batch_cycle(self):
@@ -333,6 +374,7 @@ def drive_process(worker_indexes, args, t_begin, t_end, connection) -> None:
                 "samples": [s for w in workers for s in w.samples],
                 "errors": sum(w.errors for w in workers),
                 "error_examples": [e for w in workers for e in w.error_examples][:5],
+                "empty_claims": sum(w.empty_claims for w in workers),
                 "cpu_seconds": time.process_time() - cpu_start,
             }
         )
@@ -356,6 +398,16 @@ def percentile(sorted_values: list[float], p: float) -> float | None:
 def cmd_run(args) -> int:
     # On TERM, unwind normally so multiprocessing's exit handler stops the daemon children.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    result = drive(args)
+    print(json.dumps(result))
+    for example in result["error_examples"][:3]:
+        print(f"bench: {args.mode} c={args.concurrency}: {example}", file=sys.stderr)
+    return 0
+
+
+def drive(args) -> dict:
+    """Runs args.concurrency closed-loop workers for the warm-up and the measured seconds in
+    up to args.processes driver processes; returns the run's figures."""
     concurrency = args.concurrency
     processes = max(1, min(concurrency, args.processes or os.cpu_count() or 1))
     context = multiprocessing.get_context("fork")
@@ -374,6 +426,7 @@ def cmd_run(args) -> int:
 
     samples: list[tuple[float, float, int]] = []
     errors = 0
+    empty_claims = 0
     examples: list[str] = []
     cpu = 0.0
     hard_deadline = t_end + args.request_timeout + 15
@@ -393,6 +446,7 @@ def cmd_run(args) -> int:
             samples.extend(report["samples"])
             errors += report["errors"]
             examples.extend(report["error_examples"])
+            empty_claims += report.get("empty_claims", 0)
             cpu += report["cpu_seconds"]
         child.join(5)
         if child.is_alive():
@@ -402,7 +456,7 @@ def cmd_run(args) -> int:
     latencies = sorted(s[1] * 1000.0 for s in measured)
     tasks = sum(s[2] for s in measured)
     result = {
-        "path": args.mode,
+        "path": getattr(args, "path", None) or args.mode,
         "concurrency": concurrency,
         "seconds": args.seconds,
         "tasks": tasks,
@@ -410,17 +464,21 @@ def cmd_run(args) -> int:
         "tasks_per_s": tasks / args.seconds,
         "p50_ms": percentile(latencies, 50),
         "p99_ms": percentile(latencies, 99),
+        "mean_ms": (sum(latencies) / len(latencies)) if latencies else None,
         "errors": errors,
         "error_examples": examples[:5],
         "driver_processes": processes,
         "driver_cpu_s": round(cpu, 3),
         "driver_wall_s": round(t_end - t_begin, 3),
     }
-    print(json.dumps(result))
-    if examples:
-        for example in examples[:3]:
-            print(f"bench: {args.mode} c={concurrency}: {example}", file=sys.stderr)
-    return 0
+    if args.mode == "claim":
+        result["empty_claims"] = empty_claims
+    if getattr(args, "samples_file", None):
+        with open(args.samples_file, "a", encoding="utf-8") as handle:
+            handle.writelines(f"{value:.4f}\n" for value in latencies)
+    if getattr(args, "history", None):
+        result["history"] = args.history
+    return result
 
 
 # --------------------------------------------------------------------------------------------
@@ -452,8 +510,11 @@ def cmd_pgbench_stats(args) -> int:
     # first) completes nothing, so scale by the tasks that really reached 'done'.
     elapsed = processed_count / tps_value if tps_value > 0 else 0.0
     tasks_per_s = args.done / elapsed if elapsed > 0 else 0.0
+    # With pgbench -r: the mean latency of the claim statement alone (pgbench reports a mean
+    # per statement, not percentiles).
+    claim = re.search(r"^\s*([0-9.]+)\s+(?:\d+\s+)?WITH picked AS", text, re.MULTILINE)
     result = {
-        "path": "sql",
+        "path": args.path,
         "concurrency": args.concurrency,
         "seconds": round(elapsed, 3),
         "tasks": args.done,
@@ -465,7 +526,482 @@ def cmd_pgbench_stats(args) -> int:
         "errors": int(failed.group(1)) if failed else 0,
         "error_examples": [],
     }
+    if claim:
+        result["claim_mean_ms"] = float(claim.group(1))
+    if args.history:
+        result["history"] = args.history
     print(json.dumps(result))
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
+# feed-lag: how long after a create's 201 a follower of the event feed has the event
+
+
+class PGWire:
+    """A minimal PostgreSQL protocol client (trust authentication, simple queries,
+    notifications): enough for the raw LISTEN/NOTIFY baseline without a driver package."""
+
+    def __init__(self, port: int, database: str, user: str = "postgres"):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.reader = self.sock.makefile("rb", buffering=65536)
+        body = struct.pack("!i", 196608) + f"user\0{user}\0database\0{database}\0\0".encode()
+        self.sock.sendall(struct.pack("!i", len(body) + 4) + body)
+        self._until_ready()
+
+    def close(self) -> None:
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def _message(self) -> tuple[bytes, bytes]:
+        head = self.reader.read(5)
+        if head is None or len(head) < 5:
+            raise HTTPFailure("PostgreSQL closed the connection")
+        length = struct.unpack("!i", head[1:])[0]
+        return head[:1], self.reader.read(length - 4)
+
+    def _until_ready(self) -> None:
+        error = None
+        while True:
+            kind, body = self._message()
+            if kind == b"Z":
+                break
+            if kind == b"R" and struct.unpack("!i", body[:4])[0] != 0:
+                raise HTTPFailure("PostgreSQL wants a password; the bench cluster trusts 127.0.0.1")
+            if kind == b"E":
+                error = body.replace(b"\0", b" ").decode("utf-8", "replace")
+        if error:
+            raise HTTPFailure(f"PostgreSQL: {error}")
+
+    def query(self, sql: str) -> None:
+        data = sql.encode() + b"\0"
+        self.sock.sendall(b"Q" + struct.pack("!i", len(data) + 4) + data)
+        self._until_ready()
+
+    def notification(self) -> str:
+        """Blocks until a notification arrives; returns its payload."""
+        while True:
+            kind, body = self._message()
+            if kind == b"A":
+                channel_end = body.index(b"\0", 4)
+                return body[channel_end + 1 : body.index(b"\0", channel_end + 1)].decode()
+
+
+class Arrivals:
+    """When each follower first saw each key (a task id, or a NOTIFY payload)."""
+
+    def __init__(self):
+        self.seen: dict[tuple[str, str], float] = {}
+        self.condition = threading.Condition()
+
+    def record(self, follower: str, key: str, at: float) -> None:
+        with self.condition:
+            self.seen.setdefault((follower, key), at)
+            self.condition.notify_all()
+
+    def wait(self, followers: list[str], key: str, timeout: float) -> dict[str, float]:
+        deadline = time.monotonic() + timeout
+        with self.condition:
+            while True:
+                found = {f: self.seen[(f, key)] for f in followers if (f, key) in self.seen}
+                remaining = deadline - time.monotonic()
+                if len(found) == len(followers) or remaining <= 0:
+                    return found
+                self.condition.wait(remaining)
+
+
+def follow_long_poll(args, arrivals: Arrivals, stop: threading.Event, client: Client, errors: list) -> None:
+    cursor = args.after
+    while not stop.is_set():
+        try:
+            status, body = client.request(
+                "GET",
+                f"/v1/events?after={cursor}&types=task.created&team={args.team}&wait_seconds=5&limit=100",
+            )
+        except HTTPFailure as error:
+            if not stop.is_set():
+                errors.append(f"long poll: {error}")
+            return
+        now = time.monotonic()
+        if status != 200:
+            errors.append(f"long poll answered {status}: {json.dumps(body)[:200]}")
+            return
+        for event in body["events"]:
+            arrivals.record("longpoll", str(event.get("entity_id")), now)
+        cursor = body["next_cursor"]
+
+
+def follow_sse(args, arrivals: Arrivals, stop: threading.Event, sock: socket.socket, errors: list) -> None:
+    try:
+        reader = sock.makefile("rb", buffering=0)
+        head = (
+            f"GET /v1/events/stream?after={args.after}&types=task.created&team={args.team} HTTP/1.1\r\n"
+            f"Host: 127.0.0.1:{args.port}\r\nAccept: text/event-stream\r\nAuthorization: Bearer {args.token}\r\n\r\n"
+        )
+        sock.sendall(head.encode("ascii"))
+        status_line = reader.readline()
+        if b" 200 " not in status_line:
+            errors.append(f"event stream answered {status_line[:80]!r}")
+            return
+        chunked = False
+        while True:
+            line = reader.readline()
+            if line in (b"\r\n", b"\n", b""):
+                break
+            if line.lower().startswith(b"transfer-encoding:") and b"chunked" in line.lower():
+                chunked = True
+        pending = b""
+
+        def pieces():
+            while True:
+                if not chunked:
+                    data = sock.recv(65536)
+                    if not data:
+                        return
+                    yield data
+                    continue
+                size_line = reader.readline()
+                if not size_line:
+                    return
+                size = int(size_line.split(b";", 1)[0].strip() or b"0", 16)
+                if size == 0:
+                    return
+                data = b""
+                while len(data) < size:
+                    more = reader.read(size - len(data))
+                    if not more:
+                        return
+                    data += more
+                reader.readline()  # the CRLF after the chunk
+                yield data
+
+        for data in pieces():
+            now = time.monotonic()
+            pending += data
+            *lines, pending = pending.split(b"\n")
+            for line in lines:
+                if line.startswith(b"data:"):
+                    event = json.loads(line[5:].strip())
+                    arrivals.record("sse", str(event.get("entity_id")), now)
+    except (OSError, ValueError) as error:
+        if not stop.is_set():
+            errors.append(f"event stream: {type(error).__name__}: {error}")
+
+
+def lag_result(path: str, lags: list[float], wanted: int, args) -> dict:
+    ordered = sorted(x * 1000.0 for x in lags)
+    result = {
+        "path": path,
+        "label": args.label,
+        "table_events": args.table_events,
+        "samples": len(ordered),
+        "p50_ms": percentile(ordered, 50),
+        "p99_ms": percentile(ordered, 99),
+        "errors": wanted - len(ordered),
+        "error_examples": [],
+    }
+    return result
+
+
+def pause(rng) -> None:
+    time.sleep(rng.uniform(0.02, 0.05))  # spread the samples off any timer grid
+
+
+def cmd_feed_lag(args) -> int:
+    import random
+
+    sys.setswitchinterval(0.0005)  # the follower threads must not wait on the GIL
+    rng = random.Random(7)
+    total = args.warmup + args.events
+
+    # Raw LISTEN/NOTIFY between two connections: the floor of any notification-driven feed.
+    listener = PGWire(args.pg_port, args.pg_database)
+    notifier = PGWire(args.pg_port, args.pg_database)
+    listener.query("LISTEN bench_lag")
+    raw = Arrivals()
+
+    def listen():
+        try:
+            while True:
+                payload = listener.notification()
+                raw.record("notify", payload, time.monotonic())
+        except (OSError, ValueError, HTTPFailure):
+            return
+
+    listening = threading.Thread(target=listen, daemon=True)
+    listening.start()
+    notify_lags = []
+    for i in range(total):
+        notifier.query(f"NOTIFY bench_lag, '{i}'")
+        committed = time.monotonic()
+        got = raw.wait(["notify"], str(i), 5.0)
+        if i >= args.warmup and "notify" in got:
+            notify_lags.append(got["notify"] - committed)
+        pause(rng)
+    notifier.close()
+    listener.sock.shutdown(socket.SHUT_RDWR)
+    listener.close()
+    listening.join(5)
+    print(json.dumps(lag_result("feed-notify", notify_lags, args.events, args)))
+
+    # The feed followers: one long poll and one SSE stream, both filtered to the team.
+    arrivals = Arrivals()
+    stop = threading.Event()
+    errors: list[str] = []
+    poll_client = Client(args.port, args.token, timeout=60)
+    sse_sock = socket.create_connection(("127.0.0.1", args.port), timeout=None)
+    sse_sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    followers = [
+        threading.Thread(target=follow_long_poll, args=(args, arrivals, stop, poll_client, errors), daemon=True),
+        threading.Thread(target=follow_sse, args=(args, arrivals, stop, sse_sock, errors), daemon=True),
+    ]
+    for thread in followers:
+        thread.start()
+    time.sleep(0.5)  # both followers are waiting before the first create
+
+    producer = Client(args.port, args.token, timeout=30)
+    lags: dict[str, list[float]] = {"longpoll": [], "sse": []}
+    rtts: list[float] = []
+    for i in range(total):
+        status, task = producer.request("POST", f"/v1/teams/{args.team}/tasks", {"kind": "feed", "title": "lag"})
+        created = time.monotonic()
+        if status != 201:
+            errors.append(f"create answered {status}: {json.dumps(task)[:200]}")
+            break
+        got = arrivals.wait(["longpoll", "sse"], str(task["id"]), 5.0)
+        # The same client's plain round trip, between samples.
+        start = time.monotonic()
+        status, _ = producer.request("GET", "/healthz")
+        rtt = time.monotonic() - start
+        if i >= args.warmup:
+            for follower, at in got.items():
+                lags[follower].append(at - created)
+            if status == 200:
+                rtts.append(rtt)
+        pause(rng)
+    stop.set()
+    producer.close()
+    for sock in (poll_client.sock, sse_sock):
+        try:
+            if sock is not None:
+                sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+    for thread in followers:
+        thread.join(5)
+    poll_client.close()
+    sse_sock.close()
+    print(json.dumps(lag_result("feed-healthz", rtts, args.events, args)))
+    for follower in ("longpoll", "sse"):
+        result = lag_result(f"feed-{follower}", lags[follower], args.events, args)
+        result["error_examples"] = errors[:3]
+        print(json.dumps(result))
+    for error in errors[:3]:
+        print(f"bench: feed lag: {error}", file=sys.stderr)
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
+# rss: the server's resident memory with many concurrent connections
+
+
+def read_status(pid: int) -> dict[str, int]:
+    """VmRSS and VmHWM of a process in KiB."""
+    values = {}
+    with open(f"/proc/{pid}/status", encoding="ascii") as handle:
+        for line in handle:
+            name, _, rest = line.partition(":")
+            if name in ("VmRSS", "VmHWM"):
+                values[name] = int(rest.split()[0])
+    return values
+
+
+def count_sockets(pid: int) -> int:
+    count = 0
+    try:
+        for name in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                if os.readlink(f"/proc/{pid}/fd/{name}").startswith("socket:"):
+                    count += 1
+            except OSError:
+                pass
+    except OSError:
+        pass
+    return count
+
+
+class Sampler:
+    """Samples the server's VmRSS every 50 ms and its open sockets every 250 ms."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.peak_kib = 0
+        self.peak_sockets = 0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def reset(self) -> None:
+        self.peak_kib = 0
+        self.peak_sockets = 0
+
+    def run(self) -> None:
+        tick = 0
+        while not self.stop.is_set():
+            try:
+                self.peak_kib = max(self.peak_kib, read_status(self.pid).get("VmRSS", 0))
+            except OSError:
+                return
+            if tick % 5 == 0:
+                self.peak_sockets = max(self.peak_sockets, count_sockets(self.pid))
+            tick += 1
+            self.stop.wait(0.05)
+
+
+def cmd_rss_read(args) -> int:
+    status = read_status(args.pid)
+    print(json.dumps({"path": "rss", "phase": args.phase, "kib": status["VmRSS"], "sockets": count_sockets(args.pid)}))
+    return 0
+
+
+def cmd_rss(args) -> int:
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    def lifecycles(workers: int, seconds: float, warmup: float) -> dict:
+        return drive(
+            argparse.Namespace(
+                port=args.port, token=args.token, team=args.active_team, mode="single", path=None, history=None,
+                concurrency=workers, seconds=seconds, warmup=warmup, batch_size=1, processes=0, request_timeout=30.0,
+            )
+        )
+
+    # Phase 0: as many workers as the server has pooled database connections, briefly, then
+    # idle again: the pool is open, so the phases below show the connections' own cost.
+    lifecycles(args.pool_size, 2.0, 0.0)
+    time.sleep(2)
+    print(json.dumps({"path": "rss", "phase": "warm", "kib": read_status(args.pid)["VmRSS"], "sockets": count_sockets(args.pid)}))
+
+    sampler = Sampler(args.pid)
+    sampler.thread.start()
+
+    # Phase 1: every connection holds a long-poll claim on a team with nothing queued.
+    clients = [Client(args.port, args.token, timeout=args.hold_seconds + 30) for _ in range(args.connections)]
+    errors: list[str] = []
+    answered = []
+    barrier = threading.Barrier(args.connections)
+
+    def hold(index: int) -> None:
+        client = clients[index]
+        try:
+            client.connect()
+            barrier.wait(30)
+            status, body = client.request(
+                "POST",
+                f"/v1/teams/{args.wait_team}/claim",
+                {"worker": f"rss-{index}", "limit": 1, "wait_seconds": args.hold_seconds},
+            )
+            if status == 200:
+                answered.append(index)
+            else:
+                errors.append(f"long-poll claim answered {status}: {json.dumps(body)[:200]}")
+        except (HTTPFailure, OSError, threading.BrokenBarrierError) as error:
+            errors.append(f"long-poll claim: {type(error).__name__}: {error}")
+
+    sampler.reset()
+    started = time.monotonic()
+    threads = [threading.Thread(target=hold, args=(i,), daemon=True) for i in range(args.connections)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(args.hold_seconds + 60)
+    held = time.monotonic() - started
+    print(
+        json.dumps(
+            {
+                "path": "rss",
+                "phase": "longpoll",
+                "connections": args.connections,
+                "kib": sampler.peak_kib,
+                "sockets": sampler.peak_sockets,
+                "seconds": round(held, 2),
+                "errors": args.connections - len(answered),
+                "error_examples": errors[:3],
+            }
+        )
+    )
+    for client in clients:
+        client.close()
+
+    # Phase 2: the same number of workers run task lifecycles flat out, each on its own
+    # keep-alive connection.
+    sampler.reset()
+    result = lifecycles(args.connections, args.seconds, 1.0)
+    peak = sampler.peak_kib
+    sockets = sampler.peak_sockets
+    sampler.stop.set()
+    sampler.thread.join(2)
+    print(
+        json.dumps(
+            {
+                "path": "rss",
+                "phase": "active",
+                "connections": args.connections,
+                "kib": peak,
+                "sockets": sockets,
+                "tasks_per_s": result["tasks_per_s"],
+                "p50_ms": result["p50_ms"],
+                "p99_ms": result["p99_ms"],
+                "errors": result["errors"],
+                "error_examples": result["error_examples"],
+            }
+        )
+    )
+    status = read_status(args.pid)
+    print(json.dumps({"path": "rss", "phase": "hwm", "kib": status.get("VmHWM", 0)}))
+    for error in (errors + result["error_examples"])[:3]:
+        print(f"bench: rss: {error}", file=sys.stderr)
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
+# combine: one result from a run measured in alternating slices
+
+
+def cmd_combine(args) -> int:
+    groups: dict[tuple, list[dict]] = {}
+    for row in read_rows(args.slices):
+        groups.setdefault((row["path"], row.get("history"), row["concurrency"]), []).append(row)
+    for (path, history, level), parts in groups.items():
+        merged = dict(parts[0])
+        seconds = sum(p["seconds"] for p in parts)
+        merged.update(
+            seconds=round(seconds, 3),
+            slices=len(parts),
+            tasks=sum(p["tasks"] for p in parts),
+            cycles=sum(p["cycles"] for p in parts),
+            errors=sum(p.get("errors", 0) for p in parts),
+            error_examples=[e for p in parts for e in p.get("error_examples") or []][:5],
+        )
+        merged["tasks_per_s"] = merged["tasks"] / seconds if seconds > 0 else 0.0
+        if "empty_claims" in merged:
+            merged["empty_claims"] = sum(p.get("empty_claims", 0) for p in parts)
+        if "driver_cpu_s" in merged:
+            merged["driver_cpu_s"] = round(sum(p["driver_cpu_s"] for p in parts), 3)
+            merged["driver_wall_s"] = round(sum(p["driver_wall_s"] for p in parts), 3)
+        if "claim_mean_ms" in merged:
+            weight = sum(p["cycles"] for p in parts if "claim_mean_ms" in p)
+            merged["claim_mean_ms"] = (
+                sum(p["claim_mean_ms"] * p["cycles"] for p in parts if "claim_mean_ms" in p) / weight if weight else None
+            )
+        samples_path = os.path.join(args.samples_dir, f"samples-{path}-{history}-c{level}.txt")
+        if os.path.exists(samples_path):
+            with open(samples_path, encoding="utf-8") as handle:
+                latencies = sorted(float(line) for line in handle if line.strip())
+            merged["p50_ms"] = percentile(latencies, 50)
+            merged["p99_ms"] = percentile(latencies, 99)
+            merged["mean_ms"] = sum(latencies) / len(latencies) if latencies else None
+        print(json.dumps(merged))
     return 0
 
 
@@ -484,16 +1020,32 @@ def fmt(value, digits: int) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
-def cmd_table(args) -> int:
+HISTORY_TARGET = 1.2
+
+
+def read_rows(path: str) -> list[dict]:
     rows = []
-    with open(args.results, encoding="utf-8") as handle:
+    with open(path, encoding="utf-8") as handle:
         for line in handle:
             line = line.strip()
             if line:
                 rows.append(json.loads(line))
+    return rows
+
+
+def ratio_text(value, base) -> str:
+    if value is None or base is None or base <= 0:
+        return "-"
+    return f"{value / base:.2f}x"
+
+
+def lifecycle_section(rows, args, lines, targets) -> int:
+    """The task-lifecycle rows: raw SQL against HTTP per task and batched. Returns misses."""
+    rows = [r for r in rows if r["path"] in LABELS]
+    if not rows:
+        return 0
     by_key = {(r["path"], r["concurrency"]): r for r in rows}
     levels = sorted({r["concurrency"] for r in rows})
-    lines = []
     label_width = max(len(label) for label in LABELS.values()) + len(f" (x{args.batch_size})")
     header = f"{'lifecycle':<{label_width}}  {'workers':>7}  {'tasks/s':>9}  {'p50 ms':>8}  {'p99 ms':>8}  {'vs raw':>7}  {'errors':>6}"
     lines.append(header)
@@ -519,8 +1071,6 @@ def cmd_table(args) -> int:
         f"Latency is per cycle (create, claim, complete): one task for per-task rows, one batch of "
         f"{args.batch_size} for batched rows."
     )
-    lines.append("")
-    lines.append("Targets")
     for path, target, text in TARGETS:
         verdicts = []
         for level in levels:
@@ -535,14 +1085,206 @@ def cmd_table(args) -> int:
             if verdict == "MISS":
                 missed += 1
             verdicts.append(f"{level}: {verdict} ({ratio:.2f}x)")
-        lines.append(f"  {text:<42}  " + "   ".join(verdicts))
+        targets.append(f"  {text:<46}  " + "   ".join(verdicts))
+    return missed
+
+
+def history_section(rows, args, lines, targets) -> int:
+    """Claim latency with an empty tasks table against one holding a backlog and history."""
+    rows = [r for r in rows if r["path"] in ("claim-http", "claim-sql")]
+    if not rows:
+        return 0
+    by_key = {(r["path"], r.get("history"), r["concurrency"]): r for r in rows}
+    levels = sorted({r["concurrency"] for r in rows})
+    large = f"{args.queued} queued + {args.finished} done"
+    contents = {"empty": "empty", "large": large}
+    labels = {"claim-http": "HTTP claim request", "claim-sql": "raw SQL claim (pgbench -r)"}
+    lines.append("")
+    lines.append(
+        "Claim latency as history grows: each cycle creates, claims and completes one task; only the claim is timed."
+    )
+    lines.append(
+        "Raw SQL rows: Baton's claim statement in the pgbench lifecycle script; pgbench reports a mean per statement."
+    )
+    tw = max(len(large), len("tasks in the table"))
+    lw = max(len(v) for v in labels.values())
+    header = (
+        f"{'claim':<{lw}}  {'tasks in the table':<{tw}}  {'workers':>7}  {'claims/s':>9}  {'mean ms':>8}  "
+        f"{'p50 ms':>8}  {'p99 ms':>8}  {'large/empty':>17}  {'target':>7}  {'errors':>6}"
+    )
+    lines.append(header)
+    lines.append("-" * len(header))
+    missed = 0
+    verdicts = []
+    for path in ("claim-http", "claim-sql"):
+        for level in levels:
+            for history in ("empty", "large"):
+                row = by_key.get((path, history, level))
+                head = f"{labels[path]:<{lw}}  {contents[history]:<{tw}}  {level:>7}"
+                if row is None:
+                    lines.append(f"{head}  {'(not run)':>9}")
+                    if path == "claim-http" and history == "large":
+                        verdicts.append(f"{level}: n/a")
+                        missed += 1
+                    continue
+                if path == "claim-http":
+                    rate = row["cycles"] / row["seconds"]
+                    mean = row.get("mean_ms")
+                else:
+                    rate = row["tasks_per_s"]
+                    mean = row.get("claim_mean_ms")
+                compare, target = "", ""
+                base = by_key.get((path, "empty", level))
+                if history == "large" and base is not None:
+                    if path == "claim-http":
+                        r50 = row["p50_ms"] / base["p50_ms"] if row["p50_ms"] and base["p50_ms"] else None
+                        r99 = row["p99_ms"] / base["p99_ms"] if row["p99_ms"] and base["p99_ms"] else None
+                        compare = f"p50 {fmt(r50, 2)}x p99 {fmt(r99, 2)}x"
+                        target = "<= 1.2x"
+                        ok = (
+                            r50 is not None and r99 is not None and r50 <= HISTORY_TARGET and r99 <= HISTORY_TARGET
+                            and row.get("errors", 0) == 0 and base.get("errors", 0) == 0
+                        )
+                        if not ok:
+                            missed += 1
+                        verdicts.append(f"{level}: {'PASS' if ok else 'MISS'} (p50 {fmt(r50, 2)}x, p99 {fmt(r99, 2)}x)")
+                    else:
+                        compare = f"mean {ratio_text(mean, base.get('claim_mean_ms'))}"
+                lines.append(
+                    f"{head}  {rate:>9.1f}  {fmt(mean, 2):>8}  {fmt(row.get('p50_ms') if path == 'claim-http' else None, 2):>8}  "
+                    f"{fmt(row.get('p99_ms') if path == 'claim-http' else None, 2):>8}  {compare:>17}  {target:>7}  "
+                    f"{row.get('errors', 0):>6}"
+                )
+        lines.append("")
+    empties = sum(r.get("empty_claims", 0) for r in rows if r["path"] == "claim-http")
+    if empties:
+        lines.append(f"({empties} HTTP claims found nothing to claim (another worker was first); they are not samples.)")
+    targets.append(f"  {'HTTP claim p50 and p99, large/empty <= 1.2x':<46}  " + "   ".join(verdicts))
+    return missed
+
+
+FEED_LABELS = [
+    ("feed-notify", "raw LISTEN/NOTIFY (commit seen -> notified)"),
+    ("feed-healthz", "GET /healthz round trip (producer's client)"),
+    ("feed-longpoll", "long poll GET /v1/events?wait_seconds=5"),
+    ("feed-sse", "SSE GET /v1/events/stream"),
+]
+
+
+FEED_WHEN = {
+    "fresh": "before the lifecycle runs",
+    "loaded": "after the lifecycle runs",
+}
+
+
+def feed_section(rows, args, lines, targets) -> int:
+    feed_rows = [r for r in rows if r["path"].startswith("feed-")]
+    if not feed_rows:
+        return 0
+    lines.append("")
+    lines.append(
+        "Event-feed lag: the producer sees a create's 201 -> a follower has read the task.created event. Baselines: raw"
+    )
+    lines.append(
+        "LISTEN/NOTIFY lag (NOTIFY's commit seen by its client -> a LISTEN connection has it) and one plain HTTP round trip."
+    )
+    lw = max(len(label) for _, label in FEED_LABELS)
+    header = f"{'path':<{lw}}  {'samples':>7}  {'p50 ms':>8}  {'p99 ms':>8}  {'p50 vs RTT':>10}  {'p50 - NOTIFY':>12}  {'errors':>6}"
+    for when in [w for w in FEED_WHEN if any(r.get("label", "fresh") == w for r in feed_rows)]:
+        by_path = {r["path"]: r for r in feed_rows if r.get("label", "fresh") == when}
+        events = next(iter(by_path.values())).get("table_events", 0)
+        lines.append(f"[{FEED_WHEN[when]}: {events} rows in the events table]")
+        lines.append(header)
+        lines.append("-" * len(header))
+        rtt = by_path.get("feed-healthz", {}).get("p50_ms")
+        notify = by_path.get("feed-notify", {}).get("p50_ms")
+        for path, label in FEED_LABELS:
+            row = by_path.get(path)
+            if row is None:
+                lines.append(f"{label:<{lw}}  {'(not run)':>7}")
+                continue
+            is_feed = path in ("feed-longpoll", "feed-sse")
+            vs_rtt = ratio_text(row["p50_ms"], rtt) if is_feed else "(base)" if path == "feed-healthz" else ""
+            over = (
+                f"{row['p50_ms'] - notify:+.2f} ms" if is_feed and row["p50_ms"] is not None and notify is not None
+                else "(base)" if path == "feed-notify" else ""
+            )
+            lines.append(
+                f"{label:<{lw}}  {row['samples']:>7}  {fmt(row['p50_ms'], 2):>8}  {fmt(row['p99_ms'], 2):>8}  "
+                f"{vs_rtt:>10}  {over:>12}  {row.get('errors', 0):>6}"
+            )
+    return 0
+
+
+RSS_LABELS = [
+    ("idle", "idle after start (baseline)"),
+    ("warm", "idle again after a burst that opened the DB pool"),
+    ("longpoll", "{n} connections, each a waiting long-poll claim"),
+    ("active", "{n} connections, each running task lifecycles"),
+    ("hwm", "VmHWM (the process's peak) after those"),
+    ("end", "at the end of the run, idle again"),
+]
+
+
+def rss_section(rows, args, lines, targets) -> int:
+    by_phase = {r["phase"]: r for r in rows if r["path"] == "rss"}
+    if not by_phase:
+        return 0
+    connections = next((r["connections"] for r in by_phase.values() if "connections" in r), 0)
+    lines.append("")
+    lines.append(
+        "Server memory: VmRSS from /proc/PID/status, sampled every 50 ms, the peak while the connections were open."
+    )
+    labels = [(phase, label.format(n=connections)) for phase, label in RSS_LABELS]
+    lw = max(len(label) for _, label in labels)
+    header = f"{'server state':<{lw}}  {'RSS MiB':>8}  {'vs idle':>7}  {'sockets':>7}  {'errors':>6}"
+    lines.append(header)
+    lines.append("-" * len(header))
+    idle = by_phase.get("idle", {}).get("kib")
+    for phase, label in labels:
+        row = by_phase.get(phase)
+        if row is None:
+            continue
+        sockets = row.get("sockets")
+        lines.append(
+            f"{label:<{lw}}  {row['kib'] / 1024:>8.1f}  {ratio_text(row['kib'], idle):>7}  "
+            f"{'-' if sockets is None else sockets:>7}  {row.get('errors', 0) if 'errors' in row else '':>6}"
+        )
+    active = by_phase.get("active")
+    if active:
+        lines.append(
+            f"(sockets: the server's open sockets at the peak, database pool included. The active phase ran "
+            f"{active['tasks_per_s']:.1f} tasks/s, p50 {fmt(active['p50_ms'], 1)} ms, p99 {fmt(active['p99_ms'], 1)} ms per cycle.)"
+        )
+    return 0
+
+
+def cmd_table(args) -> int:
+    rows = read_rows(args.results)
+    lines: list[str] = []
+    targets: list[str] = []
+    missed = 0
+    missed += lifecycle_section(rows, args, lines, targets)
+    missed += history_section(rows, args, lines, targets)
+    feed_section(rows, args, lines, targets)
+    rss_section(rows, args, lines, targets)
+    lines.append("")
+    lines.append("Plans: the issue also asks for timings from the plans issue; there is none yet, so none are reported.")
+    if targets:
+        lines.append("")
+        lines.append("Targets")
+        lines.extend(targets)
     notes = [r for r in rows if r.get("errors")]
     if notes:
         lines.append("")
         lines.append("Errors (a run with errors counts as MISS)")
         for r in notes:
             examples = "; ".join(r.get("error_examples") or []) or "see the run's output"
-            lines.append(f"  {LABELS[r['path']]} @ {r['concurrency']}: {r['errors']} ({examples[:300]})")
+            what = LABELS.get(r["path"], r["path"]) + "".join(
+                f" ({r[key]})" for key in ("history", "label") if r.get(key)
+            )
+            where = r.get("concurrency", r.get("connections", r.get("phase", "")))
+            lines.append(f"  {what} @ {where}: {r['errors']} ({examples[:300]})")
     driver = [r for r in rows if "driver_cpu_s" in r]
     if driver:
         def cores(r):
@@ -551,7 +1293,7 @@ def cmd_table(args) -> int:
         busiest = max(driver, key=cores)
         lines.append("")
         lines.append(
-            f"HTTP load driver used up to {cores(busiest):.2f} CPU cores ({LABELS[busiest['path']]} @ "
+            f"HTTP load driver used up to {cores(busiest):.2f} CPU cores ({LABELS.get(busiest['path'], busiest['path'])} @ "
             f"{busiest['concurrency']}); it shares the machine with the server and PostgreSQL."
         )
     text = "\n".join(lines) + "\n"
@@ -581,7 +1323,14 @@ def main(argv: list[str]) -> int:
     run.add_argument("--port", type=int, required=True)
     run.add_argument("--token", required=True)
     run.add_argument("--team", default="logistics-emea")
-    run.add_argument("--mode", choices=["single", "batch"], required=True)
+    run.add_argument("--mode", choices=["single", "batch", "claim"], required=True)
+    run.add_argument("--path", help="the result's path (default: the mode)")
+    run.add_argument("--history", help="a label of the table's contents, kept in the result")
+    run.add_argument("--samples-file", help="append the measured latencies (ms), one a line, to this file")
+
+    combine = sub.add_parser("combine")
+    combine.add_argument("--slices", required=True, help="JSON lines of runs split into slices")
+    combine.add_argument("--samples-dir", required=True, help="where samples-PATH-HISTORY-cLEVEL.txt files are")
     run.add_argument("--concurrency", type=int, required=True)
     run.add_argument("--seconds", type=float, default=10)
     run.add_argument("--warmup", type=float, default=1)
@@ -594,11 +1343,42 @@ def main(argv: list[str]) -> int:
     stats.add_argument("--log-prefix", required=True, help="the --log-prefix given to pgbench")
     stats.add_argument("--concurrency", type=int, required=True)
     stats.add_argument("--done", type=int, required=True, help="tasks that reached 'done' during the run")
+    stats.add_argument("--path", default="sql", help="the result's path")
+    stats.add_argument("--history", help="a label of the table's contents, kept in the result")
+
+    lag = sub.add_parser("feed-lag")
+    lag.add_argument("--port", type=int, required=True)
+    lag.add_argument("--token", required=True)
+    lag.add_argument("--team", required=True)
+    lag.add_argument("--after", type=int, required=True, help="an existing event id to follow from")
+    lag.add_argument("--events", type=int, default=200, help="measured samples per path")
+    lag.add_argument("--warmup", type=int, default=5, help="unmeasured samples first")
+    lag.add_argument("--pg-port", type=int, required=True)
+    lag.add_argument("--pg-database", required=True)
+    lag.add_argument("--label", default="fresh", help="which measurement this is, kept in the results")
+    lag.add_argument("--table-events", type=int, default=0, help="rows in the events table, kept in the results")
+
+    rss = sub.add_parser("rss")
+    rss.add_argument("--pid", type=int, required=True)
+    rss.add_argument("--port", type=int, required=True)
+    rss.add_argument("--token", required=True)
+    rss.add_argument("--wait-team", required=True, help="a team with nothing queued, for the long-poll claims")
+    rss.add_argument("--active-team", required=True)
+    rss.add_argument("--connections", type=int, default=200)
+    rss.add_argument("--hold-seconds", type=int, default=5, help="wait_seconds of the long-poll claims")
+    rss.add_argument("--seconds", type=float, default=10, help="measured seconds of the active phase")
+    rss.add_argument("--pool-size", type=int, default=40, help="the server's --pool-size")
+
+    rss_read = sub.add_parser("rss-read")
+    rss_read.add_argument("--pid", type=int, required=True)
+    rss_read.add_argument("--phase", required=True)
 
     table = sub.add_parser("table")
     table.add_argument("--results", required=True, help="JSON lines from run and pgbench-stats")
     table.add_argument("--batch-size", type=int, default=10)
     table.add_argument("--missed-exit-code", type=int, default=0)
+    table.add_argument("--queued", type=int, default=0, help="queued tasks loaded for the history rows")
+    table.add_argument("--finished", type=int, default=0, help="done tasks loaded for the history rows")
 
     args = parser.parse_args(argv)
     if args.command == "run" and (args.concurrency < 1 or args.seconds <= 0 or args.batch_size < 1):
@@ -608,6 +1388,10 @@ def main(argv: list[str]) -> int:
         "seed": cmd_seed,
         "run": cmd_run,
         "pgbench-stats": cmd_pgbench_stats,
+        "feed-lag": cmd_feed_lag,
+        "rss": cmd_rss,
+        "rss-read": cmd_rss_read,
+        "combine": cmd_combine,
         "table": cmd_table,
     }
     return handlers[args.command](args)
