@@ -62,17 +62,14 @@ public struct EventStore: Sendable {
     }
 
     /// Events after the event `after` (0 for the beginning) in feed order, up to `limit`,
-    /// optionally only of some types and of some teams.
+    /// optionally only of some types and of some teams. The cursor is a scalar in the row
+    /// comparison so that it bounds the index scan; joined as a row it was only a filter, and
+    /// each call read the feed index from the start of history.
     public func feed(after: Int, limit: Int, types: [String]?, teams: [String]?) async throws -> [Event] {
         try await pool.query(
             """
-            WITH cursor AS (
-                SELECT xid, id FROM events WHERE id = $1
-                UNION ALL
-                SELECT '0'::xid8, 0 WHERE $1 = 0
-            )
-            SELECT \(Self.columns(of: "e")) FROM events e, cursor c
-            WHERE (e.xid, e.id) > (c.xid, c.id)
+            SELECT \(Self.columns(of: "e")) FROM events e
+            WHERE (e.xid, e.id) > (CASE WHEN $1 = 0 THEN '0'::xid8 ELSE (SELECT xid FROM events WHERE id = $1) END, $1)
               AND e.xid < pg_snapshot_xmin(pg_current_snapshot())
               AND ($3::text[] IS NULL OR e.type = ANY($3))
               AND ($4::text[] IS NULL OR e.team = ANY($4))

@@ -21,7 +21,10 @@ extension TaskStore {
         kinds: [String]?,
         by principal: Principal
     ) async throws -> [QueueTask] {
-        // Two statements rather than an OR in the filter, so each gets the partial index.
+        // Two statements rather than an OR in the filter, so each gets the partial index. The
+        // update finds its rows through an id array, not a join with `picked`: under generic
+        // plans the planner guesses `LIMIT $2` at a tenth of the backlog and could merge-join
+        // through the whole primary key (history included) to find a single row.
         let kindFilter = kinds == nil ? "" : "AND kind = ANY($7)"
         var binds: PostgresConnection.Binds = [team, limit, worker, leaseSeconds, principal.actorID, principal.source]
         if let kinds { binds.append(kinds) }
@@ -39,8 +42,7 @@ extension TaskStore {
                 UPDATE tasks t
                 SET state = 'claimed', attempts = t.attempts + 1, lease_worker = $3, lease_token = gen_random_uuid(),
                     lease_expires_at = now() + make_interval(secs => $4), claimed_at = now(), updated_at = now()
-                FROM picked
-                WHERE t.id = picked.id
+                WHERE t.id = ANY (ARRAY(SELECT id FROM picked))
                 RETURNING t.*
             ),
             claimed_events AS (

@@ -130,8 +130,7 @@ extension TaskStore {
                     finished_at = CASE WHEN t.attempts >= t.max_attempts THEN now() END,
                     run_at = now(), last_error = 'lease expired', lease_token = NULL, lease_expires_at = NULL,
                     updated_at = now()
-                FROM expired
-                WHERE t.id = expired.id
+                WHERE t.id = ANY (ARRAY(SELECT id FROM expired))
                 RETURNING t.*
             ),
             expired_events AS (
