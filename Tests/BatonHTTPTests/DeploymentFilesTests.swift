@@ -32,6 +32,17 @@ import Yams
         )
     }
 
+    @Test func composeRunsTwoRegionsServersOnOneDatabase() throws {
+        let services = try #require(try Self.compose()["services"] as? [String: Any])
+        let batonServices = services.filter { $0.key.hasPrefix("baton") }.compactMap { $0.value as? [String: Any] }
+        let regions = batonServices.compactMap { Self.environment(of: $0)["BATON_REGION"] }
+        #expect(Set(regions) == ["emea", "apac"], "one server per region")
+        #expect(Set(batonServices.compactMap { Self.environment(of: $0)["BATON_DATABASE_URL"] }).count == 1, "one database")
+        let ports = batonServices.flatMap { $0["ports"] as? [String] ?? [] }
+        #expect(Set(ports).count == ports.count && ports.count == 2, "each server on its own host port: \(ports)")
+        #expect(batonServices.allSatisfy { $0["healthcheck"] != nil })
+    }
+
     @Test func composeIsValidYAMLWithAHealthyDatabaseBeforeBaton() throws {
         let services = try #require(try Self.compose()["services"] as? [String: Any])
         let postgres = try #require(services["postgres"] as? [String: Any])

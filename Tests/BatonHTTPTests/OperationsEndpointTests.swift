@@ -72,6 +72,28 @@ import Testing
         }
     }
 
+    @Test func metricsReportQueueDepthsOldestAgeAndClaimLatencyPerTeam() async throws {
+        try await withTestApplication { api, _ in
+            try await api.seedReferenceData()
+            for title in ["a", "b", "c"] {
+                try api.expect(.created, await api.call(.post, "/v1/teams/marketing-apac/tasks", json: #"{"kind":"k","title":"\#(title)"}"#))
+            }
+            try api.expect(.ok, await api.call(.post, "/v1/teams/marketing-apac/claim", json: #"{"worker":"w"}"#))
+            let text = try await api.call(.get, "/metrics", token: .some(nil)).text
+            func value(_ series: String) -> Double? {
+                text.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
+            }
+            #expect(value(#"baton_queue_depth{team="marketing-apac",state="queued"}"#) == 2, "\(text)")
+            #expect(value(#"baton_queue_depth{team="marketing-apac",state="claimed"}"#) == 1)
+            #expect(value(#"baton_queue_depth{team="marketing-apac",state="dead"}"#) == 0)
+            #expect(value(#"baton_queue_depth{team="sales-emea",state="queued"}"#) == 0, "a team without work reads 0")
+            #expect((value(#"baton_queue_oldest_age_seconds{team="marketing-apac"}"#) ?? -1) >= 0)
+            #expect((value(#"baton_claim_duration_seconds_count{team="marketing-apac"}"#) ?? 0) >= 1)
+            #expect((value(#"baton_tasks_claimed_total{team="marketing-apac"}"#) ?? 0) >= 1)
+            #expect(value("baton_metrics_database_up") == 1)
+        }
+    }
+
     @Test func unknownPathsAre404InTheEnvelope() async throws {
         try await withTestApplication { api, _ in
             let client = api.client
