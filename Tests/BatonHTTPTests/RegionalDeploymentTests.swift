@@ -2,6 +2,7 @@ import BatonCore
 import BatonTestSupport
 import Foundation
 import PostgresClient
+import Synchronization
 import Testing
 
 /// The regional deployment the README describes: one `baton serve --region CODE` per region on
@@ -15,12 +16,16 @@ import Testing
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("baton-regions-\(UUID().uuidString.prefix(8))")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: directory) }
+            // Servers still running when the test ends early (a failed #require) are stopped here.
+            let started = Mutex<[Process]>([])
+            defer { started.withLock { for process in $0 where process.isRunning { process.terminate() } } }
             func start(_ region: String) async throws -> ServeEndToEndTests.Server {
                 let server = try TwoInstancesEndToEndTests.start(
                     url: url,
                     log: directory.appendingPathComponent("\(region).log"),
                     arguments: ["--region", region, "--sla-interval", "0.1", "--log-format", "json"]
                 )
+                started.withLock { $0.append(server.process) }
                 let ready = try await ServeEndToEndTests.waitUntilReady(server)
                 if !ready { Issue.record("\(region) never became ready: \((try? String(contentsOf: server.log, encoding: .utf8)) ?? "")") }
                 return server
