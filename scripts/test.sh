@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The one test command: lint, then `swift test` against a throwaway PostgreSQL cluster.
-#   scripts/test.sh                      everything
+#   scripts/test.sh                      everything, then the small fault tests
 #   scripts/test.sh --filter Migrator    arguments pass through to `swift test`
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,3 +18,11 @@ trap baton_stop_throwaway_cluster EXIT
 export BATON_TEST_DATABASE_URL="$BATON_CLUSTER_URL"
 echo "==> swift test (database: $BATON_CLUSTER_DESCRIPTION)"
 swift test "$@"
+
+# The whole run (no arguments) also proves the guarantees end to end with real processes.
+if [ "$#" -eq 0 ]; then
+    swift build --product baton
+    swift build --product batonctl
+    echo "==> fault tests (small)"
+    bash scripts/faults.sh --size small
+fi
