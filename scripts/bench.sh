@@ -116,17 +116,6 @@ SERVER_PID=""
 SERVER_PIDS=()
 CHILD_PID=""
 
-# Runs a long command in the background and waits for it, so that INT and TERM interrupt the
-# wait at once (a foreground command would delay the traps until it ended).
-bench_run() {
-    local status=0
-    "$@" &
-    CHILD_PID=$!
-    wait "$CHILD_PID" || status=$?
-    CHILD_PID=""
-    return "$status"
-}
-
 bench_cleanup() {
     local status=$?
     trap - EXIT INT TERM
@@ -231,7 +220,7 @@ if section_on rss; then
     sleep 2
     python3 "$DRIVER" rss-read --pid "$SERVER_PID" --phase idle >>"$RESULTS"
     echo "==> RSS: $BENCH_RSS_CONNECTIONS long-poll claims waiting ${BENCH_RSS_HOLD} s, then $BENCH_RSS_CONNECTIONS workers for ${BENCH_RSS_SECONDS} s"
-    bench_run timeout --kill-after=10 $((BENCH_RSS_HOLD + BENCH_RSS_SECONDS + 180)) \
+    baton_run_child timeout --kill-after=10 $((BENCH_RSS_HOLD + BENCH_RSS_SECONDS + 180)) \
         python3 "$DRIVER" rss --pid "$SERVER_PID" --port "$SERVER_PORT" --token "$TOKEN" \
         --wait-team support-emea --active-team logistics-emea --connections "$BENCH_RSS_CONNECTIONS" \
         --hold-seconds "$BENCH_RSS_HOLD" --seconds "$BENCH_RSS_SECONDS" >>"$RESULTS" \
@@ -349,7 +338,7 @@ run_pgbench() {
     local clients=$1 seconds=$2 tag=$3
     shift 3
     local threads=$((clients < NPROC ? clients : NPROC))
-    if ! bench_run timeout --kill-after=10 $((seconds + 60)) \
+    if ! baton_run_child timeout --kill-after=10 $((seconds + 60)) \
         pgbench -n -h 127.0.0.1 -p "$BATON_CLUSTER_PORT" -U postgres -M prepared \
         -f "${PGBENCH_SCRIPT:-$BENCH_DIR/lifecycle.sql}" -c "$clients" -j "$threads" -T "$seconds" "$@" "${PGBENCH_DB:-bench}" \
         >"$BENCH_DIR/pgbench-$tag.out" 2>&1; then
@@ -379,7 +368,7 @@ bench_sql() {
 
 bench_http() {
     local mode=$1 clients=$2
-    bench_run timeout --kill-after=10 $((BENCH_SECONDS + BENCH_WARMUP + 120)) \
+    baton_run_child timeout --kill-after=10 $((BENCH_SECONDS + BENCH_WARMUP + 120)) \
         python3 "$DRIVER" run --port "$SERVER_PORT" --token "$TOKEN" --team logistics-emea --mode "$mode" \
         --concurrency "$clients" --seconds "$BENCH_SECONDS" --warmup "$BENCH_WARMUP" \
         --batch-size "$BENCH_BATCH_SIZE" >>"$RESULTS" \
@@ -400,7 +389,7 @@ feed_lag() {
     after="$(bench_psql -c 'SELECT coalesce(max(id), 0) FROM events')"
     events="$(bench_psql -c 'SELECT count(*) FROM events')"
     echo "==> event-feed lag ($label, $events events in the table): $BENCH_FEED_EVENTS events, long poll and SSE; raw LISTEN/NOTIFY first"
-    bench_run timeout --kill-after=10 $((BENCH_FEED_EVENTS * 12 + 120)) \
+    baton_run_child timeout --kill-after=10 $((BENCH_FEED_EVENTS * 12 + 120)) \
         python3 "$DRIVER" feed-lag --port "$SERVER_PORT" --token "$TOKEN" --team marketing-emea \
         --after "$after" --events "$BENCH_FEED_EVENTS" --pg-port "$BATON_CLUSTER_PORT" --pg-database bench \
         --label "$label" --table-events "$events" >>"$RESULTS" || bench_die "the feed-lag driver failed ($label)"
@@ -481,7 +470,7 @@ SQL
 # history_http LABEL PORT TOKEN WORKERS ROUND
 history_http() {
     local history=$1 port=$2 token=$3 level=$4 round=$5
-    bench_run timeout --kill-after=10 $((HISTORY_SLICE + BENCH_WARMUP + 120)) \
+    baton_run_child timeout --kill-after=10 $((HISTORY_SLICE + BENCH_WARMUP + 120)) \
         python3 "$DRIVER" run --port "$port" --token "$token" --team "$HISTORY_TEAM" --mode claim \
         --path claim-http --history "$history" --concurrency "$level" --seconds "$HISTORY_SLICE" \
         --warmup "$BENCH_WARMUP" --samples-file "$BENCH_DIR/samples-claim-http-$history-c$level.txt" \

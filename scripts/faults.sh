@@ -114,17 +114,6 @@ chmod 755 "$WORK"
 CHILD_PID=""
 SETUP_DONE=0
 
-# Runs a long command in the background and waits for it, so that INT and TERM interrupt the
-# wait at once (a foreground command would delay the traps until it ended).
-faults_run() {
-    local status=0
-    "$@" &
-    CHILD_PID=$!
-    wait "$CHILD_PID" || status=$?
-    CHILD_PID=""
-    return "$status"
-}
-
 # Every baton process, first start or restart by the driver, has a pid file in $WORK/pids.
 # shellcheck disable=SC2329 # called from faults_cleanup
 faults_stop_servers() {
@@ -242,7 +231,7 @@ RESULTS="$WORK/results.jsonl"
 : >"$RESULTS"
 for scenario in $SCENARIOS; do
     echo "==> scenario $scenario ($SIZE)"
-    faults_run python3 "$DRIVER" run \
+    baton_run_child python3 "$DRIVER" run \
         --scenario "$scenario" --size "$SIZE" --work "$WORK" \
         --database-url "$DATABASE_URL" --token-file "$WORK/token" \
         --instance "a:$PORT_A" --instance "b:$PORT_B" \

@@ -67,3 +67,15 @@ baton_stop_throwaway_cluster() {
     fi
     return $status
 }
+
+# Runs a long command in the background and waits for it, so that INT and TERM interrupt the
+# wait at once (a foreground command would delay the traps until it ended). The child's pid is
+# in CHILD_PID meanwhile, for the caller's trap to stop.
+baton_run_child() {
+    local status=0
+    "$@" &
+    CHILD_PID=$!
+    wait "$CHILD_PID" || status=$?
+    CHILD_PID=""
+    return "$status"
+}
