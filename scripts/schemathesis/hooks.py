@@ -29,3 +29,11 @@ def map_query(context, query):
 def map_body(context, body):
     _shorten(body)
     return body
+
+
+@schemathesis.hook
+def map_case(context, case):
+    # The stateful phase builds cases without the query and body hooks above.
+    _shorten(case.query)
+    _shorten(case.body)
+    return case
