@@ -177,6 +177,8 @@ COMMON=(
 )
 SCHEMATHESIS=(schemathesis --no-color --config-file scripts/schemathesis/schemathesis.toml)
 export SCHEMATHESIS_HOOKS=hooks
+# Hypothesis keeps its own directory (.hypothesis/); put it with the run's other files.
+export HYPOTHESIS_STORAGE_DIRECTORY="$ST_DIR/hypothesis"
 export PYTHONPATH="$PWD/scripts/schemathesis${PYTHONPATH:+:$PYTHONPATH}"
 
 echo "==> schemathesis $SCHEMATHESIS_VERSION ($MODE run: seed $SEED, $MAX_EXAMPLES examples per operation, $WORKERS workers)"
