@@ -18,6 +18,13 @@ struct RFC3339DateTranscoder: DateTranscoder {
         else {
             throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "'\(text)' is not an RFC 3339 date-time"))
         }
+        // Year 0 and year 10000 in UTC (`0000-01-01T00:30:00+01:00`) are valid text but no
+        // instant the database or an RFC 3339 response can carry.
+        guard PostgresTimestamp.representable.contains(date) else {
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: [], debugDescription: "'\(text)' is outside 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z")
+            )
+        }
         return date
     }
 }

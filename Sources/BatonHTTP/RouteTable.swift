@@ -18,17 +18,28 @@ final class RouteTable: Sendable {
     func allowedMethods(forPath path: String) -> [String]? {
         let requested = path.split(separator: "/")
         let methods = routes.withLock { routes in
-            routes.filter { route in
+            var matching = routes.filter { route in
                 route.segments.count == requested.count
                     && zip(route.segments, requested).allSatisfy { template, actual in
-                        template.hasPrefix("{") || template.hasPrefix(":") || template == actual
+                        Self.isParameter(template) || template == actual
                     }
-            }.map(\.method)
+            }
+            // The router prefers a literal segment to a parameter, segment by segment: the
+            // methods of `/v1/tasks/complete` are not those of `/v1/tasks/{id}`.
+            for index in requested.indices {
+                let literal = matching.filter { !Self.isParameter($0.segments[index]) }
+                if !literal.isEmpty { matching = literal }
+            }
+            return matching.map(\.method)
         }
         guard !methods.isEmpty else { return nil }
         var allowed = Set(methods)
         if allowed.contains("GET") { allowed.insert("HEAD") }
         return allowed.sorted()
+    }
+
+    private static func isParameter(_ segment: Substring) -> Bool {
+        segment.hasPrefix("{") || segment.hasPrefix(":")
     }
 }
 
@@ -43,6 +54,16 @@ struct RecordingTransport<Context: RequestContext>: ServerTransport {
         path: String
     ) throws {
         table.add(path: path, method: method)
-        router.register(handler, method: method, path: path)
+        let gate = RequestBodyGate(method: method, path: path)
+        router.register(
+            { request, body, metadata in
+                let body = try await gate.body(for: request, body)
+                return try await RawRequestHeaders.$idempotencyKey.withValue(request.headerFields[RawRequestHeaders.idempotencyKeyName]) {
+                    try await handler(request, body, metadata)
+                }
+            },
+            method: method,
+            path: path
+        )
     }
 }

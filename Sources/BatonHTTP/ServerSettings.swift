@@ -10,17 +10,25 @@ public struct ServerSettings: Sendable {
     /// How long one `/v1/events/stream` response stays open before the client reconnects.
     public var eventStreamLifetime: Duration
 
+    /// How long a connection may sit without a request in progress (idle keep-alive, or a
+    /// request head that has not arrived in full) before the server closes it. Bounds what a
+    /// slow-loris client can hold; a response being produced (a long poll, an event stream)
+    /// is not cut off.
+    public var idleTimeout: Duration
+
     public init(
         host: String = "127.0.0.1",
         port: Int = 8080,
         maximumBodyBytes: Int = 1 << 20,
         region: String? = nil,
-        eventStreamLifetime: Duration = .seconds(300)
+        eventStreamLifetime: Duration = .seconds(300),
+        idleTimeout: Duration = .seconds(60)
     ) {
         self.host = host
         self.port = port
         self.maximumBodyBytes = maximumBodyBytes
         self.region = region
         self.eventStreamLifetime = eventStreamLifetime
+        self.idleTimeout = idleTimeout
     }
 }

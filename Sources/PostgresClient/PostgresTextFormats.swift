@@ -71,6 +71,12 @@ public enum PostgresTimestamp {
     }
 
     /// Parses `YYYY-MM-DD[ T]HH:MM:SS[.f…][±HH[:MM[:SS]]|Z]`; a value without an offset is UTC.
+    /// Instants from 0001-01-01T00:00:00Z to before 10000-01-01T00:00:00Z: what both RFC 3339
+    /// and this type's four-digit, AD-only text can carry (PostgreSQL has no year 0; it writes
+    /// 1 BC as `0001-… BC`, and year 10000 with five digits).
+    public static let representable: Range<Date> =
+        Date(timeIntervalSince1970: -62_135_596_800)..<Date(timeIntervalSince1970: 253_402_300_800)
+
     public static func parse(_ text: String) -> Date? {
         let bytes = Array(text.utf8)
         var index = 0

@@ -54,6 +54,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds between SLA monitor sweeps (at risk, breaches, escalations). [env: BATON_SLA_INTERVAL] (default: 5)")
     var slaInterval: Double?
 
+    @Option(help: "Seconds a connection may sit without a request in progress before it is closed. [env: BATON_IDLE_TIMEOUT] (default: 60)")
+    var idleTimeout: Double?
+
     @Flag(help: "Seed an empty database with demo regions, teams, members, SLA policies and tasks.")
     var demo = false
 

@@ -51,11 +51,13 @@ struct ServeConfiguration {
 
         let port = try number(flags.port, "BATON_PORT", default: 8080, in: 0...65535)
         let bodyBytes = try number(flags.maxBodyBytes, "BATON_MAX_BODY_BYTES", default: 1 << 20, in: 1024...(64 << 20))
+        let idle = try number(flags.idleTimeout, "BATON_IDLE_TIMEOUT", default: 60, in: 0.1...3600)
         settings = ServerSettings(
             host: value(flags.host, "BATON_HOST") ?? "127.0.0.1",
             port: port,
             maximumBodyBytes: bodyBytes,
-            region: value(flags.region, "BATON_REGION")
+            region: value(flags.region, "BATON_REGION"),
+            idleTimeout: .milliseconds(Int(idle * 1000))
         )
         database = DatabaseTarget(
             url: value(flags.databaseURL, "BATON_DATABASE_URL"),

@@ -124,6 +124,22 @@ import Testing
         }
     }
 
+    @Test func allowListsTheMethodsOfTheLiteralPathNotOfAParameterOneBesideIt() async throws {
+        try await withTestApplication { api, _ in
+            // `/v1/tasks/complete` is POST only, although `/v1/tasks/{id}` beside it has GET.
+            let options = try await api.call(.options, "/v1/tasks/complete")
+            #expect(options.status == .methodNotAllowed)
+            #expect(options.headers[.allow] == "POST")
+            let get = try await api.call(.get, "/v1/tasks/complete")
+            #expect(get.status == .methodNotAllowed)
+            #expect(get.headers[.allow] == "POST")
+            // A number in the same place still takes the parameter route's methods.
+            let delete = try await api.call(.delete, "/v1/tasks/42")
+            #expect(delete.status == .methodNotAllowed)
+            #expect(delete.headers[.allow] == "GET, HEAD")
+        }
+    }
+
     @Test func everyResponseCarriesARequestIDAndASaneIncomingOneIsKept() async throws {
         try await withTestApplication { api, _ in
             let client = api.client

@@ -149,7 +149,7 @@ public final class TokenStore: Sendable {
     }
 
     private func validate(_ token: NewToken) throws(BatonError) {
-        guard (1...200).contains(token.name.count) else {
+        guard TextRules.hasLength(token.name, in: 1...200) else {
             throw .invalidArgument("name must be 1 to 200 characters", field: "name")
         }
         if token.role == .lead || token.role == .agent, token.teams.isEmpty, token.regions.isEmpty {

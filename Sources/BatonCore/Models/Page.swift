@@ -17,14 +17,15 @@ public struct PageRequest: Sendable, Equatable {
     public var limit: Int
     public var after: String?
 
-    /// Validates the limit; an out-of-range one is a ``BatonError/invalidArgument``.
+    /// Validates the limit; an out-of-range one is a ``BatonError/invalidArgument``. An empty
+    /// `after` (`?after=`, what a client's URL template makes of "no cursor") is the start.
     public init(limit: Int?, after: String?) throws(BatonError) {
         let limit = limit ?? Self.defaultLimit
         guard (1...Self.maximumLimit).contains(limit) else {
             throw BatonError.invalidArgument("limit must be between 1 and \(Self.maximumLimit)", field: "limit")
         }
         self.limit = limit
-        self.after = after
+        self.after = after?.isEmpty == true ? nil : after
     }
 
     /// Cuts a result fetched with `limit + 1` rows into a page and its next cursor.

@@ -154,10 +154,10 @@ public struct NewTask: Sendable, Equatable {
 
     /// Checks lengths and ranges the database would otherwise reject less clearly.
     public func validate(field prefix: String = "") throws(BatonError) {
-        guard (1...100).contains(kind.count) else {
+        guard TextRules.hasLength(kind, in: 1...100) else {
             throw .invalidArgument("kind must be 1 to 100 characters", field: prefix + "kind")
         }
-        guard (1...500).contains(title.count) else {
+        guard TextRules.hasLength(title, in: 1...500) else {
             throw .invalidArgument("title must be 1 to 500 characters", field: prefix + "title")
         }
         if let payloadJSON, payloadJSON.utf8.count > 64 * 1024 {
@@ -169,13 +169,13 @@ public struct NewTask: Sendable, Equatable {
         if let backoffBaseSeconds, !(1...86400).contains(backoffBaseSeconds) {
             throw .invalidArgument("backoff_base_seconds must be between 1 and 86400", field: prefix + "backoff_base_seconds")
         }
-        if let dedupeKey, !(1...200).contains(dedupeKey.count) {
+        if let dedupeKey, !TextRules.hasLength(dedupeKey, in: 1...200) {
             throw .invalidArgument("dedupe_key must be 1 to 200 characters", field: prefix + "dedupe_key")
         }
-        if let tags, tags.count > 50 || tags.contains(where: { $0.isEmpty || $0.count > 100 }) {
+        if let tags, tags.count > 50 || tags.contains(where: { !TextRules.hasLength($0, in: 1...100) }) {
             throw .invalidArgument("tags must be at most 50 strings of 1 to 100 characters", field: prefix + "tags")
         }
-        if let subject, subject.type.isEmpty || subject.id.isEmpty || subject.type.count > 100 || subject.id.count > 200 {
+        if let subject, !TextRules.hasLength(subject.type, in: 1...100) || !TextRules.hasLength(subject.id, in: 1...200) {
             throw .invalidArgument("subject needs a type and an id", field: prefix + "subject")
         }
     }

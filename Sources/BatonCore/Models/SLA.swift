@@ -213,7 +213,7 @@ public struct NewSLAPolicy: Sendable, Equatable {
 
     /// Checks what the schema cannot: at least one target, sane ranges, coherent levels.
     public func validate() throws(BatonError) {
-        guard (1...200).contains(name.count) else { throw BatonError.invalidArgument("name must be 1 to 200 characters", field: "name") }
+        guard TextRules.hasLength(name, in: 1...200) else { throw BatonError.invalidArgument("name must be 1 to 200 characters", field: "name") }
         guard claimWithinMinutes != nil || doneWithinMinutes != nil else {
             throw BatonError(
                 .ruleViolation,
@@ -229,7 +229,7 @@ public struct NewSLAPolicy: Sendable, Equatable {
         guard team == nil || department == nil else {
             throw BatonError(.ruleViolation, "a policy names a team or a department, not both", details: ["field": "department"])
         }
-        if let taskKind, !(1...100).contains(taskKind.count) {
+        if let taskKind, !TextRules.hasLength(taskKind, in: 1...100) {
             throw BatonError.invalidArgument("task_kind must be 1 to 100 characters", field: "task_kind")
         }
         guard escalations.count <= 10 else {
@@ -246,7 +246,7 @@ public struct NewSLAPolicy: Sendable, Equatable {
             if level.action == .handoff, level.team == nil {
                 throw BatonError(.ruleViolation, "a handoff level names its team", details: ["field": "\(field).team"])
             }
-            if let message = level.message, message.count > 1000 {
+            if let message = level.message, TextRules.length(message) > 1000 {
                 throw BatonError.invalidArgument("message must be at most 1000 characters", field: "\(field).message")
             }
         }

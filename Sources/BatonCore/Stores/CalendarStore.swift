@@ -100,7 +100,9 @@ public struct CalendarStore: Sendable {
 
     /// Adds a holiday; a date that is already a holiday is 409.
     public func addHoliday(region: String, _ holiday: Holiday, by principal: Principal, on tx: PostgresConnection) async throws -> Holiday {
-        guard (1...200).contains(holiday.name.count) else { throw BatonError.invalidArgument("name must be 1 to 200 characters", field: "name") }
+        guard TextRules.hasLength(holiday.name, in: 1...200) else {
+            throw BatonError.invalidArgument("name must be 1 to 200 characters", field: "name")
+        }
         guard try await tx.query("SELECT 1 FROM regions WHERE code = $1", [region]).first != nil else {
             throw BatonError.notFound("no region '\(region)'")
         }

@@ -33,7 +33,7 @@ public struct MemberStore: Sendable {
     public func list(_ page: PageRequest, teams: [String]? = nil) async throws -> Page<Member> {
         var after = 0
         if let cursor = page.after {
-            guard let value = Int(cursor) else { throw BatonError.invalidArgument("after is not a cursor", field: "after") }
+            guard let value = TextRules.integerCursor(cursor) else { throw BatonError.invalidArgument("after is not a cursor", field: "after") }
             after = value
         }
         let rows = try await pool.query(
@@ -50,8 +50,8 @@ public struct MemberStore: Sendable {
 
     /// Adds a member, with an event.
     public func create(name: String, email: String, by principal: Principal, on tx: PostgresConnection) async throws -> Member {
-        guard (1...200).contains(name.count) else { throw BatonError.invalidArgument("name must be 1 to 200 characters", field: "name") }
-        guard email.range(of: #"^[^@\s]+@[^@\s]+$"#, options: .regularExpression) != nil, email.count <= 320 else {
+        guard TextRules.hasLength(name, in: 1...200) else { throw BatonError.invalidArgument("name must be 1 to 200 characters", field: "name") }
+        guard TextRules.isEmail(email) else {
             throw BatonError.invalidArgument("email is not an email address", field: "email")
         }
         do {

@@ -39,10 +39,10 @@ extension RegionStore {
         by principal: Principal,
         on tx: PostgresConnection
     ) async throws -> Region {
-        guard code.range(of: "^[a-z][a-z0-9]{1,15}$", options: .regularExpression) != nil else {
+        guard TextRules.isRegionCode(code) else {
             throw BatonError.invalidArgument("code must be 2 to 16 lower-case letters and digits, starting with a letter", field: "code")
         }
-        guard (1...200).contains(name.count) else { throw BatonError.invalidArgument("name must be 1 to 200 characters", field: "name") }
+        guard TextRules.hasLength(name, in: 1...200) else { throw BatonError.invalidArgument("name must be 1 to 200 characters", field: "name") }
         // The calendar's rule: an IANA Area/Location name or UTC, never an abbreviation such as
         // EST that silently drops the region's daylight-saving rules.
         guard BusinessCalendar.isRegionTimeZone(timeZone) else {

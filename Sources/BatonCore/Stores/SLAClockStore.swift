@@ -219,7 +219,9 @@ public struct SLAClockStore: Sendable {
             throw BatonError(.conflict, "a \(task.state.rawValue) task cannot be put on hold", details: ["state": task.state.rawValue])
         }
         guard task.hold == nil else { throw BatonError(.conflict, "the task is already on hold", details: ["state": "held"]) }
-        guard (1...1000).contains(reason.count) else { throw BatonError.invalidArgument("reason must be 1 to 1000 characters", field: "reason") }
+        guard TextRules.hasLength(reason, in: 1...1000) else {
+            throw BatonError.invalidArgument("reason must be 1 to 1000 characters", field: "reason")
+        }
         let now = try await transactionTime(on: tx)
         if let until, until <= now { throw BatonError(.ruleViolation, "until must be in the future", details: ["field": "until"]) }
         // A deadline that passed before the monitor's next sweep is recorded now: a hold must
@@ -394,7 +396,9 @@ public struct SLAClockStore: Sendable {
         var afterID = 0
         if let cursor = page.after {
             let parts = cursor.split(separator: "/", maxSplits: 1)
-            guard parts.count == 2, let time = PostgresTimestamp.parse(String(parts[0])), let id = Int(parts[1]), id >= 0 else {
+            guard parts.count == 2, let time = PostgresTimestamp.parse(String(parts[0])), PostgresTimestamp.representable.contains(time),
+                let id = TextRules.integerCursor(String(parts[1]))
+            else {
                 throw BatonError.invalidArgument("after is not a cursor", field: "after")
             }
             (afterTime, afterID) = (time, id)

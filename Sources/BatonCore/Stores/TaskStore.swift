@@ -249,7 +249,7 @@ public struct TaskStore: Sendable {
     public func list(_ filter: Filter, page: PageRequest) async throws -> Page<QueueTask> {
         var after = 0
         if let cursor = page.after {
-            guard let value = Int(cursor), value >= 0 else { throw BatonError.invalidArgument("after is not a cursor", field: "after") }
+            guard let value = TextRules.integerCursor(cursor) else { throw BatonError.invalidArgument("after is not a cursor", field: "after") }
             after = value
         }
         let rows = try await pool.query(

@@ -88,8 +88,11 @@ extension TeamStore {
     /// Creates a team (slug `department-region` unless given) with an event.
     public func create(_ team: NewTeam, by principal: Principal, on tx: PostgresConnection) async throws -> Team {
         let slug = team.slug ?? "\(team.department.rawValue)-\(team.region)"
-        guard slug.range(of: "^[a-z][a-z0-9-]{1,62}$", options: .regularExpression) != nil else {
+        guard TextRules.isTeamSlug(slug) else {
             throw BatonError.invalidArgument("slug must be 2 to 63 lower-case letters, digits and dashes", field: "slug")
+        }
+        if let name = team.name, !TextRules.hasLength(name, in: 1...200) {
+            throw BatonError.invalidArgument("name must be 1 to 200 characters", field: "name")
         }
         if let lease = team.defaultLeaseSeconds, !(5...86400).contains(lease) {
             throw BatonError.invalidArgument("default_lease_seconds must be between 5 and 86400", field: "default_lease_seconds")
@@ -101,7 +104,7 @@ extension TeamStore {
             let row = try await tx.query(
                 """
                 INSERT INTO teams (slug, department, region, name, default_lease_seconds, default_max_attempts)
-                SELECT $1, $2, r.code, coalesce($3, d.name || ' ' || r.name), coalesce($4, 300), coalesce($5, 5)
+                SELECT $1, $2, r.code, coalesce($3, left(d.name || ' ' || r.name, 200)), coalesce($4, 300), coalesce($5, 5)
                 FROM regions r, departments d WHERE r.code = $6 AND d.code = $2
                 RETURNING \(Self.columns)
                 """,

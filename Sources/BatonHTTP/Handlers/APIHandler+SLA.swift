@@ -89,7 +89,7 @@ extension APIHandler {
         guard let date = LocalDate(parsing: holiday.date) else {
             throw BatonError.invalidArgument("date must be a calendar date such as 2026-12-25", field: "\(prefix)date")
         }
-        guard (1...200).contains(holiday.name.count) else {
+        guard TextRules.hasLength(holiday.name, in: 1...200) else {
             throw BatonError.invalidArgument("name must be 1 to 200 characters", field: "\(prefix)name")
         }
         return Holiday(date: date, name: holiday.name)

@@ -83,7 +83,7 @@ extension APIHandler {
         let wait = body.waitSeconds ?? 0
         guard (1...100).contains(limit) else { throw BatonError.invalidArgument("limit must be between 1 and 100", field: "limit") }
         guard (0...30).contains(wait) else { throw BatonError.invalidArgument("wait_seconds must be between 0 and 30", field: "wait_seconds") }
-        guard (1...200).contains(body.worker.count) else {
+        guard TextRules.hasLength(body.worker, in: 1...200) else {
             throw BatonError.invalidArgument("worker must be 1 to 200 characters", field: "worker")
         }
         if let kinds = body.kinds, kinds.isEmpty || kinds.count > 50 {
@@ -199,7 +199,7 @@ extension APIHandler {
         try principal.require(.workQueue)
         guard case .json(let body) = input.body else { throw BatonError.invalidArgument("expected JSON") }
         let token = try leaseToken(body.leaseToken)
-        guard (1...10_000).contains(body.error.count) else {
+        guard TextRules.hasLength(body.error, in: 1...10_000) else {
             throw BatonError.invalidArgument("error must be 1 to 10000 characters", field: "error")
         }
         if let retry = body.retryInSeconds, !(0...604_800).contains(retry) {
@@ -273,7 +273,16 @@ extension APIHandler {
         let principal = try RequestPrincipal.require()
         try principal.require(.workQueue)
         guard case .json(let body) = input.body else { throw BatonError.invalidArgument("expected JSON") }
-        guard (1...2000).contains(body.note.count) else { throw BatonError.invalidArgument("note must be 1 to 2000 characters", field: "note") }
+        guard TextRules.hasLength(body.note, in: 1...2000) else {
+            throw BatonError.invalidArgument("note must be 1 to 2000 characters", field: "note")
+        }
+        // The new task's kind and title obey the rules of a new task (the table would refuse them).
+        if let kind = body.kind, !TextRules.hasLength(kind, in: 1...100) {
+            throw BatonError.invalidArgument("kind must be 1 to 100 characters", field: "kind")
+        }
+        if let title = body.title, !TextRules.hasLength(title, in: 1...500) {
+            throw BatonError.invalidArgument("title must be 1 to 500 characters", field: "title")
+        }
         let request = HandoffRequest(
             toTeam: body.toTeam,
             note: body.note,
@@ -354,9 +363,16 @@ extension APIHandler {
         }
         var subject: TaskSubject?
         if let text = input.query.subject {
-            let parts = text.split(separator: ":", maxSplits: 1)
-            guard parts.count == 2 else { throw BatonError.invalidArgument("subject must be type:id", field: "subject") }
-            subject = TaskSubject(type: String(parts[0]), id: String(parts[1]))
+            // `^[^:]+:[\s\S]+$`: the type is up to the first colon, the id is the rest.
+            let scalars = text.unicodeScalars
+            guard let colon = scalars.firstIndex(of: ":"), colon != scalars.startIndex, scalars.index(after: colon) != scalars.endIndex
+            else {
+                throw BatonError.invalidArgument("subject must be type:id", field: "subject")
+            }
+            subject = TaskSubject(
+                type: String(String.UnicodeScalarView(scalars[..<colon])),
+                id: String(String.UnicodeScalarView(scalars[scalars.index(after: colon)...]))
+            )
         }
         let filter = TaskStore.Filter(
             teams: teams,

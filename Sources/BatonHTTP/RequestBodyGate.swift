@@ -1,0 +1,127 @@
+import BatonCore
+import HTTPTypes
+import OpenAPIRuntime
+
+/// What the generated handlers get as the request body, settled before they decode it.
+///
+/// - An empty body is no body: an operation whose body is optional (cancel) then runs without
+///   one instead of failing to decode zero bytes as JSON.
+/// - `null` is not a value of any member a request body declares: the document makes none
+///   nullable, and the generated decoders would otherwise read an explicit `null` as "absent".
+///   It is refused with 400 naming the member. Members the document does not declare are
+///   ignored, whatever their value; inside free-form JSON (`payload`, `result`) any JSON is
+///   data, and `result` itself may be any JSON.
+struct RequestBodyGate: Sendable {
+    private let declared: Set<[UInt8]>
+
+    /// The gate of one operation, as the transport registers it (`{id}` or `:id` templates).
+    init(method: HTTPRequest.Method, path: String) {
+        let template = path.split(separator: "/", omittingEmptySubsequences: false).map { segment in
+            segment.hasPrefix(":") ? "{\(segment.dropFirst())}" : String(segment)
+        }.joined(separator: "/")
+        declared = Set((Self.declaredMembers["\(method.rawValue) \(template)"] ?? []).map { Array($0.utf8) })
+    }
+
+    func body(for request: HTTPRequest, _ body: HTTPBody?) async throws -> HTTPBody? {
+        // BodyLimitMiddleware has already buffered (and bounded) the bodies of these methods;
+        // other methods' operations take no body, and theirs is not read.
+        guard let body, [.post, .put, .patch].contains(request.method) else { return body }
+        let bytes = try await [UInt8](collecting: body, upTo: .max)
+        if bytes.isEmpty { return nil }
+        if request.headerFields[.contentType]?.lowercased().contains("json") == true, let field = firstNull(in: bytes) {
+            throw BatonError.invalidArgument("\(field) must not be null; leave it out instead", field: field)
+        }
+        return HTTPBody(bytes)
+    }
+
+    /// Members whose value is free-form JSON, where `null` is data.
+    private static let freeForm: Set<[UInt8]> = [Array("payload".utf8), Array("result".utf8)]
+    /// Members that may be `null` themselves.
+    private static let anyValue: Set<[UInt8]> = [Array("result".utf8)]
+    /// The members each operation's request body declares, at any depth, by `METHOD /path`.
+    /// Keep it in step with openapi.yaml: scripts/schemathesis.sh fails on a drift (ST201, a
+    /// null accepted, or ST202, an undeclared member's null refused).
+    static let declaredMembers: [String: Set<String>] = [
+        "POST /v1/members": ["email", "name"],
+        "POST /v1/members/{id}/memberships": ["role", "team"],
+        "POST /v1/regions": ["code", "name", "time_zone"],
+        "POST /v1/regions/{code}/holidays": ["date", "name"],
+        "POST /v1/sla/policies": [
+            "action", "after_minutes", "basis", "calendar_region", "claim_within_minutes", "department", "done_within_minutes", "escalations",
+            "from_department", "kind", "message", "name", "priority", "skip_if_updated", "tags", "target", "task_kind", "team",
+        ],
+        "POST /v1/tasks/complete": ["id", "items", "lease_token", "result"],
+        "POST /v1/tasks/{id}/cancel": ["reason"],
+        "POST /v1/tasks/{id}/complete": ["lease_token", "result"],
+        "POST /v1/tasks/{id}/fail": ["error", "lease_token", "retry_in_seconds"],
+        "POST /v1/tasks/{id}/handoff": ["due_at", "kind", "lease_token", "note", "payload", "priority", "title", "to_team"],
+        "POST /v1/tasks/{id}/heartbeat": ["lease_seconds", "lease_token"],
+        "POST /v1/tasks/{id}/hold": ["reason", "until"],
+        "POST /v1/tasks/{id}/release": ["lease_token"],
+        "POST /v1/teams": ["default_lease_seconds", "default_max_attempts", "department", "name", "region", "slug"],
+        "POST /v1/teams/{team}/claim": ["kinds", "lease_seconds", "limit", "wait_seconds", "worker"],
+        "POST /v1/teams/{team}/tasks": [
+            "backoff_base_seconds", "dedupe_key", "due_at", "id", "kind", "max_attempts", "payload", "priority", "run_at", "subject", "tags", "title",
+            "type",
+        ],
+        "POST /v1/teams/{team}/tasks/batch": [
+            "backoff_base_seconds", "dedupe_key", "due_at", "id", "kind", "max_attempts", "payload", "priority", "run_at", "subject", "tags", "tasks",
+            "title", "type",
+        ],
+        "POST /v1/tokens": ["expires_at", "name", "regions", "role", "teams"],
+        "PUT /v1/regions/{code}/calendar": [
+            "date", "end", "friday", "holidays", "hours", "monday", "name", "saturday", "start", "sunday", "thursday", "time_zone", "tuesday",
+            "wednesday",
+        ],
+    ]
+
+    private struct Frame {
+        var isObject: Bool
+        var isFreeForm: Bool
+        var key: [UInt8] = []
+        var expectingKey: Bool
+    }
+
+    /// The member holding the first `null` that is outside free-form JSON, or `nil`. Not a
+    /// validator: malformed JSON is left to the decoder.
+    func firstNull(in bytes: [UInt8]) -> String? {
+        var stack: [Frame] = []
+        var index = 0
+        while index < bytes.count {
+            let byte = bytes[index]
+            switch byte {
+            case UInt8(ascii: "\""):
+                // A string: a key when the innermost object expects one, otherwise a value.
+                var end = index + 1
+                while end < bytes.count, bytes[end] != UInt8(ascii: "\"") {
+                    end += bytes[end] == UInt8(ascii: "\\") ? 2 : 1
+                }
+                if var top = stack.last, top.isObject, top.expectingKey {
+                    top.key = Array(bytes[(index + 1)..<min(end, bytes.count)])
+                    top.expectingKey = false
+                    stack[stack.count - 1] = top
+                }
+                index = end
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                // Free-form: under `payload` or `result`, or under a member the document does not declare.
+                let parentFreeForm =
+                    stack.last.map { $0.isFreeForm || ($0.isObject && (Self.freeForm.contains($0.key) || !declared.contains($0.key))) }
+                    ?? false
+                stack.append(Frame(isObject: byte == UInt8(ascii: "{"), isFreeForm: parentFreeForm, expectingKey: byte == UInt8(ascii: "{")))
+            case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                if !stack.isEmpty { stack.removeLast() }
+            case UInt8(ascii: ","):
+                if let top = stack.last, top.isObject { stack[stack.count - 1].expectingKey = true }
+            case UInt8(ascii: "n"):
+                // Outside strings, only `null` has an n.
+                guard let top = stack.last else { return "body" }
+                if top.isFreeForm || !top.isObject || Self.anyValue.contains(top.key) || !declared.contains(top.key) { break }
+                return String(decoding: top.key, as: UTF8.self)
+            default:
+                break
+            }
+            index += 1
+        }
+        return nil
+    }
+}

@@ -1,0 +1,346 @@
+import BatonCore
+import BatonHTTP
+import BatonTestSupport
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import PostgresClient
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// What a careless or malicious client sends: oversized, deeply nested, mis-encoded or
+/// overflowing bodies, SQL-looking text, forged headers and traversal in paths. Each answer is
+/// the right 4xx in the error envelope, never a 500, and nothing is written.
+@Suite(.requiresDatabase) struct HostileInputTests {
+    static func count(_ table: String, in database: BatonDatabase) async throws -> Int {
+        try #require(try await database.pool.query("SELECT count(*) AS n FROM \(table)").first?.decode(Int.self, "n"))
+    }
+
+    /// Sends raw bytes as a JSON body, for bodies a Swift string cannot hold.
+    static func post(_ api: API, _ uri: String, bytes: [UInt8], headers: HTTPFields = [:]) async throws -> TestResponse {
+        var fields = headers
+        fields[.authorization] = "Bearer \(api.token)"
+        fields[.contentType] = "application/json"
+        return try await api.client.execute(uri: uri, method: .post, headers: fields, body: ByteBuffer(bytes: bytes)) { $0 }
+    }
+
+    @Test func bodiesOverTheLimitAre413AndStoreNothing() async throws {
+        try await withTestApplication(settings: ServerSettings(maximumBodyBytes: 4096)) { api, database in
+            try await api.seedReferenceData()
+            let title = String(repeating: "x", count: 400)
+            let big = #"{"kind":"k","title":"\#(title)","payload":{"filler":"\#(String(repeating: "y", count: 8000))"}}"#
+            let single = try await api.call(.post, "/v1/teams/sales-emea/tasks", json: big)
+            #expect(single.status == .contentTooLarge)
+            #expect(try single.errorEnvelope().error.code == "payload_too_large")
+            #expect(try single.errorEnvelope().error.details?["limit_bytes"] == "4096")
+
+            let tasks = Array(repeating: #"{"kind":"k","title":"\#(title)"}"#, count: 20).joined(separator: ",")
+            let batch = try await api.call(.post, "/v1/teams/sales-emea/tasks/batch", json: #"{"tasks":[\#(tasks)]}"#)
+            #expect(batch.status == .contentTooLarge)
+            #expect(try batch.errorEnvelope().error.code == "payload_too_large")
+
+            // The limit is on bytes received, not on what Content-Length claims.
+            let lying = try await api.call(
+                .post,
+                "/v1/teams/sales-emea/tasks",
+                json: big,
+                headers: [.contentLength: "10"]
+            )
+            #expect([413, 400].contains(lying.status.code))
+            #expect(try await Self.count("tasks", in: database) == 0)
+        }
+    }
+
+    @Test func tenThousandNestedArraysAre400AndTheServerStaysUp() async throws {
+        try await withTestApplication { api, database in
+            try await api.seedReferenceData()
+            let depth = 10_000
+            let nested = String(repeating: "[", count: depth) + String(repeating: "]", count: depth)
+            for body in [
+                #"{"kind":"k","title":"t","payload":{"deep":\#(nested)}}"#,
+                #"{"kind":\#(nested),"title":"t"}"#,
+                String(repeating: "{\"a\":", count: depth) + "1" + String(repeating: "}", count: depth),
+            ] {
+                let response = try await api.call(.post, "/v1/teams/sales-emea/tasks", json: body)
+                #expect(response.status == .badRequest, "\(response.text.prefix(200))")
+                #expect(try response.errorEnvelope().error.code == "bad_request")
+            }
+            #expect(try await Self.count("tasks", in: database) == 0)
+            #expect(try await api.call(.get, "/healthz").status == .ok)
+        }
+    }
+
+    @Test func invalidUTF8InAJSONBodyIs400() async throws {
+        try await withTestApplication { api, database in
+            try await api.seedReferenceData()
+            let sequences: [[UInt8]] = [
+                [0xFF, 0xFE],  // never valid in UTF-8
+                [0xC3],  // a lead byte with no continuation
+                [0xED, 0xA0, 0x80],  // an encoded surrogate (U+D800)
+                [0xC0, 0xAF],  // an overlong "/"
+            ]
+            for bad in sequences {
+                let bytes = Array(#"{"kind":"k","title":"a"#.utf8) + bad + Array(#"b"}"#.utf8)
+                let response = try await Self.post(api, "/v1/teams/sales-emea/tasks", bytes: bytes)
+                #expect(response.status == .badRequest, "\(bad): \(response.text)")
+                #expect(try response.errorEnvelope().error.code == "bad_request")
+            }
+            // Valid JSON whose escapes name a lone surrogate is refused too.
+            let lone = try await api.call(.post, "/v1/teams/sales-emea/tasks", json: #"{"kind":"k","title":"\ud800"}"#)
+            #expect(lone.status == .badRequest)
+            #expect(try await Self.count("tasks", in: database) == 0)
+        }
+    }
+
+    @Test func hugeNumbersAre400NotA500() async throws {
+        try await withTestApplication { api, database in
+            try await api.seedReferenceData()
+            for number in ["1e400", "-1e400", "18446744073709551616", "9223372036854775808", "-9223372036854775809", "1.5"] {
+                let response = try await api.call(
+                    .post,
+                    "/v1/teams/sales-emea/tasks",
+                    json: #"{"kind":"k","title":"t","max_attempts":\#(number)}"#
+                )
+                #expect(response.status == .badRequest, "max_attempts \(number): \(response.text)")
+                #expect(try response.errorEnvelope().error.code == "bad_request" || response.errorEnvelope().error.code == "invalid_argument")
+            }
+            // In free-form JSON, a number no double can hold is refused rather than stored as infinity.
+            let payload = try await api.call(.post, "/v1/teams/sales-emea/tasks", json: #"{"kind":"k","title":"t","payload":{"n":1e400}}"#)
+            #expect(payload.status == .badRequest, "\(payload.text)")
+            let claim = try await api.call(.post, "/v1/teams/sales-emea/claim", json: #"{"worker":"w","limit":18446744073709551616}"#)
+            #expect(claim.status == .badRequest)
+            let events = try await api.call(.get, "/v1/events?after=18446744073709551616")
+            #expect(events.status == .badRequest)
+            #expect(try events.errorEnvelope().error.code == "bad_request")
+            #expect(try await Self.count("tasks", in: database) == 0)
+        }
+    }
+
+    @Test func sqlLookingTextIsStoredVerbatimAndReadBackEqual() async throws {
+        let hostile = [
+            "'; DROP TABLE tasks; --",
+            "$$; SELECT pg_sleep(10); $$",
+            #"Robert'); DELETE FROM members WHERE ''=''; --"#,
+            #"back\slash \' \" quote ''"#,
+            "%_* LIKE wildcards %",
+            "E'\\x41' || chr(65)",
+        ]
+        try await withTestApplication { api, database in
+            try await api.seedReferenceData()
+            func json(_ object: [String: Any]) throws -> String {
+                String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self)
+            }
+            for (index, text) in hostile.enumerated() {
+                let code = "zz\(index)"
+                let region = try await api.call(.post, "/v1/regions", json: try json(["code": code, "name": text, "time_zone": "UTC"]))
+                #expect(region.status == .created, "\(region.text)")
+                #expect(try region.json(AnyJSON.self)["name"]?.string == text)
+
+                let team = try await api.call(.post, "/v1/teams", json: try json(["department": "sales", "region": code, "name": text]))
+                #expect(team.status == .created, "\(team.text)")
+                #expect(try team.json(AnyJSON.self)["name"]?.string == text)
+
+                let email = "o'brien+\(index)--@example.com"
+                let member = try await api.call(.post, "/v1/members", json: try json(["name": text, "email": email]))
+                #expect(member.status == .created, "\(member.text)")
+                #expect(try member.json(AnyJSON.self)["name"]?.string == text)
+                #expect(try member.json(AnyJSON.self)["email"]?.string == email)
+
+                let task = try await api.call(
+                    .post,
+                    "/v1/teams/sales-\(code)/tasks",
+                    json: try json([
+                        "kind": text, "title": text, "dedupe_key": text, "tags": [text],
+                        "subject": ["type": text, "id": text], "payload": [text: text],
+                    ])
+                )
+                #expect(task.status == .created, "\(task.text)")
+                let id = try #require(try task.json(AnyJSON.self)["id"]?.int)
+                let read = try await api.call(.get, "/v1/tasks/\(id)").json(AnyJSON.self)["task"]
+                #expect(read?["kind"]?.string == text)
+                #expect(read?["title"]?.string == text)
+                #expect(read?["dedupe_key"]?.string == text)
+                #expect(read?["tags"]?[0]?.string == text)
+                #expect(read?["subject"]?["type"]?.string == text)
+                #expect(read?["subject"]?["id"]?.string == text)
+                #expect(read?["payload"]?[text]?.string == text)
+            }
+            let regions = try await api.call(.get, "/v1/regions").json(AnyJSON.self)["regions"]?.array ?? []
+            let names = Set(regions.compactMap { region in region["name"]?.string })
+            #expect(names.isSuperset(of: hostile))
+            // Filters bind the text as a value: a wildcard matches itself, not everything.
+            let filtered = try await api.call(.get, "/v1/tasks?kind=%25_*%20LIKE%20wildcards%20%25").json(AnyJSON.self)
+            #expect(filtered["tasks"]?.array.count == 1)
+            let percent = try await api.call(.get, "/v1/tasks?kind=%25").json(AnyJSON.self)
+            #expect(percent["tasks"]?.array.isEmpty == true)
+            #expect(try await Self.count("tasks", in: database) == hostile.count)
+            #expect(try await Self.count("members", in: database) == hostile.count)
+        }
+    }
+
+    @Test func forgedIdempotencyKeysAre400AndNeverReflected() async throws {
+        try await withTestApplication { api, database in
+            try await api.seedReferenceData()
+            let keys = [
+                "abc\r\nX-Injected: yes",
+                "abc\nSet-Cookie: session=stolen",
+                String(repeating: "k", count: 256),
+                String(repeating: "k", count: 100_000),
+                "ключ-идемпотентности",
+                "key with spaces",
+                "tab\tkey",
+            ]
+            for key in keys {
+                let response = try await api.call(
+                    .post,
+                    "/v1/teams/sales-emea/tasks",
+                    json: #"{"kind":"k","title":"t"}"#,
+                    headers: [HTTPField.Name("Idempotency-Key")!: key]
+                )
+                #expect(response.status == .badRequest, "\(key.prefix(40)): \(response.text)")
+                let envelope = try response.errorEnvelope()
+                #expect(envelope.error.code == "invalid_argument")
+                #expect(envelope.error.details?["field"] == "Idempotency-Key")
+                for field in response.headers {
+                    #expect(!["X-Injected", "Set-Cookie", "Idempotency-Key"].contains(field.name.rawName))
+                    #expect(!field.value.contains("abc"), "a response header repeats the key: \(field)")
+                }
+                #expect(!response.text.contains("Set-Cookie") && !response.text.contains("X-Injected"))
+            }
+            #expect(try await Self.count("tasks", in: database) == 0)
+            #expect(try await Self.count("idempotency_keys", in: database) == 0)
+        }
+    }
+
+    @Test func traversalAndNULsInPathIDsAre400Or404() async throws {
+        try await withTestApplication { api, database in
+            try await api.seedReferenceData()
+            let requests: [(HTTPRequest.Method, String)] = [
+                (.get, "/v1/tasks/..%2F..%2Fetc%2Fpasswd"),
+                (.get, "/v1/tasks/1%00"),
+                (.get, "/v1/tasks/%00"),
+                (.get, "/v1/tasks/1;DROP%20TABLE%20tasks"),
+                (.post, "/v1/teams/%2e%2e/tasks"),
+                (.post, "/v1/teams/..%2F..%2Fsales-emea/tasks"),
+                (.post, "/v1/teams/sales-emea%00/tasks"),
+                (.get, "/v1/regions/..%2f..%2fetc/calendar"),
+                (.get, "/v1/regions/%2e%2e/calendar"),
+                (.post, "/v1/tokens/1%2F..%2F2/revoke"),
+            ]
+            for (method, path) in requests {
+                let response = try await api.call(method, path, json: method == .post ? #"{"kind":"k","title":"t"}"# : nil)
+                #expect([400, 404].contains(response.status.code), "\(method) \(path): \(response.status) \(response.text)")
+                let envelope = try response.errorEnvelope()
+                let expected: Set<String> = response.status == .notFound ? ["not_found"] : ["bad_request", "invalid_argument"]
+                #expect(expected.contains(envelope.error.code), "\(path): \(envelope.error.code)")
+                #expect(!response.text.contains("/etc/passwd"))
+            }
+            #expect(try await Self.count("tasks", in: database) == 0)
+            #expect(try await Self.count("api_tokens WHERE revoked_at IS NOT NULL", in: database) == 0)
+        }
+    }
+}
+
+/// Slow-loris: clients that send their request head a byte at a time hold a connection each.
+/// The idle timeout closes them while the server keeps answering everyone else.
+@Suite(.requiresDatabase) struct SlowClientTests {
+    /// A blocking TCP connection to 127.0.0.1, for sending a request one byte at a time.
+    final class RawConnection: @unchecked Sendable {
+        let descriptor: Int32
+
+        init(port: Int) throws {
+            #if canImport(Glibc)
+            descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            #else
+            descriptor = socket(AF_INET, SOCK_STREAM, 0)
+            #endif
+            guard descriptor >= 0 else { throw TestFailure("socket() failed") }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let connected = withUnsafePointer(to: &address) { pointer in
+                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            guard connected == 0 else {
+                close(descriptor)
+                throw TestFailure("connect() failed")
+            }
+            var timeout = timeval(tv_sec: 0, tv_usec: 50_000)
+            setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        }
+
+        /// Sends one byte; false once the server has closed the connection.
+        func send(byte: UInt8) -> Bool {
+            var byte = byte
+            #if canImport(Glibc)
+            return Glibc.send(descriptor, &byte, 1, Int32(MSG_NOSIGNAL)) == 1
+            #else
+            return Darwin.send(descriptor, &byte, 1, 0) == 1
+            #endif
+        }
+
+        /// Whether the server has closed the connection (end of stream or reset).
+        var isClosedByPeer: Bool {
+            var buffer = [UInt8](repeating: 0, count: 512)
+            let received = recv(descriptor, &buffer, buffer.count, 0)
+            if received == 0 { return true }
+            if received < 0 { return errno == ECONNRESET }
+            return false
+        }
+
+        deinit { close(descriptor) }
+    }
+
+    @Test func fiftySlowClientsAreDroppedAfterTheIdleTimeoutWhileOthersAreServed() async throws {
+        try await TestDatabase.withEmptyDatabase { url in
+            let pool = ConnectionPool(try PostgresConfiguration(url), configuration: .init(size: 4, acquireTimeout: .seconds(5)))
+            let database = BatonDatabase(pool: pool, logger: TestDatabase.quietLogger)
+            try await database.migrate()
+            let settings = ServerSettings(port: 0, idleTimeout: .seconds(4))
+            let application = try BatonApplication.make(
+                database: database,
+                registry: testRegistry,
+                settings: settings,
+                desks: Desks(),
+                logger: TestDatabase.quietLogger
+            )
+            try await application.test(.live) { client in
+                let port = try #require(client.port)
+                let slow = try (0..<50).map { _ in try RawConnection(port: port) }
+                let head = Array("GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n".utf8)
+                let started = ContinuousClock.now
+                var sent = 0
+                var answered: [Duration] = []
+                // Trickle one byte per client per second; meanwhile others are served at once.
+                while ContinuousClock.now - started < .seconds(6), sent < head.count {
+                    for connection in slow { _ = connection.send(byte: head[sent]) }
+                    sent += 1
+                    let before = ContinuousClock.now
+                    try await client.execute(uri: "/healthz", method: .get) { response in
+                        #expect(response.status == .ok)
+                    }
+                    answered.append(ContinuousClock.now - before)
+                    try await Task.sleep(for: .seconds(1))
+                }
+                // Within the idle timeout: nobody waits for a slow client to be dropped (the bound
+                // is loose because the whole test suite shares two cores with other work).
+                #expect(!answered.isEmpty && answered.allSatisfy { $0 < .seconds(4) }, "\(answered)")
+                // Six bytes of a 40-byte head in six seconds: every slow client was cut off at four.
+                let closed = slow.filter { connection in
+                    !connection.send(byte: UInt8(ascii: "x")) || connection.isClosedByPeer
+                }
+                #expect(closed.count == slow.count, "\(slow.count - closed.count) slow clients still connected")
+            }
+            await pool.close(timeout: .seconds(1))
+        }
+    }
+}
