@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The one test command: lint, then `swift test` against a throwaway PostgreSQL cluster.
-#   scripts/test.sh                      everything, then the small fault tests
+#   scripts/test.sh                      everything, then the small fault tests and schemathesis
 #   scripts/test.sh --filter Migrator    arguments pass through to `swift test`
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,7 +24,10 @@ if [ "$#" -eq 0 ]; then
     swift build --product baton
     swift build --product batonctl
     echo "==> fault tests (small)"
-    # Its own cluster: the test cluster's exported port and directory must not leak into it.
+    # Each starts its own cluster: the test cluster's exported port and directory must not leak.
     env -u BATON_CLUSTER_DIR -u BATON_CLUSTER_PORT -u BATON_CLUSTER_URL -u BATON_CLUSTER_DESCRIPTION \
         bash scripts/faults.sh --size small
+    echo "==> schemathesis against the served OpenAPI document (CI budget)"
+    env -u BATON_CLUSTER_DIR -u BATON_CLUSTER_PORT -u BATON_CLUSTER_URL -u BATON_CLUSTER_DESCRIPTION \
+        bash scripts/schemathesis.sh --ci
 fi
