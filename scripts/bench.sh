@@ -13,6 +13,8 @@
 #   history    claim latency p50/p99 over HTTP with BENCH_QUEUED queued and BENCH_FINISHED done
 #              tasks bulk-loaded into the table against an empty table (target <= 1.2x), and
 #              the mean of the raw claim statement under pgbench at both sizes
+#   schemathesis  the long schemathesis run (scripts/schemathesis.sh) against this build: no
+#              5xx and every response as documented; its summary goes under the table
 #
 #   scripts/bench.sh
 #
@@ -21,7 +23,7 @@
 #   BENCH_WARMUP=1          unmeasured warm-up seconds before each run
 #   BENCH_CONCURRENCY="1 8 32"
 #   BENCH_BATCH_SIZE=10     tasks per batched cycle
-#   BENCH_SECTIONS="rss lifecycle feed history"
+#   BENCH_SECTIONS="rss lifecycle feed history schemathesis"
 #   BENCH_QUEUED=100000     queued tasks loaded for the history rows
 #   BENCH_FINISHED=1000000  done tasks loaded for the history rows
 #   BENCH_HISTORY_CONCURRENCY="1 8"
@@ -34,6 +36,7 @@
 #   BENCH_STRICT=1          exit 3 when a target is missed
 #   BATON_BIN=path          use this baton binary and skip `swift build`
 #   BENCH_KEEP=1            keep the work directory (server log, pgbench output and logs)
+#   Exit codes: 3 a target missed (with BENCH_STRICT=1), 4 schemathesis failed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib.sh
@@ -53,7 +56,7 @@ BENCH_WARMUP="${BENCH_WARMUP:-1}"
 BENCH_CONCURRENCY="${BENCH_CONCURRENCY:-1 8 32}"
 BENCH_BATCH_SIZE="${BENCH_BATCH_SIZE:-10}"
 BENCH_STRICT="${BENCH_STRICT:-0}"
-BENCH_SECTIONS="${BENCH_SECTIONS:-rss lifecycle feed history}"
+BENCH_SECTIONS="${BENCH_SECTIONS:-rss lifecycle feed history schemathesis}"
 BENCH_QUEUED="${BENCH_QUEUED:-100000}"
 BENCH_FINISHED="${BENCH_FINISHED:-1000000}"
 BENCH_HISTORY_CONCURRENCY="${BENCH_HISTORY_CONCURRENCY:-1 8}"
@@ -78,8 +81,8 @@ for level in $BENCH_CONCURRENCY $BENCH_HISTORY_CONCURRENCY; do
 done
 for section in $BENCH_SECTIONS; do
     case "$section" in
-        rss | lifecycle | feed | history) ;;
-        *) bench_die "BENCH_SECTIONS holds rss, lifecycle, feed and history, not $section" ;;
+        rss | lifecycle | feed | history | schemathesis) ;;
+        *) bench_die "BENCH_SECTIONS holds rss, lifecycle, feed, history and schemathesis, not $section" ;;
     esac
 done
 [[ "$BENCH_QUEUED" =~ ^[0-9]+$ ]] || bench_die "BENCH_QUEUED must be a whole number"
@@ -578,6 +581,18 @@ table_status=0
 python3 "$DRIVER" table --results "$RESULTS" --batch-size "$BENCH_BATCH_SIZE" \
     --queued "$BENCH_QUEUED" --finished "$BENCH_FINISHED" \
     --missed-exit-code "$([ "$BENCH_STRICT" = 1 ] && echo 3 || echo 0)" >>"$REPORT" || table_status=$?
+if section_on schemathesis; then
+    echo "==> schemathesis, the long run (scripts/schemathesis.sh) against $BATON_BIN"
+    fuzz_status=0
+    env -u BATON_CLUSTER_DIR -u BATON_CLUSTER_PORT -u BATON_CLUSTER_URL -u BATON_CLUSTER_DESCRIPTION \
+        BATON_BIN="$BATON_BIN" bash scripts/schemathesis.sh >"$BENCH_DIR/schemathesis.txt" 2>&1 || fuzz_status=$?
+    {
+        echo
+        echo "schemathesis (long run, every check): $([ "$fuzz_status" = 0 ] && echo passed || echo "FAILED (exit $fuzz_status)")"
+        grep -E "^(Seed|Test cases):|^  [0-9]+ generated|passed|failures" "$BENCH_DIR/schemathesis.txt" | tail -4 | sed 's/^/  /'
+    } >>"$REPORT"
+    [ "$fuzz_status" = 0 ] || { table_status=4; echo "bench: schemathesis failed; its output is in $BENCH_DIR/schemathesis.txt" >&2; BENCH_KEEP=1; }
+fi
 echo
 cat "$REPORT"
 cp "$REPORT" bench-results/latest.txt
