@@ -6,7 +6,10 @@ machine with the server and PostgreSQL."""
 from __future__ import annotations
 
 import json
+import os
 import socket
+import sys
+import time
 
 
 class HTTPFailure(Exception):
@@ -125,3 +128,32 @@ class Client:
         if b"content-length" in headers:
             return status, self._read_exact(int(headers[b"content-length"])), keep_alive
         return status, self.reader.read(), False
+
+
+def wait_ready(port: int, pid: int | None, timeout: float, who: str) -> int:
+    """Polls GET /readyz until it answers 200 (0), the server process `pid` exits or `timeout`
+    seconds pass (1, with the reason on stderr)."""
+    deadline = time.monotonic() + timeout
+    last = "no answer yet"
+    while time.monotonic() < deadline:
+        if pid:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                print(f"{who}: the server (pid {pid}) exited before it was ready", file=sys.stderr)
+                return 1
+            except PermissionError:
+                pass
+        client = Client(port, timeout=5)
+        try:
+            status, body = client.request("GET", "/readyz")
+            if status == 200:
+                return 0
+            last = f"{status} {json.dumps(body)[:200]}"
+        except HTTPFailure as error:
+            last = str(error)
+        finally:
+            client.close()
+        time.sleep(0.2)
+    print(f"{who}: the server on port {port} was not ready after {timeout:.0f} s ({last})", file=sys.stderr)
+    return 1

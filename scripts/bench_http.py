@@ -32,7 +32,7 @@ import sys
 import threading
 import time
 
-from baton_http import Client, HTTPFailure
+from baton_http import Client, HTTPFailure, wait_ready
 
 
 # --------------------------------------------------------------------------------------------
@@ -40,30 +40,7 @@ from baton_http import Client, HTTPFailure
 
 
 def cmd_wait_ready(args) -> int:
-    deadline = time.monotonic() + args.timeout
-    last = "no answer yet"
-    while time.monotonic() < deadline:
-        if args.pid:
-            try:
-                os.kill(args.pid, 0)
-            except ProcessLookupError:
-                print(f"bench: the server (pid {args.pid}) exited before it was ready", file=sys.stderr)
-                return 1
-            except PermissionError:
-                pass
-        client = Client(args.port, timeout=5)
-        try:
-            status, body = client.request("GET", "/readyz")
-            if status == 200:
-                return 0
-            last = f"{status} {json.dumps(body)[:200]}"
-        except HTTPFailure as error:
-            last = str(error)
-        finally:
-            client.close()
-        time.sleep(0.25)
-    print(f"bench: the server was not ready after {args.timeout:.0f} s ({last})", file=sys.stderr)
-    return 1
+    return wait_ready(args.port, args.pid, args.timeout, "bench")
 
 
 def cmd_seed(args) -> int:

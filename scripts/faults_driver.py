@@ -28,29 +28,11 @@ import threading
 import time
 import uuid
 
-from baton_http import Client, HTTPFailure
+from baton_http import Client, HTTPFailure, wait_ready
 
 
 def cmd_wait_ready(args) -> int:
-    deadline = time.monotonic() + args.timeout
-    last = "no answer yet"
-    while time.monotonic() < deadline:
-        if args.pid and not pid_alive(args.pid):
-            print(f"faults: the server (pid {args.pid}) exited before it was ready", file=sys.stderr)
-            return 1
-        client = Client(args.port, timeout=5)
-        try:
-            status, body = client.request("GET", "/readyz")
-            if status == 200:
-                return 0
-            last = f"{status} {json.dumps(body)[:200]}"
-        except HTTPFailure as error:
-            last = str(error)
-        finally:
-            client.close()
-        time.sleep(0.2)
-    print(f"faults: the server on port {args.port} was not ready after {args.timeout:.0f} s ({last})", file=sys.stderr)
-    return 1
+    return wait_ready(args.port, args.pid, args.timeout, "faults")
 
 
 def pid_alive(pid: int) -> bool:

@@ -59,17 +59,6 @@ ST_DIR="$(mktemp -d /tmp/baton-schemathesis.XXXXXX)"
 SERVER_PID=""
 CHILD_PID=""
 
-# Runs a long command in the background and waits for it, so that INT and TERM interrupt the
-# wait at once (a foreground command would delay the traps until it ended).
-st_run() {
-    local status=0
-    "$@" &
-    CHILD_PID=$!
-    wait "$CHILD_PID" || status=$?
-    CHILD_PID=""
-    return "$status"
-}
-
 st_cleanup() {
     local status=$?
     trap - EXIT INT TERM
@@ -184,7 +173,7 @@ export PYTHONPATH="$PWD/scripts/schemathesis${PYTHONPATH:+:$PYTHONPATH}"
 echo "==> schemathesis $SCHEMATHESIS_VERSION ($MODE run: seed $SEED, $MAX_EXAMPLES examples per operation, $WORKERS workers)"
 status=0
 # shellcheck disable=SC2086
-st_run "${SCHEMATHESIS[@]}" run "$BASE/openapi.yaml" "${COMMON[@]}" \
+baton_run_child "${SCHEMATHESIS[@]}" run "$BASE/openapi.yaml" "${COMMON[@]}" \
     -H "Authorization: Bearer $TOKEN" \
     --max-examples "$MAX_EXAMPLES" \
     --exclude-operation-id streamEvents \
@@ -195,7 +184,7 @@ st_run "${SCHEMATHESIS[@]}" run "$BASE/openapi.yaml" "${COMMON[@]}" \
 
 echo "==> schemathesis: token revocation and member deactivation, with a throwaway admin token"
 # shellcheck disable=SC2086
-st_run "${SCHEMATHESIS[@]}" run "$BASE/openapi.yaml" "${COMMON[@]}" \
+baton_run_child "${SCHEMATHESIS[@]}" run "$BASE/openapi.yaml" "${COMMON[@]}" \
     -H "Authorization: Bearer $DESTRUCTIVE_TOKEN" \
     --max-examples "$MAX_EXAMPLES" \
     --include-operation-id revokeToken \
