@@ -15,6 +15,7 @@ let migrationFiles = [
     "0001_foundation.sql",
     "0002_queues.sql",
     "0003_sla.sql",
+    "0004_sla_holds.sql",
 ]
 
 let package = Package(

@@ -53,10 +53,6 @@ ALTER TABLE tasks ADD COLUMN sla_policy_id bigint REFERENCES sla_policies (id);
 ALTER TABLE tasks ADD COLUMN held_at timestamptz;
 ALTER TABLE tasks ADD COLUMN hold_until timestamptz;
 ALTER TABLE tasks ADD COLUMN hold_reason text;
--- Held tasks leave the claim path: the claim statement filters on held_at IS NULL, and the
--- partial index says the same so a claim never steps over held rows.
-DROP INDEX tasks_claim_idx;
-CREATE INDEX tasks_claim_idx ON tasks (team, priority, run_at, id) WHERE state = 'queued' AND held_at IS NULL;
 CREATE INDEX tasks_hold_until_idx ON tasks (hold_until) WHERE hold_until IS NOT NULL AND state IN ('queued', 'claimed');
 
 -- One clock per task and target. Business time is counted in the application (calendars
@@ -87,11 +83,8 @@ CREATE TABLE sla_clocks (
     UNIQUE (task_id, target)
 );
 
--- The monitor's paths: running (not paused) clocks not yet reported. A paused clock leaves
--- them until it resumes, so a long hold is not rescanned on every sweep.
-CREATE INDEX sla_clocks_breach_idx ON sla_clocks (due_at) WHERE breached_at IS NULL AND NOT settled AND paused_at IS NULL;
-CREATE INDEX sla_clocks_risk_idx ON sla_clocks (at_risk_at)
-    WHERE at_risk_emitted_at IS NULL AND NOT settled AND paused_at IS NULL;
+CREATE INDEX sla_clocks_breach_idx ON sla_clocks (due_at) WHERE breached_at IS NULL AND NOT settled;
+CREATE INDEX sla_clocks_risk_idx ON sla_clocks (at_risk_at) WHERE at_risk_emitted_at IS NULL AND NOT settled;
 CREATE INDEX sla_clocks_breached_idx ON sla_clocks (team, breached_at) WHERE breached_at IS NOT NULL;
 CREATE INDEX sla_clocks_task_idx ON sla_clocks (task_id);
 CREATE INDEX sla_clocks_team_stopped_idx ON sla_clocks (team, stopped_at) WHERE stopped_at IS NOT NULL;
@@ -121,9 +114,7 @@ BEGIN
         UPDATE sla_clocks
         SET stopped_at = now(),
             stop_reason = NEW.state,
-            -- In time: a running clock by its due instant, a paused one by the time it had used.
-            settled = breached_at IS NULL
-                      AND CASE WHEN paused_at IS NOT NULL THEN consumed_seconds < target_seconds ELSE now() <= due_at END
+            settled = breached_at IS NULL AND (paused_at IS NOT NULL OR now() <= due_at)
         WHERE task_id = NEW.id AND stopped_at IS NULL
           AND (NEW.state <> 'claimed' OR target = 'claim_within')
         RETURNING id

@@ -4,6 +4,8 @@
 public enum BatonMigrations {
     /// `(file name, contents)` in version order.
     public static let files: [(name: String, contents: [UInt8])] = [
-        ("0001_foundation.sql", PackageResources._001_foundation_sql)
+        ("0001_foundation.sql", PackageResources._001_foundation_sql),
+        ("0002_queues.sql", PackageResources._002_queues_sql),
+        ("0003_sla.sql", PackageResources._003_sla_sql),
     ]
 }

@@ -106,7 +106,7 @@ import Testing
             }
             #expect(results(healthy.output)["schema"] == "ok", "\(healthy.output)")
             #expect(results(healthy.output)["expired leases"] == "ok", "\(healthy.output)")
-            #expect(healthy.output.contains("version 3, nothing pending"))
+            #expect(healthy.output.contains("version 4, nothing pending"))
 
             try await pool.query("INSERT INTO regions (code, name, time_zone) VALUES ('emea', 'EMEA', 'Europe/Berlin')")
             try await pool.query("INSERT INTO teams (slug, department, region, name) VALUES ('sales-emea', 'sales', 'emea', 'Sales')")
