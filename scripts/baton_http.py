@@ -157,3 +157,11 @@ def wait_ready(port: int, pid: int | None, timeout: float, who: str) -> int:
         time.sleep(0.2)
     print(f"{who}: the server on port {port} was not ready after {timeout:.0f} s ({last})", file=sys.stderr)
     return 1
+
+
+def add_wait_ready_command(subcommands) -> None:
+    """The drivers' `wait-ready --port P [--timeout S] [--pid PID]` subcommand."""
+    wait = subcommands.add_parser("wait-ready")
+    wait.add_argument("--port", type=int, required=True)
+    wait.add_argument("--timeout", type=float, default=90)
+    wait.add_argument("--pid", type=int, default=0)

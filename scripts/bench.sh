@@ -122,21 +122,9 @@ CHILD_PID=""
 bench_cleanup() {
     local status=$?
     trap - EXIT INT TERM
-    if [ -n "$CHILD_PID" ]; then
-        kill -TERM "$CHILD_PID" 2>/dev/null || true
-        wait "$CHILD_PID" 2>/dev/null || true
-    fi
-    local pid log
-    for pid in "${SERVER_PIDS[@]}"; do
-        kill -0 "$pid" 2>/dev/null || continue
-        kill -TERM "$pid" 2>/dev/null || true
-        for _ in $(seq 1 100); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -KILL "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
+    baton_stop_child
+    local log
+    baton_stop_processes 10 "${SERVER_PIDS[@]}"
     for log in "$BENCH_DIR/server.log" "$BENCH_DIR/server-history.log"; do
         if [ "$status" -ne 0 ] && [ "$status" -ne 3 ] && [ -s "$log" ]; then
             echo "bench: last lines of $(basename "$log"):" >&2

@@ -32,7 +32,7 @@ import sys
 import threading
 import time
 
-from baton_http import Client, HTTPFailure, wait_ready
+from baton_http import Client, HTTPFailure, add_wait_ready_command, wait_ready
 
 
 # --------------------------------------------------------------------------------------------
@@ -134,28 +134,9 @@ class Worker:
         self.error(f"{what} answered {status}: {json.dumps(body)[:200]}")
         return False
 
-    def single_cycle(self):
-        status, task = self.client.request("POST", f"{self.team_path}/tasks", {"kind": "bench", "title": "t"})
-        if not self.expect("create", status, 201, task):
-            return None
-        status, claim = self.client.request(
-            "POST", f"{self.team_path}/claim", {"worker": self.worker_name, "limit": 1, "lease_seconds": 60}
-        )
-        if not self.expect("claim", status, 200, claim):
-            return None
-        done = 0
-        for claimed in claim["tasks"]:
-            status, body = self.client.request(
-                "POST", f"/v1/tasks/{int(claimed['id'])}/complete", {"lease_token": claimed["lease"]["token"]}
-            )
-            if self.expect("complete", status, 200, body):
-                done += 1
-        return done
-
-    def claim_cycle(self):
-        """create → claim → complete like single_cycle, but the sample's latency is the claim
-        request's alone. With a backlog the claim takes the oldest claimable task, not
-        necessarily the one just created: the queue depth stays where it was."""
+    def lifecycle(self):
+        """create → claim → complete one task. Returns (tasks completed, tasks claimed, the
+        claim request's latency), or None when a request failed."""
         status, task = self.client.request("POST", f"{self.team_path}/tasks", {"kind": "bench", "title": "t"})
         if not self.expect("create", status, 201, task):
             return None
@@ -173,7 +154,21 @@ class Worker:
             )
             if self.expect("complete", status, 200, body):
                 done += 1
-        if not claim["tasks"]:
+        return done, len(claim["tasks"]), claim_latency
+
+    def single_cycle(self):
+        outcome = self.lifecycle()
+        return None if outcome is None else outcome[0]
+
+    def claim_cycle(self):
+        """create → claim → complete like single_cycle, but the sample's latency is the claim
+        request's alone. With a backlog the claim takes the oldest claimable task, not
+        necessarily the one just created: the queue depth stays where it was."""
+        outcome = self.lifecycle()
+        if outcome is None:
+            return None
+        done, claimed, claim_latency = outcome
+        if not claimed:
             # Another worker took the last claimable task (SKIP LOCKED): not an error, but
             # not a claim either, so no sample.
             self.empty_claims += 1
@@ -1159,10 +1154,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    wait = sub.add_parser("wait-ready")
-    wait.add_argument("--port", type=int, required=True)
-    wait.add_argument("--timeout", type=float, default=90)
-    wait.add_argument("--pid", type=int, default=0)
+    add_wait_ready_command(sub)
 
     seed = sub.add_parser("seed")
     seed.add_argument("--port", type=int, required=True)

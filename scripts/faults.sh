@@ -117,34 +117,20 @@ SETUP_DONE=0
 # Every baton process, first start or restart by the driver, has a pid file in $WORK/pids.
 # shellcheck disable=SC2329 # called from faults_cleanup
 faults_stop_servers() {
-    local file pid
+    local file pid pids=()
     for file in "$WORK"/pids/*.pid; do
         [ -f "$file" ] || continue
         pid="$(cat "$file" 2>/dev/null || true)"
-        [[ "$pid" =~ ^[0-9]+$ ]] || continue
-        kill -TERM "$pid" 2>/dev/null || true
+        [[ "$pid" =~ ^[0-9]+$ ]] && pids+=("$pid")
     done
-    for file in "$WORK"/pids/*.pid; do
-        [ -f "$file" ] || continue
-        pid="$(cat "$file" 2>/dev/null || true)"
-        [[ "$pid" =~ ^[0-9]+$ ]] || continue
-        for _ in $(seq 1 50); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -KILL "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
+    baton_stop_processes 5 "${pids[@]}"
 }
 
 # shellcheck disable=SC2329 # the EXIT trap
 faults_cleanup() {
     local status=$?
     trap - EXIT INT TERM
-    if [ -n "$CHILD_PID" ]; then
-        kill -TERM "$CHILD_PID" 2>/dev/null || true
-        wait "$CHILD_PID" 2>/dev/null || true
-    fi
+    baton_stop_child
     faults_stop_servers
     if [ "$status" -ne 0 ]; then
         for log in "$WORK"/server-*.log; do

@@ -28,7 +28,7 @@ import threading
 import time
 import uuid
 
-from baton_http import Client, HTTPFailure, wait_ready
+from baton_http import Client, HTTPFailure, add_wait_ready_command, wait_ready
 
 
 def cmd_wait_ready(args) -> int:
@@ -1179,10 +1179,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    wait = sub.add_parser("wait-ready")
-    wait.add_argument("--port", type=int, required=True)
-    wait.add_argument("--timeout", type=float, default=90)
-    wait.add_argument("--pid", type=int, default=0)
+    add_wait_ready_command(sub)
 
     run = sub.add_parser("run")
     run.add_argument("--scenario", choices=["kill9", "pgrestart", "terminate", "longtx"], required=True)

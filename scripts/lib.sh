@@ -79,3 +79,27 @@ baton_run_child() {
     CHILD_PID=""
     return "$status"
 }
+
+# Stops the child baton_run_child is waiting for, if any (for EXIT traps).
+baton_stop_child() {
+    if [ -n "${CHILD_PID:-}" ]; then
+        kill -TERM "$CHILD_PID" 2>/dev/null || true
+        wait "$CHILD_PID" 2>/dev/null || true
+    fi
+}
+
+# baton_stop_processes SECONDS PID...: asks every process to stop (SIGTERM), waits up to SECONDS
+# for each, then kills what is left and reaps it. Pids that are gone already are fine.
+baton_stop_processes() {
+    local tries=$(($1 * 10)) pid
+    shift
+    for pid in "$@"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "$@"; do
+        for _ in $(seq 1 "$tries"); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+}

@@ -62,19 +62,8 @@ CHILD_PID=""
 st_cleanup() {
     local status=$?
     trap - EXIT INT TERM
-    if [ -n "$CHILD_PID" ]; then
-        kill -TERM "$CHILD_PID" 2>/dev/null || true
-        wait "$CHILD_PID" 2>/dev/null || true
-    fi
-    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill -TERM "$SERVER_PID" 2>/dev/null || true
-        for _ in $(seq 1 100); do
-            kill -0 "$SERVER_PID" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -KILL "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-    fi
+    baton_stop_child
+    [ -z "$SERVER_PID" ] || baton_stop_processes 10 "$SERVER_PID"
     if [ "$status" -ne 0 ] && [ -s "$ST_DIR/server.log" ]; then
         echo "schemathesis.sh: server errors logged during the run (last 20):" >&2
         grep -E 'error|critical' "$ST_DIR/server.log" | tail -n 20 >&2 || true
