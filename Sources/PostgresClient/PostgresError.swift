@@ -1,3 +1,5 @@
+import Foundation
+
 /// An error from the PostgreSQL client: a server error with its SQLSTATE, a lost or refused
 /// connection, a pool that could not hand out a connection in time, or a value that could not
 /// be decoded.
@@ -88,6 +90,12 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
         self.constraint = constraint
         self.table = table
         self.column = column
+    }
+
+    /// The message on one line (libpq's connection errors span several), for CLI output and
+    /// report rows.
+    public var oneLineMessage: String {
+        message.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
     }
 
     public var description: String {

@@ -68,11 +68,7 @@ struct CommandFailure: Error, CustomStringConvertible {
     init(_ error: any Error) {
         switch error {
         case let error as CommandFailure: description = error.description
-        case let error as PostgresError:
-            description =
-                "batonctl: "
-                + error.message.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
-                .joined(separator: " ")
+        case let error as PostgresError: description = "batonctl: \(error.oneLineMessage)"
         case let error as BatonError: description = "batonctl: \(error.message)"
         default: description = "batonctl: \(error)"
         }

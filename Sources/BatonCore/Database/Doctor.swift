@@ -1,5 +1,5 @@
 import Foundation
-public import PostgresClient
+import PostgresClient
 
 /// `batonctl doctor`: the checks an operator runs when a queue misbehaves, each with what it
 /// found and what to do about it.
@@ -257,9 +257,6 @@ public struct Doctor: Sendable {
     static func milliseconds(_ duration: Duration) -> String { String(format: "%.1f", seconds(duration) * 1000) }
 
     static func describe(_ error: any Error) -> String {
-        if let error = error as? PostgresError {
-            return error.message.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
-        }
-        return "\(error)"
+        (error as? PostgresError)?.oneLineMessage ?? "\(error)"
     }
 }

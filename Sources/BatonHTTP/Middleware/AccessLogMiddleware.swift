@@ -34,7 +34,7 @@ struct AccessLogMiddleware<Context: RequestContext>: RouterMiddleware {
             log(request, status: Int(response.status.code), since: started, facts: facts, logger: context.logger)
             return response
         } catch {
-            log(request, status: (error as? HTTPResponseError)?.status.code ?? 500, since: started, facts: facts, logger: context.logger)
+            log(request, status: (error as? any HTTPResponseError)?.status.code ?? 500, since: started, facts: facts, logger: context.logger)
             throw error
         }
     }
