@@ -16,6 +16,7 @@ let migrationFiles = [
     "0002_queues.sql",
     "0003_sla.sql",
     "0004_sla_holds.sql",
+    "0005_team_stats.sql",
 ]
 
 let package = Package(

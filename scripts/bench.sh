@@ -12,7 +12,8 @@
 #              right after start and again after the lifecycle runs have filled the events table
 #   history    claim latency p50/p99 over HTTP with BENCH_QUEUED queued and BENCH_FINISHED done
 #              tasks bulk-loaded into the table against an empty table (target <= 1.2x), and
-#              the mean of the raw claim statement under pgbench at both sizes
+#              the mean of the raw claim statement under pgbench at both sizes; then GET team
+#              stats at both sizes, one client
 #   schemathesis  the long schemathesis run (scripts/schemathesis.sh) against this build: no
 #              5xx and every response as documented; its summary goes under the table
 #
@@ -469,6 +470,17 @@ history_http() {
         || bench_die "the HTTP driver failed (claim latency, $history table, $level workers)"
 }
 
+# history_stats LABEL PORT TOKEN: GET the team's stats in a loop, one client.
+history_stats() {
+    local history=$1 port=$2 token=$3
+    baton_run_child timeout --kill-after=10 $((HISTORY_SLICE + BENCH_WARMUP + 120)) \
+        python3 "$DRIVER" run --port "$port" --token "$token" --team "$HISTORY_TEAM" --mode stats \
+        --path stats-http --history "$history" --concurrency 1 --seconds "$HISTORY_SLICE" \
+        --warmup "$BENCH_WARMUP" --samples-file "$BENCH_DIR/samples-stats-http-$history-c1.txt" \
+        >>"$BENCH_DIR/history-slices.jsonl" \
+        || bench_die "the HTTP driver failed (team stats, $history table)"
+}
+
 # history_sql LABEL DATABASE WORKERS ROUND
 history_sql() {
     local history=$1 database=$2 level=$3 round=$4 url before after
@@ -519,6 +531,14 @@ if section_on history; then
                 kill -0 "$pid" 2>/dev/null || bench_die "a server exited during the history section"
             done
         done
+    done
+    echo "==> team stats, 1 client: $BENCH_HISTORY_ROUNDS rounds of empty, large; ${HISTORY_SLICE} s each"
+    for round in $(seq 1 "$BENCH_HISTORY_ROUNDS"); do
+        history_empty
+        settle
+        history_stats empty "$SERVER_PORT" "$TOKEN"
+        settle "$HISTORY_URL"
+        history_stats large "$HISTORY_PORT" "$HISTORY_TOKEN"
     done
     python3 "$DRIVER" combine --slices "$BENCH_DIR/history-slices.jsonl" --samples-dir "$BENCH_DIR" >>"$RESULTS"
     psql "$HISTORY_URL" -X -q -A -t -F ' ' \

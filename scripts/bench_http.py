@@ -106,7 +106,8 @@ class Worker:
         delay = self.t_begin - time.monotonic()
         if delay > 0:
             time.sleep(delay)
-        cycle = {"batch": self.batch_cycle, "claim": self.claim_cycle}.get(self.args.mode, self.single_cycle)
+        cycles = {"batch": self.batch_cycle, "claim": self.claim_cycle, "stats": self.stats_cycle}
+        cycle = cycles.get(self.args.mode, self.single_cycle)
         while time.monotonic() < self.t_end:
             start = time.monotonic()
             self.timed = None
@@ -175,6 +176,11 @@ class Worker:
             return 0
         self.timed = claim_latency
         return done
+
+    def stats_cycle(self):
+        """GET the team's stats: one request, timed whole, no task moved."""
+        status, body = self.client.request("GET", f"{self.team_path}/stats")
+        return 0 if self.expect("stats", status, 200, body) else None
 
     def batch_cycle(self):
         size = self.args.batch_size
@@ -935,11 +941,11 @@ def lifecycle_section(rows, args, lines, targets) -> int:
 
 def history_section(rows, args, lines, targets) -> int:
     """Claim latency with an empty tasks table against one holding a backlog and history."""
-    rows = [r for r in rows if r["path"] in ("claim-http", "claim-sql")]
+    rows = [r for r in rows if r["path"] in ("claim-http", "claim-sql", "stats-http")]
     if not rows:
         return 0
     by_key = {(r["path"], r.get("history"), r["concurrency"]): r for r in rows}
-    levels = sorted({r["concurrency"] for r in rows})
+    levels = sorted({r["concurrency"] for r in rows if r["path"] != "stats-http"})
     large = f"{args.queued} queued + {args.finished} done"
     contents = {"empty": "empty", "large": large}
     labels = {"claim-http": "HTTP claim request", "claim-sql": "raw SQL claim (pgbench -r)"}
@@ -1004,7 +1010,37 @@ def history_section(rows, args, lines, targets) -> int:
     if empties:
         lines.append(f"({empties} HTTP claims found nothing to claim (another worker was first); they are not samples.)")
     targets.append(f"  {'HTTP claim p50 and p99, large/empty <= 1.2x':<46}  " + "   ".join(verdicts))
+    stats_rows(by_key, args, lines)
     return missed
+
+
+def stats_rows(by_key, args, lines) -> None:
+    """GET /v1/teams/{team}/stats against the same two databases, one client: the counts read
+    partial indexes, so the large table costs its queued backlog (counted), not its history."""
+    rows = {history: by_key.get(("stats-http", history, 1)) for history in ("empty", "large")}
+    if not any(rows.values()):
+        return
+    lines.append(
+        f"Team stats (GET /v1/teams/{{team}}/stats, 1 client): the large table's cost is counting its "
+        f"{args.queued} queued tasks, not its {args.finished} done ones."
+    )
+    header = f"{'tasks in the table':<30}  {'requests/s':>10}  {'p50 ms':>8}  {'p99 ms':>8}  {'large/empty':>17}  {'errors':>6}"
+    lines.append(header)
+    lines.append("-" * len(header))
+    base = rows["empty"]
+    for history, row in rows.items():
+        label = "empty" if history == "empty" else f"{args.queued} queued + {args.finished} done"
+        if row is None:
+            lines.append(f"{label:<30}  {'(not run)':>10}")
+            continue
+        compare = ""
+        if history == "large" and base is not None:
+            compare = f"p50 {ratio_text(row['p50_ms'], base['p50_ms'])} p99 {ratio_text(row['p99_ms'], base['p99_ms'])}"
+        lines.append(
+            f"{label:<30}  {row['cycles'] / row['seconds']:>10.1f}  {fmt(row['p50_ms'], 2):>8}  {fmt(row['p99_ms'], 2):>8}  "
+            f"{compare:>17}  {row.get('errors', 0):>6}"
+        )
+    lines.append("")
 
 
 FEED_LABELS = [
@@ -1164,7 +1200,7 @@ def main(argv: list[str]) -> int:
     run.add_argument("--port", type=int, required=True)
     run.add_argument("--token", required=True)
     run.add_argument("--team", default="logistics-emea")
-    run.add_argument("--mode", choices=["single", "batch", "claim"], required=True)
+    run.add_argument("--mode", choices=["single", "batch", "claim", "stats"], required=True)
     run.add_argument("--path", help="the result's path (default: the mode)")
     run.add_argument("--history", help="a label of the table's contents, kept in the result")
     run.add_argument("--samples-file", help="append the measured latencies (ms), one a line, to this file")

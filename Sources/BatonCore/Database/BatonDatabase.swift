@@ -28,7 +28,7 @@ public final class BatonDatabase: Sendable {
     /// is never edited, so a new migration is a new `sql/NNNN_name.sql` with a
     /// `sql/NNNN_name.swift` exposing it, added here and to `migrationFiles` in Package.swift.
     public static let migrationFiles: [(name: String, contents: [UInt8])] =
-        BatonMigrations.files + [BatonMigrations.slaHolds]
+        BatonMigrations.files + [BatonMigrations.slaHolds, BatonMigrations.teamStats]
 
     /// Every migration compiled into this build, in version order.
     public static let migrations: [Migration] = migrationFiles.compactMap {

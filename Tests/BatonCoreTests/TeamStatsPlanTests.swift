@@ -1,0 +1,103 @@
+import BatonTestSupport
+import Foundation
+import PostgresClient
+import Testing
+
+@testable import BatonCore
+
+/// Team stats must cost what the live queue costs, not what the history costs: every read of
+/// `tasks` goes through a partial index whose size is the queue. A plan is not a timing, so this
+/// holds on any machine; `scripts/bench.sh` (history section) measures the latency itself.
+@Suite(.requiresDatabase) struct TeamStatsPlanTests {
+    static let system = Principal.system(source: "system")
+
+    /// Indexes whose entries are live or dead tasks, or a time range of finished ones.
+    static let queueSizedIndexes: Set<String> = [
+        "tasks_claim_idx", "tasks_held_idx", "tasks_lease_idx", "tasks_dead_idx", "tasks_done_idx",
+    ]
+
+    @Test func queuedCountsHeldTasksAndTheOldestAgeIsTheOldestClaimableOne() async throws {
+        try await TestDatabase.withMigratedDatabase(poolSize: 4) { pool, _ in
+            let database = BatonDatabase(pool: pool, logger: TestDatabase.quietLogger)
+            let team = try await QueueStoreTests.seed(pool)
+            let store = TaskStore(pool: pool)
+            let now = Date()
+            let created = try await pool.transaction { tx in
+                try await store.create(
+                    [
+                        NewTask(kind: "k", title: "held, oldest", priority: .low, runAt: now.addingTimeInterval(-7200)),
+                        NewTask(kind: "k", title: "urgent", priority: .urgent, runAt: now.addingTimeInterval(-600)),
+                        NewTask(kind: "k", title: "normal", priority: .normal, runAt: now.addingTimeInterval(-1200)),
+                        NewTask(kind: "k", title: "later", priority: .urgent, runAt: now.addingTimeInterval(3600)),
+                    ],
+                    in: team,
+                    by: Self.system,
+                    on: tx
+                )
+            }
+            let catalog = try await database.slaCatalog.snapshot(pool: pool)
+            _ = try await pool.transaction { tx in
+                try await SLAClockStore(pool: pool).hold(
+                    taskID: created[0].task.id,
+                    reason: "waiting for the customer",
+                    until: nil,
+                    by: Self.system,
+                    catalog: catalog,
+                    on: tx
+                ) { _ in }
+            }
+
+            let stats = try await store.stats(team: team.slug)
+            #expect(stats.counts["queued"] == 4)
+            let oldest = try #require(stats.oldestQueuedAgeSeconds)
+            #expect(oldest >= 1200 && oldest < 1800, "the normal task (due 20 minutes ago), not the held one: \(oldest)")
+        }
+    }
+
+    @Test func everyReadOfTasksGoesThroughAPartialIndex() async throws {
+        try await TestDatabase.withMigratedDatabase(poolSize: 2) { pool, _ in
+            let team = try await QueueStoreTests.seed(pool)
+            // Some history so the planner's estimates are not those of an empty table.
+            try await pool.query(
+                """
+                INSERT INTO tasks (id, chain_id, team, region, kind, title, state, attempts, max_attempts, created_by,
+                                   claimed_at, finished_at)
+                SELECT n.id, n.id, $1, 'emea', 'k', 'done ' || n.g, 'done', 1, 5, 'system',
+                       now() - interval '1 day', now() - interval '1 day'
+                FROM (SELECT g, nextval('tasks_id_seq') AS id FROM generate_series(1, 2000) AS g) AS n
+                """,
+                [team.slug]
+            )
+            try await pool.query("ANALYZE tasks")
+
+            let indexes = try await pool.withConnection { connection in
+                // With sequential scans priced out, a plan that still reads `tasks` in some other
+                // way has no partial index it can use.
+                try await connection.query("SET enable_seqscan = off")
+                try await connection.query("SET plan_cache_mode = force_generic_plan")
+                try await connection.query("PREPARE team_stats (text) AS \(TaskStore.statsSQL)")
+                let plan = try #require(
+                    try await connection.query("EXPLAIN (FORMAT JSON) EXECUTE team_stats ('\(team.slug)')").first
+                )
+                let json = try JSONSerialization.jsonObject(with: Data(try plan.decode(String.self, "QUERY PLAN").utf8))
+                try await connection.query("DEALLOCATE team_stats")
+                try await connection.query("RESET ALL")
+                return Self.reads(of: "tasks", in: json)
+            }
+            #expect(indexes.count == 7, "seven subqueries read tasks: \(indexes)")
+            for index in indexes {
+                #expect(index.map(Self.queueSizedIndexes.contains) == true, "tasks read through \(index ?? "a scan without an index")")
+            }
+        }
+    }
+
+    /// The index each plan node that reads `relation` uses (nil for a node without one).
+    static func reads(of relation: String, in plan: Any) -> [String?] {
+        if let nodes = plan as? [Any] { return nodes.flatMap { reads(of: relation, in: $0) } }
+        guard let node = plan as? [String: Any] else { return [] }
+        var found: [String?] = []
+        if node["Relation Name"] as? String == relation { found.append(node["Index Name"] as? String) }
+        for (key, value) in node where key == "Plan" || key == "Plans" { found += reads(of: relation, in: value) }
+        return found
+    }
+}
