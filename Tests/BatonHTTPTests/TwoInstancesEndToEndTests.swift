@@ -33,10 +33,18 @@ import Testing
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("baton-two-\(UUID().uuidString.prefix(8))")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: directory) }
-            let servers = [
-                try Self.start(url: url, log: directory.appendingPathComponent("a.log")),
-                try Self.start(url: url, log: directory.appendingPathComponent("b.log")),
-            ]
+            var servers: [ServeEndToEndTests.Server] = []
+            // Servers still running when the test ends early (a failed #require) are stopped here,
+            // before the test database is dropped.
+            defer {
+                for server in servers where server.process.isRunning {
+                    server.process.terminate()
+                    server.process.waitUntilExit()
+                }
+            }
+            for name in ["a", "b"] {
+                servers.append(try Self.start(url: url, log: directory.appendingPathComponent("\(name).log")))
+            }
             for server in servers {
                 let ready = try await ServeEndToEndTests.waitUntilReady(server)
                 if !ready { Issue.record("baton never became ready: \((try? String(contentsOf: server.log, encoding: .utf8)) ?? "")") }
