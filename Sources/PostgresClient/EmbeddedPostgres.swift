@@ -216,6 +216,9 @@ public struct EmbeddedPostgres: Sendable {
             "-c listen_addresses='\(options.tcpAddress ?? "")'",
             "-c unix_socket_directories='\(dataDirectory)'",
             "-p \(options.port)",
+            // A console session left idle in a transaction would hold Baton's event feed and
+            // vacuum back; five minutes is far beyond anything Baton itself keeps open.
+            "-c idle_in_transaction_session_timeout=300000",
         ]
         if options.disableFsync {
             settings += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]

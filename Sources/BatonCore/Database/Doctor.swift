@@ -75,7 +75,7 @@ public struct Doctor: Sendable {
         }
         let elapsed = ContinuousClock.now - started
         var checks = [Check("connectivity", .ok, "PostgreSQL \(version), first query answered in \(Self.milliseconds(elapsed)) ms")]
-        var steps = [schema, connections, longTransactions, preparedTransactions, replicationSlots]
+        var steps = [schema, connections, longTransactions, idleTransactionTimeout, preparedTransactions, replicationSlots]
         if (try? await database.migrator.status(database.pool).currentVersion) ?? 0 >= 2 {
             steps += [taskTableBloat, expiredLeases]
         }
@@ -166,6 +166,35 @@ public struct Doctor: Sendable {
             advice:
                 "They hold back vacuum (dead task rows pile up, claims slow down) and the event feed. Finish them, or end one with SELECT pg_terminate_backend(pid)."
         )
+    }
+
+    /// Whether PostgreSQL ends a session that leaves a transaction open and idle: the usual
+    /// long transaction is a forgotten `BEGIN` in a console, and without the timeout it holds the
+    /// event feed and vacuum back until somebody notices. Read as this connection sees it, which
+    /// is what Baton's own connections (same URL) get.
+    private func idleTransactionTimeout() async throws -> Check {
+        let milliseconds =
+            try await database.pool.query(
+                "SELECT setting::bigint AS ms FROM pg_settings WHERE name = 'idle_in_transaction_session_timeout'"
+            ).first?.decode(Int.self, "ms") ?? 0
+        guard milliseconds > 0 else {
+            return Check(
+                "idle transaction timeout",
+                .warning,
+                "idle_in_transaction_session_timeout is off: a session left idle in a transaction holds the event feed and vacuum back until it ends",
+                advice:
+                    "Set it for the database, e.g. ALTER DATABASE baton SET idle_in_transaction_session_timeout = '5min' (Baton never leaves a transaction idle that long); reports belong on a replica."
+            )
+        }
+        return Check("idle transaction timeout", .ok, "sessions idle in a transaction for \(Self.duration(milliseconds)) are ended")
+    }
+
+    /// "300 s", "2 min", "1 h" for a setting in milliseconds.
+    static func duration(_ milliseconds: Int) -> String {
+        if milliseconds % 3_600_000 == 0 { return "\(milliseconds / 3_600_000) h" }
+        if milliseconds % 60_000 == 0 { return "\(milliseconds / 60_000) min" }
+        if milliseconds % 1000 == 0 { return "\(milliseconds / 1000) s" }
+        return "\(milliseconds) ms"
     }
 
     private func preparedTransactions() async throws -> Check {
