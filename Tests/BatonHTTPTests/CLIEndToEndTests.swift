@@ -117,16 +117,26 @@ import Testing
                 VALUES ('sales-emea', 'emea', 'k', 'stuck', 'claimed', 3, 'w', gen_random_uuid(), now() - interval '5 minutes', 1)
                 """
             )
+            // Two transactions left open: one that has written (it has a transaction id and holds
+            // the event feed back) and a read-only one (it holds back vacuum only).
             try await pool.withConnection { connection in
                 try await connection.query("BEGIN")
                 let pid = try await connection.query("SELECT pg_backend_pid() AS pid, txid_current()").first?.decode(Int.self, "pid")
-                try await Task.sleep(for: .milliseconds(1500))
-                let sick = try Self.batonctl(["doctor", "--long-transaction-seconds", "1"], url: url)
+                let (reader, sick) = try await pool.withConnection { reader in
+                    try await reader.query("BEGIN")
+                    let readerPID = try await reader.query("SELECT pg_backend_pid() AS pid").first?.decode(Int.self, "pid")
+                    try await Task.sleep(for: .milliseconds(1500))
+                    let sick = try Self.batonctl(["doctor", "--long-transaction-seconds", "1"], url: url)
+                    try await reader.query("ROLLBACK")
+                    return (readerPID, sick)
+                }
                 try await connection.query("ROLLBACK")
                 #expect(sick.status == 0, "warnings are not failures: \(sick.error)")
                 let lines = sick.output.split(separator: "\n").map(String.init)
                 let long = lines.first { $0.hasPrefix("long transactions ") } ?? ""
                 #expect(long.contains("WARNING") && long.contains("pid \(pid ?? -1) "), "\(sick.output)")
+                #expect(long.contains("has written: holds the event feed back"), "\(sick.output)")
+                #expect(long.contains("pid \(reader ?? -1) ") && long.contains("read-only"), "\(sick.output)")
                 let leases = lines.first { $0.hasPrefix("expired leases ") } ?? ""
                 #expect(leases.contains("WARNING") && leases.contains("1 claimed task(s)"), "\(sick.output)")
                 #expect(lines.contains { $0.hasPrefix("long transactions: ") && $0.contains("pg_terminate_backend") })

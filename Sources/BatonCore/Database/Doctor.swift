@@ -144,7 +144,7 @@ public struct Doctor: Sendable {
         let rows = try await database.pool.query(
             """
             SELECT pid, state, coalesce(nullif(application_name, ''), '-') AS application,
-                   extract(epoch FROM now() - xact_start)::float8 AS seconds
+                   extract(epoch FROM now() - xact_start)::float8 AS seconds, backend_xid IS NOT NULL AS writing
             FROM pg_stat_activity
             WHERE xact_start < now() - make_interval(secs => $1) AND pid <> pg_backend_pid()
             ORDER BY xact_start
@@ -155,22 +155,31 @@ public struct Doctor: Sendable {
         guard !rows.rows.isEmpty else {
             return Check("long transactions", .ok, "none open longer than \(Int(Self.seconds(limits.longTransaction))) s")
         }
+        // The feed hands out an event once every transaction with an id older than its own has
+        // ended, so only a transaction that has written (holds an id) stalls it; any open
+        // transaction holds back vacuum.
+        var stallsFeed = false
         let listed = try rows.rows.map { row in
-            "pid \(try row.decode(Int.self, "pid")) \(try row.decode(String?.self, "state") ?? "?") "
-                + "for \(Int(try row.decode(Double.self, "seconds"))) s (\(try row.decode(String.self, "application")))"
+            let writing = try row.decode(Bool.self, "writing")
+            stallsFeed = stallsFeed || writing
+            return "pid \(try row.decode(Int.self, "pid")) \(try row.decode(String?.self, "state") ?? "?") "
+                + "for \(Int(try row.decode(Double.self, "seconds"))) s (\(try row.decode(String.self, "application")), "
+                + (writing ? "has written: holds the event feed back)" : "read-only)")
         }
         return Check(
             "long transactions",
             .warning,
             listed.joined(separator: "; "),
-            advice:
-                "They hold back vacuum (dead task rows pile up, claims slow down) and the event feed. Finish them, or end one with SELECT pg_terminate_backend(pid)."
+            advice: (stallsFeed
+                ? "A transaction that has written holds the event feed back (followers see nothing newer until it ends), and every open transaction holds back vacuum (dead task rows pile up, claims slow down)."
+                : "They hold back vacuum (dead task rows pile up, claims slow down); read-only, they do not hold the event feed.")
+                + " Finish them, or end one with SELECT pg_terminate_backend(pid)."
         )
     }
 
     /// Whether PostgreSQL ends a session that leaves a transaction open and idle: the usual
-    /// long transaction is a forgotten `BEGIN` in a console, and without the timeout it holds the
-    /// event feed and vacuum back until somebody notices. Read as this connection sees it, which
+    /// long transaction is a forgotten `BEGIN` in a console, and without the timeout it holds
+    /// vacuum back (and the event feed, once it has written) until somebody notices. Read as this connection sees it, which
     /// is what Baton's own connections (same URL) get.
     private func idleTransactionTimeout() async throws -> Check {
         let milliseconds =
@@ -181,7 +190,7 @@ public struct Doctor: Sendable {
             return Check(
                 "idle transaction timeout",
                 .warning,
-                "idle_in_transaction_session_timeout is off: a session left idle in a transaction holds the event feed and vacuum back until it ends",
+                "idle_in_transaction_session_timeout is off: a session left idle in a transaction holds vacuum back, and the event feed once it has written, until it ends",
                 advice:
                     "Set it for the database, e.g. ALTER DATABASE baton SET idle_in_transaction_session_timeout = '5min' (Baton never leaves a transaction idle that long); reports belong on a replica."
             )
