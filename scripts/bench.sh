@@ -132,12 +132,7 @@ bench_cleanup() {
             tail -n 20 "$log" >&2 || true
         fi
     done
-    baton_stop_throwaway_cluster || true
-    if [ "${BENCH_KEEP:-0}" = 1 ]; then
-        echo "bench: kept $BENCH_DIR" >&2
-    else
-        rm -rf "$BENCH_DIR"
-    fi
+    baton_release_work_dir bench "$BENCH_DIR" "${BENCH_KEEP:-0}"
     exit "$status"
 }
 trap bench_cleanup EXIT

@@ -143,12 +143,9 @@ faults_cleanup() {
     if [ -n "${BATON_CLUSTER_DIR:-}" ] && [ -f "$BATON_CLUSTER_DIR/server.log" ]; then
         cp "$BATON_CLUSTER_DIR/server.log" "$WORK/postgres.log" 2>/dev/null || true
     fi
-    baton_stop_throwaway_cluster || true
-    if [ "$status" -ne 0 ] || [ "$FAULTS_KEEP" = 1 ]; then
-        echo "faults: details kept in $WORK" >&2
-    else
-        rm -rf "$WORK"
-    fi
+    local keep=$FAULTS_KEEP
+    [ "$status" -eq 0 ] || keep=1
+    baton_release_work_dir faults "$WORK" "$keep"
     # A failure before the scenarios ran is a set-up error.
     if [ "$status" -ne 0 ] && [ "$SETUP_DONE" = 0 ] && [ "$status" -ne 130 ] && [ "$status" -ne 143 ]; then
         status=2

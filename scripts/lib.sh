@@ -68,6 +68,19 @@ baton_stop_throwaway_cluster() {
     return $status
 }
 
+# The end of a script's EXIT trap: stops the throwaway cluster, then keeps the work directory
+# DIR (saying so, as LABEL) when KEEP is 1, or removes it.
+#   baton_release_work_dir LABEL DIR KEEP
+baton_release_work_dir() {
+    local label=$1 dir=$2 keep=$3
+    baton_stop_throwaway_cluster || true
+    if [ "$keep" = 1 ]; then
+        echo "$label: kept $dir" >&2
+    else
+        rm -rf "$dir"
+    fi
+}
+
 # Runs a long command in the background and waits for it, so that INT and TERM interrupt the
 # wait at once (a foreground command would delay the traps until it ended). The child's pid is
 # in CHILD_PID meanwhile, for the caller's trap to stop.

@@ -68,12 +68,7 @@ st_cleanup() {
         echo "schemathesis.sh: server errors logged during the run (last 20):" >&2
         grep -E 'error|critical' "$ST_DIR/server.log" | tail -n 20 >&2 || true
     fi
-    baton_stop_throwaway_cluster || true
-    if [ "${ST_KEEP:-0}" = 1 ]; then
-        echo "schemathesis.sh: kept $ST_DIR" >&2
-    else
-        rm -rf "$ST_DIR"
-    fi
+    baton_release_work_dir schemathesis.sh "$ST_DIR" "${ST_KEEP:-0}"
     exit "$status"
 }
 trap st_cleanup EXIT
