@@ -54,14 +54,9 @@ public enum BatonApplication {
     ) throws -> some ApplicationProtocol {
         Application(
             router: try makeRouter(database: database, registry: registry, settings: settings, desks: desks),
-            server: .http1(configuration: .init(idleTimeout: .nanoseconds(Self.nanoseconds(settings.idleTimeout)))),
+            server: .http1(configuration: .init(idleTimeout: .nanoseconds(settings.idleTimeout.nanoseconds))),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "baton"),
             logger: logger
         )
-    }
-
-    private static func nanoseconds(_ duration: Duration) -> Int64 {
-        let (seconds, attoseconds) = duration.components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }

@@ -109,7 +109,7 @@ extension APIHandler {
             )
             let now = ContinuousClock.now
             Metrics.Timer(label: "baton_claim_duration_seconds", dimensions: [("team", team.slug)])
-                .recordNanoseconds(Self.nanoseconds(now - started))
+                .recordNanoseconds((now - started).nanoseconds)
             if !claimed.isEmpty { Counter(label: "baton_tasks_claimed_total", dimensions: [("team", team.slug)]).increment(by: claimed.count) }
             let remaining = deadline - now
             if !claimed.isEmpty || remaining <= .zero || Task.isCancelled || Task.isShuttingDownGracefully {
@@ -442,10 +442,6 @@ extension APIHandler {
     /// The task a lease-fenced change produced, or the right error: 404 for a task that does
     /// not exist or is outside the caller's scope (the statement itself was scoped), 409 with
     /// the current state otherwise.
-    static func nanoseconds(_ duration: Duration) -> Int64 {
-        duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
-    }
-
     private func fenced(for principal: Principal, _ result: Result<QueueTask, TaskStore.FenceFailure>) throws -> QueueTask {
         switch result {
         case .success(let task):

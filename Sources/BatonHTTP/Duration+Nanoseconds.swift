@@ -1,0 +1,6 @@
+extension Duration {
+    /// Whole nanoseconds, for APIs that count in them (NIO's `TimeAmount`, metrics timers).
+    var nanoseconds: Int64 {
+        components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000
+    }
+}
