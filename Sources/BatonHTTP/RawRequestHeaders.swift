@@ -7,4 +7,9 @@ enum RawRequestHeaders {
     @TaskLocal static var idempotencyKey: String?
 
     static let idempotencyKeyName = HTTPField.Name("Idempotency-Key")!
+
+    /// The key as the client sent it, for an operation whose generated input has `parsed`.
+    static func idempotencyKey(parsed: String?) -> String? {
+        parsed.map { idempotencyKey ?? $0 }
+    }
 }

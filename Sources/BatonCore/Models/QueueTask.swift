@@ -154,15 +154,9 @@ public struct NewTask: Sendable, Equatable {
 
     /// Checks lengths and ranges the database would otherwise reject less clearly.
     public func validate(field prefix: String = "") throws(BatonError) {
-        guard TextRules.hasLength(kind, in: 1...100) else {
-            throw .invalidArgument("kind must be 1 to 100 characters", field: prefix + "kind")
-        }
-        guard TextRules.hasLength(title, in: 1...500) else {
-            throw .invalidArgument("title must be 1 to 500 characters", field: prefix + "title")
-        }
-        if let payloadJSON, payloadJSON.utf8.count > 64 * 1024 {
-            throw BatonError(.ruleViolation, "payload must be at most 64 KiB", details: ["field": prefix + "payload"])
-        }
+        try Self.check(kind: kind, field: prefix + "kind")
+        try Self.check(title: title, field: prefix + "title")
+        if let payloadJSON { try Self.check(payloadJSON: payloadJSON, field: prefix + "payload") }
         if let maxAttempts, !(1...100).contains(maxAttempts) {
             throw .invalidArgument("max_attempts must be between 1 and 100", field: prefix + "max_attempts")
         }
@@ -177,6 +171,21 @@ public struct NewTask: Sendable, Equatable {
         }
         if let subject, !TextRules.hasLength(subject.type, in: 1...100) || !TextRules.hasLength(subject.id, in: 1...200) {
             throw .invalidArgument("subject needs a type and an id", field: prefix + "subject")
+        }
+    }
+
+    /// The rules of a new task's kind, title and payload, also for the task a handoff makes.
+    static func check(kind: String, field: String) throws(BatonError) {
+        guard TextRules.hasLength(kind, in: 1...100) else { throw .invalidArgument("kind must be 1 to 100 characters", field: field) }
+    }
+
+    static func check(title: String, field: String) throws(BatonError) {
+        guard TextRules.hasLength(title, in: 1...500) else { throw .invalidArgument("title must be 1 to 500 characters", field: field) }
+    }
+
+    static func check(payloadJSON: String, field: String) throws(BatonError) {
+        guard payloadJSON.utf8.count <= 64 * 1024 else {
+            throw BatonError(.ruleViolation, "payload must be at most 64 KiB", details: ["field": field])
         }
     }
 }

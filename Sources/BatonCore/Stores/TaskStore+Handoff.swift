@@ -31,6 +31,15 @@ public struct HandoffRequest: Sendable {
         self.dueAt = dueAt
         self.leaseToken = leaseToken
     }
+
+    /// Checks the note and, where the handoff sets them, the new task's kind, title and payload
+    /// by the rules of a new task (the table would refuse them less clearly).
+    public func validate() throws(BatonError) {
+        guard TextRules.hasLength(note, in: 1...2000) else { throw .invalidArgument("note must be 1 to 2000 characters", field: "note") }
+        if let kind { try NewTask.check(kind: kind, field: "kind") }
+        if let title { try NewTask.check(title: title, field: "title") }
+        if let payloadJSON { try NewTask.check(payloadJSON: payloadJSON, field: "payload") }
+    }
 }
 
 extension TaskStore {

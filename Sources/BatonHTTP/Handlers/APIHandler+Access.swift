@@ -49,7 +49,7 @@ extension APIHandler {
     ) async throws -> (status: Int, body: Body) {
         let principal = try RequestPrincipal.require()
         let store = IdempotencyStore()
-        guard let key = key.map({ RawRequestHeaders.idempotencyKey ?? $0 }) else {
+        guard let key = RawRequestHeaders.idempotencyKey(parsed: key) else {
             // Without a key there is nothing to record; a body that is one statement then
             // commits on its own, saving the BEGIN and COMMIT round trips.
             return try await database.pool.withConnection { connection in

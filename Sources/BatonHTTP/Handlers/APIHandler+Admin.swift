@@ -95,7 +95,7 @@ extension APIHandler {
         )
         // The secret is shown once: an idempotent replay must not hand it out again, so
         // token creation honours the key by refusing a repeat rather than replaying it.
-        if let key = input.headers.idempotencyKey.map({ RawRequestHeaders.idempotencyKey ?? $0 }) {
+        if let key = RawRequestHeaders.idempotencyKey(parsed: input.headers.idempotencyKey) {
             try await database.pool.transaction { tx in
                 if try await IdempotencyStore().claim(
                     key: key,

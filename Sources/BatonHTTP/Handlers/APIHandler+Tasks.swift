@@ -273,29 +273,18 @@ extension APIHandler {
         let principal = try RequestPrincipal.require()
         try principal.require(.workQueue)
         guard case .json(let body) = input.body else { throw BatonError.invalidArgument("expected JSON") }
-        guard TextRules.hasLength(body.note, in: 1...2000) else {
-            throw BatonError.invalidArgument("note must be 1 to 2000 characters", field: "note")
-        }
-        // The new task's kind and title obey the rules of a new task (the table would refuse them).
-        if let kind = body.kind, !TextRules.hasLength(kind, in: 1...100) {
-            throw BatonError.invalidArgument("kind must be 1 to 100 characters", field: "kind")
-        }
-        if let title = body.title, !TextRules.hasLength(title, in: 1...500) {
-            throw BatonError.invalidArgument("title must be 1 to 500 characters", field: "title")
-        }
-        let request = HandoffRequest(
+        var draft = HandoffRequest(
             toTeam: body.toTeam,
             note: body.note,
             kind: body.kind,
             title: body.title,
             payloadJSON: try body.payload.map { try JSONBridge.text($0) },
             priority: body.priority.flatMap { TaskPriority(rawValue: $0.rawValue) },
-            dueAt: body.dueAt,
-            leaseToken: try body.leaseToken.map { try leaseToken($0) }
+            dueAt: body.dueAt
         )
-        if let payload = request.payloadJSON, payload.utf8.count > 64 * 1024 {
-            throw BatonError(.ruleViolation, "payload must be at most 64 KiB", details: ["field": "payload"])
-        }
+        try draft.validate()
+        draft.leaseToken = try body.leaseToken.map { try leaseToken($0) }
+        let request = draft
         let tasks = self.tasks
         let clocks = slaClocks
         let id = Int(input.path.id)
