@@ -8,17 +8,6 @@ let swiftSettings: [SwiftSetting] = [
     .swiftLanguageMode(.v6),
 ]
 
-/// Every `sql/NNNN_name.sql` migration, embedded into the binaries so an installed `baton`
-/// needs no source tree. A new migration is added here, as `sql/NNNN_name.swift` exposing it, and
-/// in `BatonDatabase.migrationFiles`; landed files in `sql/` are never edited.
-let migrationFiles = [
-    "0001_foundation.sql",
-    "0002_queues.sql",
-    "0003_sla.sql",
-    "0004_sla_holds.sql",
-    "0005_team_stats.sql",
-]
-
 let package = Package(
     name: "baton",
     platforms: [.macOS(.v15)],
@@ -51,16 +40,19 @@ let package = Package(
                 "CPostgres",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
+        // Every `sql/NNNN_name.sql` migration, embedded by the EmbedMigrations plugin: adding a
+        // migration is adding its file. Landed files in `sql/` are never edited.
         .target(
             name: "BatonSQL",
-            path: "sql",
-            exclude: [],
-            resources: migrationFiles.map { .embedInCode($0) },
-            swiftSettings: swiftSettings
+            swiftSettings: swiftSettings,
+            plugins: ["EmbedMigrations"]
         ),
+        .plugin(name: "EmbedMigrations", capability: .buildTool(), dependencies: ["MigrationEmbedder"]),
+        .executableTarget(name: "MigrationEmbedder", swiftSettings: swiftSettings),
         .target(
             name: "BatonCore",
             dependencies: [
@@ -90,11 +82,22 @@ let package = Package(
             swiftSettings: swiftSettings,
             plugins: [.plugin(name: "OpenAPIGenerator", package: "swift-openapi-generator")]
         ),
+        // The command-line options `baton` and `batonctl` share.
+        .target(
+            name: "BatonCommandLine",
+            dependencies: [
+                "BatonCore",
+                "PostgresClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "baton",
             dependencies: [
                 "BatonHTTP",
                 "BatonCore",
+                "BatonCommandLine",
                 "PostgresClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -109,6 +112,7 @@ let package = Package(
             name: "batonctl",
             dependencies: [
                 "BatonCore",
+                "BatonCommandLine",
                 "PostgresClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

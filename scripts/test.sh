@@ -10,7 +10,7 @@ source scripts/lib.sh
 baton_require_packages
 
 echo "==> swift format lint --strict"
-swift format lint --strict --recursive --parallel Package.swift Sources Tests
+swift format lint --strict --recursive --parallel Package.swift Sources Tests Plugins
 
 baton_start_throwaway_cluster
 trap baton_stop_throwaway_cluster EXIT

@@ -55,7 +55,12 @@ struct APIError: Error, Sendable {
             // Text PostgreSQL cannot store: a NUL character (U+0000), raw or as \u0000 in JSON.
             self.init(status: .badRequest, code: "invalid_argument", message: "text must not contain NUL characters (U+0000)")
         } else if error.sqlState == "57014" {
-            self.init(status: .serviceUnavailable, code: "unavailable", message: "the database statement timed out")
+            // Our own cancellations end as CancellationError; this is statement_timeout.
+            self.init(status: .serviceUnavailable, code: "timeout", message: "the database work took longer than the statement timeout allows")
+            headers[.retryAfter] = "1"
+        } else if error.sqlState == "55P03" {
+            self.init(status: .serviceUnavailable, code: "timeout", message: "the database work waited longer than the lock timeout allows")
+            headers[.retryAfter] = "1"
         } else {
             self.init(status: .internalServerError, code: "internal", message: "an internal error occurred")
         }

@@ -8,9 +8,24 @@ public import Prometheus
 /// The request context of every Baton request.
 public struct BatonRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
+    /// The connection's hang-up watch (none in router tests, which have no connection).
+    let hangUp: HangUpWatch?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
+        self.hangUp = HangUpWatch.watch(for: source.channel)
+    }
+}
+
+/// Cancels a request's database work when its client hangs up (see ``HangUpDetector``).
+struct HangUpMiddleware: RouterMiddleware {
+    func handle(
+        _ request: Request,
+        context: BatonRequestContext,
+        next: (Request, BatonRequestContext) async throws -> Response
+    ) async throws -> Response {
+        guard let watch = context.hangUp else { return try await next(request, context) }
+        return try await watch.during { try await next(request, context) }
     }
 }
 
@@ -18,13 +33,10 @@ public struct BatonRequestContext: RequestContext {
 /// request ids, metrics, the error envelope and the body limit.
 public enum BatonApplication {
     public static func makeRouter(
-        database: BatonDatabase,
+        services: BatonServices,
         registry: PrometheusCollectorRegistry,
-        settings: ServerSettings,
-        desks: Desks = Desks(),
-        tokens: TokenStore? = nil
+        settings: ServerSettings
     ) throws -> Router<BatonRequestContext> {
-        let tokens = tokens ?? TokenStore(pool: database.pool)
         let router = Router(context: BatonRequestContext.self)
         let routes = RouteTable()
         router.add(middleware: RequestIDMiddleware())
@@ -32,29 +44,35 @@ public enum BatonApplication {
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: ErrorMiddleware(routes: routes))
         router.add(middleware: BodyLimitMiddleware(maximumBytes: settings.maximumBodyBytes))
-        router.add(middleware: AuthMiddleware(tokens: tokens))
-        let handler = APIHandler(database: database, registry: registry, settings: settings, desks: desks, tokens: tokens)
+        router.add(middleware: AuthMiddleware(tokens: services.database.tokens))
+        router.add(middleware: HangUpMiddleware())
+        let handler = APIHandler(services: services, registry: registry, settings: settings)
         try handler.registerHandlers(
             on: RecordingTransport(router: router, table: routes),
             configuration: Configuration(
                 dateTranscoder: RFC3339DateTranscoder(),
                 jsonEncodingOptions: [.withoutEscapingSlashes]
-            )
+            ),
+            middlewares: [AccessMiddleware()]
         )
         return router
     }
 
     /// The application, ready to run as a service.
     public static func make(
-        database: BatonDatabase,
+        services: BatonServices,
         registry: PrometheusCollectorRegistry,
         settings: ServerSettings,
-        desks: Desks,
         logger: Logger
     ) throws -> some ApplicationProtocol {
         Application(
-            router: try makeRouter(database: database, registry: registry, settings: settings, desks: desks),
-            server: .http1(configuration: .init(idleTimeout: .nanoseconds(settings.idleTimeout.nanoseconds))),
+            router: try makeRouter(services: services, registry: registry, settings: settings),
+            server: .http1(
+                configuration: .init(
+                    additionalChannelHandlers: [HangUpDetector()],
+                    idleTimeout: .nanoseconds(settings.idleTimeout.nanoseconds)
+                )
+            ),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "baton"),
             logger: logger
         )

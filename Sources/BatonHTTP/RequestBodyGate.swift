@@ -69,7 +69,7 @@ struct RequestBodyGate: Sendable {
             "backoff_base_seconds", "dedupe_key", "due_at", "id", "kind", "max_attempts", "payload", "priority", "run_at", "subject", "tags", "tasks",
             "title", "type",
         ],
-        "POST /v1/tokens": ["expires_at", "name", "regions", "role", "teams"],
+        "POST /v1/tokens": ["all_regions", "expires_at", "name", "regions", "role", "teams"],
         "PUT /v1/regions/{code}/calendar": [
             "date", "end", "friday", "holidays", "hours", "monday", "name", "saturday", "start", "sunday", "thursday", "time_zone", "tuesday",
             "wednesday",

@@ -1,4 +1,5 @@
 public import Logging
+public import ServiceLifecycle
 
 /// A bounded pool of ``PostgresConnection``s.
 ///
@@ -7,7 +8,10 @@ public import Logging
 /// A connection that broke is discarded when it comes back; one the server closed while it sat
 /// idle is noticed before it is handed out. When the server cannot be reached, new connection
 /// attempts back off exponentially and callers in between fail fast with the last error.
-public actor ConnectionPool {
+///
+/// As a `Service` it closes itself on graceful shutdown; list it first in a service group so
+/// that everything using it has stopped by then.
+public actor ConnectionPool: Service {
     public struct Configuration: Sendable {
         /// Most connections open at once.
         public var size: Int
@@ -18,17 +22,37 @@ public actor ConnectionPool {
         /// Prepare statements marked `prepared` once per connection. Turn off behind a
         /// transaction-mode pooler that does not track prepared statements.
         public var usePreparedStatements: Bool
+        /// The longest a statement may run (`statement_timeout`); `nil` for no limit.
+        public var statementTimeout: Duration?
+        /// The longest a statement may wait for a lock (`lock_timeout`); `nil` for no limit.
+        public var lockTimeout: Duration?
 
         public init(
             size: Int = 10,
             acquireTimeout: Duration = .seconds(5),
             maximumBackoff: Duration = .seconds(2),
-            usePreparedStatements: Bool = true
+            usePreparedStatements: Bool = true,
+            statementTimeout: Duration? = nil,
+            lockTimeout: Duration? = nil
         ) {
             self.size = max(1, size)
             self.acquireTimeout = acquireTimeout
             self.maximumBackoff = maximumBackoff
             self.usePreparedStatements = usePreparedStatements
+            self.statementTimeout = statementTimeout
+            self.lockTimeout = lockTimeout
+        }
+
+        /// The session settings these limits need.
+        var sessionSettings: [(name: String, value: String)] {
+            func milliseconds(_ duration: Duration) -> String {
+                let (seconds, attoseconds) = duration.components
+                return "\(max(1, seconds * 1000 + attoseconds / 1_000_000_000_000_000))ms"
+            }
+            var settings: [(name: String, value: String)] = []
+            if let statementTimeout { settings.append(("statement_timeout", milliseconds(statementTimeout))) }
+            if let lockTimeout { settings.append(("lock_timeout", milliseconds(lockTimeout))) }
+            return settings
         }
     }
 
@@ -69,9 +93,17 @@ public actor ConnectionPool {
         configuration: Configuration = Configuration(),
         logger: Logger = Logger(label: "baton.postgres.pool")
     ) {
+        var connectionConfiguration = connectionConfiguration
+        connectionConfiguration.sessionSettings += configuration.sessionSettings
         self.connectionConfiguration = connectionConfiguration
         self.configuration = configuration
         self.logger = logger
+    }
+
+    /// Waits for graceful shutdown, then closes the pool.
+    public nonisolated func run() async throws {
+        try? await gracefulShutdown()
+        await close()
     }
 
     /// Runs `body` with a connection and returns the connection to the pool afterwards.
@@ -86,6 +118,14 @@ public actor ConnectionPool {
         } catch {
             await release(connection)
             throw error
+        }
+    }
+
+    /// Runs one statement built by interpolation on any free connection, outside an explicit transaction.
+    @discardableResult
+    public nonisolated func query(_ query: PostgresQuery, prepared: Bool = false) async throws -> PostgresQueryResult {
+        try await withConnection { connection in
+            try await connection.query(query, prepared: prepared)
         }
     }
 
@@ -112,23 +152,50 @@ public actor ConnectionPool {
     }
 
     /// Stops handing out connections, fails every waiter, closes idle connections and waits
-    /// (up to `timeout`) for borrowed ones to come back before closing them too.
+    /// (up to `timeout`) for borrowed ones to come back, closing each as it returns.
     public func close(timeout: Duration = .seconds(10)) async {
-        guard !isClosed else { return }
-        isClosed = true
-        let pending = waiters
-        waiters.removeAll()
-        for waiter in pending {
-            waiter.continuation.resume(throwing: PostgresError(code: .poolClosed, message: "the pool is closed"))
+        if !isClosed {
+            isClosed = true
+            let pending = waiters
+            waiters.removeAll()
+            for waiter in pending {
+                waiter.continuation.resume(throwing: PostgresError(code: .poolClosed, message: "the pool is closed"))
+            }
+            let toClose = idle.map(\.connection)
+            idle.removeAll()
+            openCount -= toClose.count
+            for connection in toClose { await connection.close() }
         }
-        let toClose = idle.map(\.connection)
-        idle.removeAll()
-        openCount -= toClose.count
-        for connection in toClose { await connection.close() }
-        let deadline = ContinuousClock.now + timeout
-        while inUseCount > 0, ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(20))
+        guard inUseCount > 0 else { return }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.waitUntilReturned() }
+            group.addTask { try? await Task.sleep(for: timeout) }
+            await group.next()
+            group.cancelAll()
         }
+    }
+
+    private var returnWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
+
+    /// Returns when no connection is borrowed any more, or the task is cancelled.
+    private func waitUntilReturned() async {
+        nextWaiterID += 1
+        let id = nextWaiterID
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                if inUseCount == 0 || Task.isCancelled {
+                    continuation.resume()
+                } else {
+                    returnWaiters[id] = continuation
+                }
+            }
+        } onCancel: {
+            Task { await self.stopWaitingForReturns(id) }
+        }
+    }
+
+    private func stopWaitingForReturns(_ id: Int) {
+        returnWaiters.removeValue(forKey: id)?.resume()
     }
 
     // MARK: - Acquire and release
@@ -194,9 +261,9 @@ public actor ConnectionPool {
 
     func release(_ connection: PostgresConnection) async {
         var reusable = connection.wasLeftReusable
-        if !reusable, !(await connection.isBroken) {
+        if !reusable, !connection.wasCancelled, !(await connection.isBroken) {
             // A body that threw inside a transaction left it open; end it rather than lose the connection.
-            _ = try? await connection.simpleQuery("ROLLBACK")
+            try? await connection.uncancellableSimpleQuery("ROLLBACK")
             reusable = await connection.isIdleOutsideTransaction()
         }
         inUseCount -= 1
@@ -204,6 +271,10 @@ public actor ConnectionPool {
             openCount -= 1
             await connection.close()
             replenishForWaiters()
+            if isClosed, inUseCount == 0 {
+                for (_, waiter) in returnWaiters { waiter.resume() }
+                returnWaiters.removeAll()
+            }
             return
         }
         if !waiters.isEmpty {

@@ -75,13 +75,18 @@ public struct Migrator: Sendable {
     @discardableResult
     public func migrate(_ pool: ConnectionPool, dryRun: Bool = false) async throws -> [Migration] {
         try await pool.withConnection { connection in
+            // Migrations are not bounded like API work: a large table may take long to alter, and
+            // a server starting beside another waits for its migrator's lock.
+            try await connection.simpleQuery("SET statement_timeout = 0; SET lock_timeout = 0")
             try await connection.query("SELECT pg_advisory_lock($1)", [Self.lockKey])
             do {
                 let applied = try await migrateLocked(connection, dryRun: dryRun)
                 try await connection.query("SELECT pg_advisory_unlock($1)", [Self.lockKey])
+                try await connection.simpleQuery("RESET statement_timeout; RESET lock_timeout")
                 return applied
             } catch {
                 _ = try? await connection.query("SELECT pg_advisory_unlock($1)", [Self.lockKey])
+                _ = try? await connection.simpleQuery("RESET statement_timeout; RESET lock_timeout")
                 throw error
             }
         }

@@ -15,6 +15,9 @@ public struct PostgresConfiguration: Sendable, CustomStringConvertible {
     public var connectTimeoutSeconds: Int
     /// Reported in `pg_stat_activity.application_name`.
     public var applicationName: String
+    /// Server settings for every session (`-c name=value` at connection start), such as
+    /// `statement_timeout`. Names and values are written by the code, never by a user.
+    public var sessionSettings: [(name: String, value: String)] = []
 
     /// Parses and validates the connection string; a malformed one is an
     /// ``PostgresError/Code/invalidConfiguration`` error with libpq's reason.
@@ -79,6 +82,7 @@ public struct PostgresConfiguration: Sendable, CustomStringConvertible {
             (
                 "options",
                 "-c DateStyle=ISO,YMD -c IntervalStyle=postgres -c extra_float_digits=3 -c plan_cache_mode=force_generic_plan"
+                    + sessionSettings.map { " -c \($0.name)=\($0.value)" }.joined()
             ),
             ("dbname", connectionString),
         ]

@@ -18,7 +18,8 @@ extension PostgresConnection {
         do {
             result = try await body(self)
         } catch {
-            _ = try? await simpleQuery("ROLLBACK")
+            // Not cancellable: a cancelled body still ends its transaction.
+            try? await uncancellableSimpleQuery("ROLLBACK")
             throw error
         }
         try await simpleQuery("COMMIT")

@@ -22,6 +22,8 @@ public final class PostgresConnection: @unchecked Sendable {
     private var handle: OpaquePointer?
     private var preparedNames: [String: String] = [:]
     private var closed = false
+    /// Cancels the statement in flight from any thread (`PQcancel` is thread-safe).
+    private let canceller: StatementCanceller
 
     /// The server's process id for this session, for `pg_terminate_backend` and notifications.
     public let backendPID: Int32
@@ -33,6 +35,7 @@ public final class PostgresConnection: @unchecked Sendable {
     private init(handle: OpaquePointer, queue: DispatchQueue, logger: Logger, usePreparedStatements: Bool) {
         self.handle = handle
         self.queue = queue
+        self.canceller = StatementCanceller(key: PQgetCancel(handle))
         self.usePreparedStatements = usePreparedStatements
         self.backendPID = PQbackendPID(handle)
         self.logger = logger
@@ -58,8 +61,18 @@ public final class PostgresConnection: @unchecked Sendable {
         return PostgresConnection(handle: handle, queue: queue, logger: logger, usePreparedStatements: usePreparedStatements)
     }
 
+    /// Runs a statement built by interpolation (see ``PostgresQuery``).
+    @discardableResult
+    public func query(_ query: PostgresQuery, prepared: Bool = false) async throws -> PostgresQueryResult {
+        try await self.query(query.sql, query.binds, prepared: prepared)
+    }
+
     /// Runs a parameterised statement. Set `prepared` for hot statements: the statement is
     /// prepared once per connection and executed by name afterwards.
+    ///
+    /// A statement is cancelled on the server (`PQcancel`) when the calling task is cancelled
+    /// or the current ``CancellationSignal`` fires; it then throws `CancellationError` and the
+    /// connection is not reused.
     @discardableResult
     public func query(_ sql: String, _ binds: Binds = [], prepared: Bool = false) async throws -> PostgresQueryResult {
         try await onQueue { handle in
@@ -79,10 +92,15 @@ public final class PostgresConnection: @unchecked Sendable {
         try await onQueue { handle in try self.collect(handle, PQexec(handle, sql)) }
     }
 
+    /// Like ``simpleQuery(_:)``, but not cancellable: ends a transaction whose work was cancelled.
+    func uncancellableSimpleQuery(_ sql: String) async throws {
+        _ = try await enqueue(ticket: nil) { handle in try self.collect(handle, PQexec(handle, sql)) }
+    }
+
     /// True when libpq has seen the connection break.
     public var isBroken: Bool {
         get async {
-            (try? await onQueue { handle in PQstatus(handle) != CONNECTION_OK }) ?? true
+            (try? await enqueue(ticket: nil) { handle in PQstatus(handle) != CONNECTION_OK }) ?? true
         }
     }
 
@@ -91,7 +109,7 @@ public final class PostgresConnection: @unchecked Sendable {
     /// means the server is closing it: a terminated backend or a shutdown shows up here
     /// without a round trip, and the pool opens a fresh connection instead.
     func checkIdleHealth() async -> Bool {
-        (try? await onQueue { handle -> Bool in
+        (try? await enqueue(ticket: nil) { handle -> Bool in
             guard PQstatus(handle) == CONNECTION_OK, PQtransactionStatus(handle) == PQTRANS_IDLE else { return false }
             var descriptor = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
             return poll(&descriptor, 1, 0) == 0
@@ -100,7 +118,7 @@ public final class PostgresConnection: @unchecked Sendable {
 
     /// Whether the session is idle, outside any transaction.
     func isIdleOutsideTransaction() async -> Bool {
-        (try? await onQueue { handle in PQtransactionStatus(handle) == PQTRANS_IDLE }) ?? false
+        (try? await enqueue(ticket: nil) { handle in PQtransactionStatus(handle) == PQTRANS_IDLE }) ?? false
     }
 
     /// Whether the last call left the connection usable and outside a transaction; read
@@ -123,24 +141,74 @@ public final class PostgresConnection: @unchecked Sendable {
 
     // MARK: - Confinement
 
+    /// Runs `body` on the connection's queue as a cancellable statement: task cancellation and
+    /// the current ``CancellationSignal`` cancel it on the server.
     func onQueue<Result: Sendable>(
+        _ body: @escaping @Sendable (OpaquePointer) throws -> Result
+    ) async throws -> Result {
+        let ticket = canceller.issueTicket()
+        let signal = CancellationSignal.current
+        var registration: Int?
+        if let signal {
+            guard let id = signal.register({ [canceller] in canceller.cancel(ticket) }) else {
+                canceller.finish(ticket)
+                throw CancellationError()
+            }
+            registration = id
+        }
+        defer {
+            if let registration { signal?.deregister(registration) }
+        }
+        return try await withTaskCancellationHandler {
+            try await enqueue(ticket: ticket, body)
+        } onCancel: { [canceller] in
+            canceller.cancel(ticket)
+        }
+    }
+
+    /// Runs `body` on the connection's queue; with a ticket, as the statement that ticket names.
+    private func enqueue<Result: Sendable>(
+        ticket: Int?,
         _ body: @escaping @Sendable (OpaquePointer) throws -> Result
     ) async throws -> Result {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Result, any Error>) in
             queue.async {
                 guard let handle = self.handle else {
+                    if let ticket { self.canceller.finish(ticket) }
                     continuation.resume(throwing: PostgresError(code: .connectionLost, message: "the connection is closed"))
                     return
                 }
-                let result = Swift.Result { try body(handle) }
+                var result: Swift.Result<Result, any Error>
+                var spoiled = false
+                if let ticket {
+                    if self.canceller.start(ticket) {
+                        result = Swift.Result { try body(handle) }
+                        spoiled = self.canceller.finish(ticket)
+                        // A statement we cancelled ends in an error that is ours, not the server's.
+                        if spoiled, case .failure = result { result = .failure(CancellationError()) }
+                    } else {
+                        result = .failure(CancellationError())
+                    }
+                } else {
+                    result = Swift.Result { try body(handle) }
+                }
                 // Remember how the session was left, so the pool can decide whether to reuse
-                // the connection without another trip to this queue.
-                let reusable = PQstatus(handle) == CONNECTION_OK && PQtransactionStatus(handle) == PQTRANS_IDLE
+                // the connection without another trip to this queue. After a cancel request the
+                // session is not reused: the request may still reach a later statement.
+                if spoiled { self.spoiled.withLock { $0 = true } }
+                let reusable =
+                    PQstatus(handle) == CONNECTION_OK && PQtransactionStatus(handle) == PQTRANS_IDLE
+                    && !self.spoiled.withLock { $0 }
                 self.reusable.withLock { $0 = reusable }
                 continuation.resume(with: result)
             }
         }
     }
+
+    private let spoiled = Mutex(false)
+
+    /// Whether a cancel request was sent on this session; such a connection is closed, not reused.
+    var wasCancelled: Bool { spoiled.withLock { $0 } }
 
     // MARK: - On the queue only
 

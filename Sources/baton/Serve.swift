@@ -1,4 +1,5 @@
 import ArgumentParser
+import BatonCommandLine
 import BatonCore
 import BatonHTTP
 import Foundation
@@ -21,11 +22,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Port to listen on. [env: BATON_PORT] (default: 8080)")
     var port: Int?
 
-    @Option(help: "PostgreSQL URL or keyword string. [env: BATON_DATABASE_URL] (default: embedded cluster)")
-    var databaseURL: String?
-
-    @Option(help: "Directory for the embedded cluster and local state. [env: BATON_DATA_DIR] (default: .baton)")
-    var dataDir: String?
+    @OptionGroup var database: DatabaseOptions
 
     @Option(help: "Database connections in the pool. [env: BATON_POOL_SIZE] (default: 10)")
     var poolSize: Int?
@@ -104,29 +101,32 @@ struct Serve: AsyncParsableCommand {
                 logger.info("applied migrations", metadata: ["migrations": "\(applied.map(\.fileName))"])
             }
         }
-        if demo, try await DemoSeeder(database: session.database).seedIfEmpty() {
+        let services = BatonServices(database: session.database)
+        if demo, try await DemoSeeder(services: services).seedIfEmpty() {
             logger.info("seeded demo data: regions emea and apac with calendars, ten teams, members, SLA policies and tasks")
         }
-        if let secret = try await TokenStore(pool: session.database.pool).bootstrapAdminToken() {
+        if let secret = try await session.database.tokens.bootstrapAdminToken() {
             announceAdminToken(secret, dataDirectory: configuration.embeddedDataDirectory, logger: logger)
         }
-        let desks = Desks()
         let application = try BatonApplication.make(
-            database: session.database,
+            services: services,
             registry: registry,
             settings: configuration.settings,
-            desks: desks,
             logger: logger
         )
         let listener = PostgresListener(configuration: session.connectionConfiguration, logger: logger)
         var groupConfiguration = ServiceGroupConfiguration(
             services: [
+                // Shut down last (the group stops services in reverse order), once nothing uses it.
+                .init(service: session.database.pool),
                 .init(service: application),
-                .init(service: NotificationRouter(listener: listener, desks: desks, catalog: session.database.slaCatalog, logger: logger)),
+                .init(
+                    service: NotificationRouter(listener: listener, desks: services.desks, catalog: session.database.slaCatalog, logger: logger)
+                ),
                 .init(service: LeaseReaper(pool: session.database.pool, logger: logger)),
                 .init(
                     service: SLAMonitor(
-                        database: session.database,
+                        services: services,
                         region: configuration.settings.region,
                         interval: configuration.slaInterval,
                         logger: logger

@@ -1,3 +1,4 @@
+import BatonCommandLine
 import BatonCore
 import BatonHTTP
 import Logging
@@ -59,15 +60,19 @@ struct ServeConfiguration {
             region: value(flags.region, "BATON_REGION"),
             idleTimeout: .milliseconds(Int(idle * 1000))
         )
-        database = DatabaseTarget(
-            url: value(flags.databaseURL, "BATON_DATABASE_URL"),
-            dataDirectory: value(flags.dataDir, "BATON_DATA_DIR") ?? ".baton"
-        )
+        database = flags.database.target(environment: environment)
         let acquire = try number(flags.poolAcquireTimeout, "BATON_POOL_ACQUIRE_TIMEOUT", default: 5, in: 0.01...600)
-        pool = ConnectionPool.Configuration(
-            size: try number(flags.poolSize, "BATON_POOL_SIZE", default: 10, in: 1...1000),
-            acquireTimeout: .milliseconds(Int(acquire * 1000))
-        )
+        do {
+            pool = try flags.database.bounding(
+                ConnectionPool.Configuration(
+                    size: try number(flags.poolSize, "BATON_POOL_SIZE", default: 10, in: 1...1000),
+                    acquireTimeout: .milliseconds(Int(acquire * 1000))
+                ),
+                environment: environment
+            )
+        } catch let error as DatabaseOptions.Invalid {
+            throw Invalid(description: error.description)
+        }
         let levelText = value(flags.logLevel, "BATON_LOG_LEVEL") ?? "info"
         guard let level = Logger.Level(rawValue: levelText) else {
             throw Invalid(description: "log level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BatonCommandLine
 import BatonCore
 import Foundation
 import Logging
@@ -16,23 +17,20 @@ struct BatonCtl: AsyncParsableCommand {
     )
 }
 
-/// Options every command shares: where the database is and how to print.
-struct GlobalOptions: ParsableArguments {
-    @Option(help: "PostgreSQL URL or keyword string. [env: BATON_DATABASE_URL] (default: the embedded cluster)")
-    var databaseURL: String?
+/// The principal CLI changes are recorded under: an operator at the console, every permission.
+let cliPrincipal = Principal.system(source: "cli")
 
-    @Option(help: "Baton's data directory, for the embedded cluster. [env: BATON_DATA_DIR] (default: .baton)")
-    var dataDir: String?
+/// Options every command shares: where the database is (``DatabaseOptions``, shared with
+/// `baton serve`) and how to print.
+struct GlobalOptions: ParsableArguments {
+    @OptionGroup var database: DatabaseOptions
 
     @Flag(help: "Print JSON for scripts instead of tables.")
     var json = false
 
-    var target: DatabaseTarget {
-        let environment = ProcessInfo.processInfo.environment
-        return DatabaseTarget(
-            url: databaseURL ?? environment["BATON_DATABASE_URL"],
-            dataDirectory: dataDir ?? environment["BATON_DATA_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? ".baton"
-        )
+    /// Opens the database, runs `body` with the use-case services over it, and closes it.
+    func withServices<Result>(_ body: (BatonServices) async throws -> Result) async throws -> Result {
+        try await withDatabase { database in try await body(BatonServices(database: database)) }
     }
 
     /// Opens the database (starting the embedded cluster for the command if it is not
@@ -41,10 +39,11 @@ struct GlobalOptions: ParsableArguments {
     func withDatabase<Result>(_ body: (BatonDatabase) async throws -> Result) async throws -> Result {
         var logger = Logger(label: "batonctl")
         logger.logLevel = .error
+        let environment = ProcessInfo.processInfo.environment
         let session: DatabaseSession
         do {
-            session = try await target.open(
-                poolConfiguration: .init(size: 2, acquireTimeout: .seconds(10)),
+            session = try await database.target(environment: environment).open(
+                poolConfiguration: try database.bounding(.init(size: 2, acquireTimeout: .seconds(10)), environment: environment),
                 logger: logger
             )
         } catch {

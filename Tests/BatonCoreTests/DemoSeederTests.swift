@@ -7,8 +7,8 @@ import Testing
     @Test func theDemoHasRegionsTeamsMembersAndTasksInEveryKindOfState() async throws {
         try await TestDatabase.withMigratedDatabase(poolSize: 4) { pool, _ in
             let database = BatonDatabase(pool: pool, logger: TestDatabase.quietLogger)
-            #expect(try await DemoSeeder(database: database).seedIfEmpty())
-            #expect(try await DemoSeeder(database: database).seedIfEmpty() == false, "a seeded database is left alone")
+            #expect(try await DemoSeeder(services: BatonServices(database: database)).seedIfEmpty())
+            #expect(try await DemoSeeder(services: BatonServices(database: database)).seedIfEmpty() == false, "a seeded database is left alone")
             let row = try #require(
                 try await pool.query(
                     """
@@ -49,7 +49,7 @@ import Testing
             #expect(try sla.decode(Int.self, "olas") == 1)
             #expect(try sla.decode(Int.self, "overdue") > 0)
             #expect(try sla.decode(Int.self, "at_risk") > 0)
-            let sweep = try await SLAMonitor(database: database, logger: TestDatabase.quietLogger).sweep()
+            let sweep = try await SLAMonitor(services: BatonServices(database: database), logger: TestDatabase.quietLogger).sweep()
             #expect(sweep.breached > 0)
             #expect(sweep.atRisk > 0)
             #expect(sweep.escalations > 0)

@@ -34,7 +34,7 @@ import Testing
             let follower = Task {
                 var cursor = 0
                 while !stop.withLock({ $0 }) {
-                    let page = try await feed.feed(after: cursor, limit: 37, types: nil, teams: nil)
+                    let page = try await feed.feed(after: cursor, limit: 37, types: nil, team: nil, scope: .everything)
                     delivered.withLock { $0 += page.map(\.id) }
                     cursor = page.last?.id ?? cursor
                     if page.isEmpty { try await Task.sleep(for: .milliseconds(5)) }

@@ -97,8 +97,8 @@ import Testing
             let otherPool = ConnectionPool(try PostgresConfiguration(url), configuration: .init(size: 4))
             let other = BatonDatabase(pool: otherPool, logger: TestDatabase.quietLogger)
             let monitors = [
-                SLAMonitor(database: database, logger: TestDatabase.quietLogger),
-                SLAMonitor(database: other, logger: TestDatabase.quietLogger),
+                SLAMonitor(services: BatonServices(database: database), logger: TestDatabase.quietLogger),
+                SLAMonitor(services: BatonServices(database: other), logger: TestDatabase.quietLogger),
             ]
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for monitor in monitors {
@@ -133,7 +133,7 @@ import Testing
             let database = BatonDatabase(pool: pool, logger: TestDatabase.quietLogger)
             let (support, _) = try await Self.seed(database)
             _ = try await Self.policy(NewSLAPolicy(name: "inquiries", kind: .sla, department: .support, doneWithinMinutes: 10), database)
-            let monitor = SLAMonitor(database: database, logger: TestDatabase.quietLogger)
+            let monitor = SLAMonitor(services: BatonServices(database: database), logger: TestDatabase.quietLogger)
             // 8.5 of 10 minutes used: at risk, not breached.
             let task = try await Self.task("inquiry", in: support, startedAgo: 510, database)
             _ = try await monitor.sweep()
@@ -269,7 +269,7 @@ import Testing
             #expect(try await Self.count("sla.breached", task: task.id, pool) == 1)
             let clock = try #require(try await SLAClockStore(pool: pool).clocks(taskID: task.id).first)
             #expect(clock.state(at: Date()) == .breached)
-            _ = try await SLAMonitor(database: database, logger: TestDatabase.quietLogger).sweep()
+            _ = try await SLAMonitor(services: BatonServices(database: database), logger: TestDatabase.quietLogger).sweep()
             #expect(try await Self.count("sla.breached", task: task.id, pool) == 1, "still once")
         }
     }
@@ -351,7 +351,7 @@ import Testing
                 ) { _ in }
             }
             try await Task.sleep(for: .milliseconds(800))
-            let sweep = try await SLAMonitor(database: database, logger: TestDatabase.quietLogger).sweep()
+            let sweep = try await SLAMonitor(services: BatonServices(database: database), logger: TestDatabase.quietLogger).sweep()
             #expect(sweep.resumed == 1)
             #expect(try await TaskStore(pool: pool).find(id: task.id)?.hold == nil)
             #expect(try await Self.count("task.resumed", task: task.id, pool) == 1)
@@ -444,7 +444,7 @@ extension SLATests {
             let task = try #require(try await store.find(id: id))
             let catalog = try await database.slaCatalog.snapshot(pool: pool)
             _ = try await pool.transaction { tx in try await SLAClockStore(pool: pool).start(for: [task], in: support, catalog: catalog, on: tx) }
-            let monitor = SLAMonitor(database: database, logger: TestDatabase.quietLogger)
+            let monitor = SLAMonitor(services: BatonServices(database: database), logger: TestDatabase.quietLogger)
             _ = try await monitor.sweep()
             _ = try await monitor.sweep()
             let outcomes = try await pool.query("SELECT level, outcome FROM sla_escalations ORDER BY level").map {

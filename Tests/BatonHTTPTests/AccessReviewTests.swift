@@ -7,67 +7,27 @@ import PostgresClient
 import Testing
 import Yams
 
-/// The access review, generated from the OpenAPI document: every operation is called with no
-/// token, a revoked token, an expired token, each role scoped to one EMEA team or to EMEA, and
-/// tokens scoped to another region, and each call must get the status its declared access
-/// gives. An operation the document gains without an entry in ``AccessReviewTests/declared``
-/// fails the suite, so a new endpoint cannot ship without a decision about who may call it.
+/// The access review, generated from the OpenAPI document and the access table
+/// (``UseCase/access``): every operation is called with no token, a revoked token, an expired
+/// token, each role scoped to one EMEA team or to EMEA, and tokens scoped to another region,
+/// and each call must get the status its declared access gives. An operation the document
+/// gains without an entry in the table fails the suite (and a `UseCase` without its access does
+/// not compile), so a new endpoint cannot ship without a decision about who may call it.
 @Suite(.requiresDatabase) struct AccessReviewTests {
-    /// Who may call an operation.
-    enum Access: Sendable {
-        /// No token needed (probes, the document, metrics).
-        case open
-        /// Any valid token; what comes back is narrowed to the caller's scope.
-        case anyToken
-        /// The path names a team or a task: out of scope is 404 (existence does not leak),
-        /// in scope without the permission is 403.
-        case team(Permission)
-        /// The role decides; items named in the body are checked against scope one by one.
-        case role(Permission)
-        /// Admin tokens only.
-        case admin
-    }
-
-    /// Every operation in the document, by "METHOD /path".
-    static let declared: [String: Access] = [
-        "GET /healthz": .open, "GET /readyz": .open, "GET /openapi.yaml": .open, "GET /metrics": .open,
-        "GET /v1/regions": .anyToken, "POST /v1/regions": .admin,
-        "GET /v1/regions/{code}/calendar": .anyToken, "PUT /v1/regions/{code}/calendar": .admin,
-        "POST /v1/regions/{code}/holidays": .admin, "DELETE /v1/regions/{code}/holidays/{date}": .admin,
-        "GET /v1/sla/policies": .anyToken, "POST /v1/sla/policies": .admin,
-        "POST /v1/sla/policies/{id}/disable": .admin, "POST /v1/sla/policies/{id}/enable": .admin,
-        "GET /v1/sla/breaches": .anyToken,
-        "GET /v1/teams": .anyToken, "POST /v1/teams": .admin,
-        "POST /v1/teams/{team}/pause": .team(.manageQueue), "POST /v1/teams/{team}/resume": .team(.manageQueue),
-        "GET /v1/teams/{team}/stats": .team(.readQueue),
-        "POST /v1/teams/{team}/tasks": .team(.workQueue), "POST /v1/teams/{team}/tasks/batch": .team(.workQueue),
-        "POST /v1/teams/{team}/claim": .team(.workQueue),
-        "GET /v1/tasks": .anyToken, "POST /v1/tasks/complete": .role(.workQueue),
-        "GET /v1/tasks/{id}": .team(.readQueue),
-        "POST /v1/tasks/{id}/heartbeat": .team(.workQueue), "POST /v1/tasks/{id}/complete": .team(.workQueue),
-        "POST /v1/tasks/{id}/fail": .team(.workQueue), "POST /v1/tasks/{id}/release": .team(.workQueue),
-        "POST /v1/tasks/{id}/retry": .team(.manageQueue), "POST /v1/tasks/{id}/cancel": .team(.workQueue),
-        "POST /v1/tasks/{id}/handoff": .team(.workQueue),
-        "POST /v1/tasks/{id}/hold": .team(.workQueue), "POST /v1/tasks/{id}/resume": .team(.workQueue),
-        "GET /v1/events": .anyToken, "GET /v1/events/stream": .anyToken,
-        "GET /v1/members": .anyToken, "POST /v1/members": .admin,
-        "POST /v1/members/{id}/memberships": .admin, "POST /v1/members/{id}/deactivate": .admin,
-        "GET /v1/tokens": .admin, "POST /v1/tokens": .admin, "POST /v1/tokens/{id}/revoke": .admin,
-    ]
-
-    /// Every "METHOD /path" in the OpenAPI document.
-    static func documentedOperations() throws -> [String] {
+    /// Every operation in the document: "METHOD /path" and its operationId.
+    static func documentedOperations() throws -> [(operation: String, id: String)] {
         let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Sources/BatonHTTP/openapi.yaml")
         let document = try #require(try Yams.load(yaml: String(contentsOf: file, encoding: .utf8)) as? [String: Any])
         let paths = try #require(document["paths"] as? [String: Any])
-        var operations: [String] = []
+        var operations: [(String, String)] = []
         for (path, item) in paths {
-            for method in (item as? [String: Any])?.keys.sorted() ?? [] where HTTPRequest.Method(method.uppercased()) != nil {
-                operations.append("\(method.uppercased()) \(path)")
+            for (method, operation) in (item as? [String: Any]) ?? [:] where HTTPRequest.Method(method.uppercased()) != nil {
+                let id = try #require((operation as? [String: Any])?["operationId"] as? String, "\(method) \(path) has no operationId")
+                operations.append(("\(method.uppercased()) \(path)", id))
             }
         }
-        return operations.sorted()
+        return operations.sorted { $0.0 < $1.0 }
     }
 
     /// A caller: a token (or none) and, for valid tokens, the principal it stands for.
@@ -102,12 +62,11 @@ import Yams
     }
 
     /// What `access` gives `caller` on a path that names something of `sales-emea`.
-    static func expected(_ access: Access, for caller: Caller) -> Expected {
+    static func expected(_ access: UseCase.Access, for caller: Caller) -> Expected {
         if case .open = access { return .allowed }
         guard let principal = caller.principal else { return .unauthenticated }
         switch access {
         case .open, .anyToken: return .allowed
-        case .admin: return principal.role == .admin ? .allowed : .forbidden
         case .role(let permission): return principal.has(permission) ? .allowed : .forbidden
         case .team(let permission):
             guard principal.has(permission) else { return .forbidden }
@@ -116,27 +75,38 @@ import Yams
     }
 
     @Test func theAccessTableCoversExactlyTheDocumentedOperations() throws {
-        let documented = Set(try Self.documentedOperations())
-        let declared = Set(Self.declared.keys)
+        let documented = try Self.documentedOperations()
+        let documentedIDs = Set(documented.map(\.id))
+        let declared = Set(UseCase.allCases.map(\.rawValue))
         #expect(documented.count >= 40)
-        #expect(documented.subtracting(declared).sorted() == [], "operations without a declared access")
-        #expect(declared.subtracting(documented).sorted() == [], "declared operations the document no longer has")
+        #expect(documentedIDs.count == documented.count, "operationIds are unique")
+        #expect(documentedIDs.subtracting(declared).sorted() == [], "operations without a declared access")
+        #expect(declared.subtracting(documentedIDs).sorted() == [], "declared operations the document no longer has")
     }
 
     @Test func everyOperationGivesEveryCallerTheStatusItsAccessDeclares() async throws {
         let operations = try Self.documentedOperations()
         try await withTestApplication { api, database in
             try await api.seedReferenceData()
-            func token(_ role: Role, teams: [String] = [], regions: [String] = []) async throws -> (id: Int, caller: Caller) {
+            func token(
+                _ role: Role,
+                teams: [String] = [],
+                regions: [String] = [],
+                allRegions: Bool = false
+            ) async throws -> (
+                id: Int, caller: Caller
+            ) {
                 let body = try JSONSerialization.data(withJSONObject: [
-                    "name": "review \(role.rawValue)", "role": role.rawValue, "teams": teams, "regions": regions,
+                    "name": "review \(role.rawValue)", "role": role.rawValue, "teams": teams, "regions": regions, "all_regions": allRegions,
                 ])
                 let created = try await api.call(.post, "/v1/tokens", json: String(decoding: body, as: UTF8.self))
                 try api.expect(.created, created)
                 let json = try created.json(AnyJSON.self)
                 let id = try #require(json["token"]?["id"]?.int)
-                let principal = Principal(tokenID: id, name: "", role: role, scope: Scope(teams: Set(teams), regions: Set(regions)))
-                return (id, Caller(name: "\(role.rawValue) \(teams + regions)", secret: json["secret"]?.string, principal: principal))
+                let scope = Scope(allRegions: allRegions, teams: Set(teams), regions: Set(regions))
+                let principal = Principal(tokenID: id, name: "", role: role, scope: scope)
+                let reach = allRegions ? "all regions" : "\(teams + regions)"
+                return (id, Caller(name: "\(role.rawValue) \(reach)", secret: json["secret"]?.string, principal: principal))
             }
             let revoked = try await token(.admin)
             try api.expect(.ok, await api.call(.post, "/v1/tokens/\(revoked.id)/revoke"))
@@ -149,7 +119,7 @@ import Yams
                 Caller(
                     name: "admin",
                     secret: api.token,
-                    principal: Principal(tokenID: 1, name: "", role: .admin, scope: Scope())
+                    principal: Principal(tokenID: 1, name: "", role: .admin, scope: .everything)
                 ),
             ]
             for role in [Role.viewer, .agent, .lead] {
@@ -158,6 +128,8 @@ import Yams
             }
             callers.append(try await token(.coordinator, regions: ["emea"]).caller)
             callers.append(try await token(.coordinator, regions: ["apac"]).caller)
+            callers.append(try await token(.coordinator, allRegions: true).caller)
+            callers.append(try await token(.viewer, allRegions: true).caller)
 
             let member = try await api.call(.post, "/v1/members", json: #"{"name":"Reviewed","email":"reviewed@example.com"}"#)
             try api.expect(.created, member)
@@ -191,11 +163,11 @@ import Yams
                 "POST /v1/tasks/{id}/hold": #"{"reason":"r"}"#,
                 "POST /v1/members": #"{"name":"n","email":"n@example.com"}"#,
                 "POST /v1/members/{id}/memberships": #"{"team":"sales-emea","role":"agent"}"#,
-                "POST /v1/tokens": #"{"name":"n","role":"viewer"}"#,
+                "POST /v1/tokens": #"{"name":"n","role":"viewer","regions":["emea"]}"#,
             ]
             var checked = 0
-            for operation in operations {
-                let access = try #require(Self.declared[operation], "\(operation) has no declared access")
+            for (operation, id) in operations {
+                let access = try #require(UseCase(rawValue: id), "\(operation) has no declared access").access
                 let parts = operation.split(separator: " ", maxSplits: 1).map(String.init)
                 let method = try #require(HTTPRequest.Method(parts[0]))
                 for caller in callers {
@@ -211,7 +183,7 @@ import Yams
                         let id = try #require(try task.json(AnyJSON.self)["id"]?.int)
                         path = path.replacingOccurrences(of: "{id}", with: "\(id)")
                     } else if path.hasPrefix("/v1/tokens/{id}") {
-                        path = path.replacingOccurrences(of: "{id}", with: "\(try await token(.viewer).id)")
+                        path = path.replacingOccurrences(of: "{id}", with: "\(try await token(.viewer, regions: ["emea"]).id)")
                     } else if path.hasPrefix("/v1/members/{id}") {
                         path = path.replacingOccurrences(of: "{id}", with: "\(memberID)")
                     } else {

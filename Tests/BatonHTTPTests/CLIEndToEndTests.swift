@@ -1,6 +1,7 @@
 import BatonCore
 import BatonTestSupport
 import Foundation
+import HTTPTypes
 import PostgresClient
 import Testing
 
@@ -89,6 +90,51 @@ import Testing
             let breaches = try run("sla", "breaches", "--region", "emea", "--json")
             let list = try JSONSerialization.jsonObject(with: Data(breaches.output.utf8)) as? [Any]
             #expect(list?.isEmpty == true)
+        }
+    }
+
+    @Test func theCLIAndTheAPIStartACoveredTasksClocksThroughTheSameService() async throws {
+        try await withTestApplication { api, database in
+            try await api.seedReferenceData()
+            try api.expect(
+                .created,
+                await api.call(
+                    .post,
+                    "/v1/sla/policies",
+                    json:
+                        #"{"name":"Complaints","kind":"sla","department":"support","task_kind":"handle_complaint","claim_within_minutes":60,"done_within_minutes":480}"#
+                )
+            )
+            let viaAPI = try await api.call(.post, "/v1/teams/support-emea/tasks", json: #"{"kind":"handle_complaint","title":"via the API"}"#)
+            try api.expect(.created, viaAPI)
+            let apiTask = try viaAPI.json(AnyJSON.self)
+            let run = try Self.batonctl(
+                ["task", "create", "--team", "support-emea", "--kind", "handle_complaint", "--title", "via the CLI", "--json"],
+                url: api.url
+            )
+            #expect(run.status == 0, "\(run.error)")
+            let cliTask = try #require(try JSONSerialization.jsonObject(with: Data(run.output.utf8)) as? [String: Any])
+            let apiID = try #require(apiTask["id"]?.int)
+            let cliID = try #require(cliTask["id"] as? Int)
+            // Both got the policy, a resolution deadline and the same two clocks.
+            #expect(apiTask["sla_policy_id"]?.int != nil)
+            #expect(cliTask["sla_policy_id"] as? Int == apiTask["sla_policy_id"]?.int)
+            #expect(apiTask["due_at"]?.string != nil)
+            #expect(cliTask["due_at"] != nil)
+            let clocks = try await database.pool.query(
+                "SELECT task_id, array_agg(target ORDER BY target)::text AS targets FROM sla_clocks WHERE task_id = ANY($1) GROUP BY task_id",
+                [[apiID, cliID]]
+            )
+            #expect(clocks.rows.count == 2)
+            #expect(try clocks.map { try $0.decode(String.self, "targets") } == ["{claim_within,done_within}", "{claim_within,done_within}"])
+            let shown = try await api.call(.get, "/v1/tasks/\(cliID)").json(AnyJSON.self)
+            #expect(shown["sla"]?.array.count == 2)
+            // The event says where the task came from.
+            let source = try await database.pool.query(
+                "SELECT source FROM events WHERE type = 'task.created' AND entity_id = $1",
+                [String(cliID)]
+            )
+            #expect(try source.first?.decode(String.self, "source") == "cli")
         }
     }
 

@@ -250,56 +250,6 @@ import Darwin
 /// Slow-loris: clients that send their request head a byte at a time hold a connection each.
 /// The idle timeout closes them while the server keeps answering everyone else.
 @Suite(.requiresDatabase) struct SlowClientTests {
-    /// A blocking TCP connection to 127.0.0.1, for sending a request one byte at a time.
-    final class RawConnection: @unchecked Sendable {
-        let descriptor: Int32
-
-        init(port: Int) throws {
-            #if canImport(Glibc)
-            descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            #else
-            descriptor = socket(AF_INET, SOCK_STREAM, 0)
-            #endif
-            guard descriptor >= 0 else { throw TestFailure("socket() failed") }
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = in_port_t(UInt16(port).bigEndian)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let connected = withUnsafePointer(to: &address) { pointer in
-                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                }
-            }
-            guard connected == 0 else {
-                close(descriptor)
-                throw TestFailure("connect() failed")
-            }
-            var timeout = timeval(tv_sec: 0, tv_usec: 50_000)
-            setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        }
-
-        /// Sends one byte; false once the server has closed the connection.
-        func send(byte: UInt8) -> Bool {
-            var byte = byte
-            #if canImport(Glibc)
-            return Glibc.send(descriptor, &byte, 1, Int32(MSG_NOSIGNAL)) == 1
-            #else
-            return Darwin.send(descriptor, &byte, 1, 0) == 1
-            #endif
-        }
-
-        /// Whether the server has closed the connection (end of stream or reset).
-        var isClosedByPeer: Bool {
-            var buffer = [UInt8](repeating: 0, count: 512)
-            let received = recv(descriptor, &buffer, buffer.count, Int32(MSG_DONTWAIT))
-            if received == 0 { return true }
-            if received < 0 { return errno == ECONNRESET }
-            return false
-        }
-
-        deinit { close(descriptor) }
-    }
-
     @Test func fiftySlowClientsAreDroppedAfterTheIdleTimeoutWhileOthersAreServed() async throws {
         try await TestDatabase.withEmptyDatabase { url in
             let pool = ConnectionPool(try PostgresConfiguration(url), configuration: .init(size: 4, acquireTimeout: .seconds(5)))
@@ -307,10 +257,9 @@ import Darwin
             try await database.migrate()
             let settings = ServerSettings(port: 0, idleTimeout: .seconds(4))
             let application = try BatonApplication.make(
-                database: database,
+                services: BatonServices(database: database),
                 registry: testRegistry,
                 settings: settings,
-                desks: Desks(),
                 logger: TestDatabase.quietLogger
             )
             try await application.test(.live) { client in

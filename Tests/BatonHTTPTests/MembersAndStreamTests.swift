@@ -6,6 +6,7 @@ import Hummingbird
 import HummingbirdTesting
 import PostgresClient
 import Testing
+import Yams
 
 @Suite(.requiresDatabase) struct MembersAndStreamTests {
     @Test func membersJoinTeamsAndDeactivationRevokesTheirTokens() async throws {
@@ -60,6 +61,65 @@ import Testing
             #expect(resumedIDs == [ids[10]])
             let bad = try await api.call(.get, "/v1/events/stream", headers: [HTTPField.Name("Last-Event-ID")!: "abc"])
             #expect(bad.status == .badRequest)
+        }
+    }
+
+    @Test func everyStreamMessageIsAServerSentEventAsTheDocumentDescribesIt() async throws {
+        // The document's description of a message, read from the document itself.
+        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Sources/BatonHTTP/openapi.yaml")
+        let document = try #require(try Yams.load(yaml: String(contentsOf: file, encoding: .utf8)) as? [String: Any])
+        let schemas = try #require((document["components"] as? [String: Any])?["schemas"] as? [String: Any])
+        let stream = try #require(
+            (((((document["paths"] as? [String: Any])?["/v1/events/stream"] as? [String: Any])?["get"] as? [String: Any])?["responses"]
+                as? [String: Any])?["200"] as? [String: Any])?["content"] as? [String: Any]
+        )
+        let item = try #require((stream["text/event-stream"] as? [String: Any])?["x-baton-item-schema"] as? [String: Any])
+        #expect(item["$ref"] as? String == "#/components/schemas/ServerSentEvent")
+        let message = try #require(schemas["ServerSentEvent"] as? [String: Any])
+        let eventSchema = try #require(schemas["Event"] as? [String: Any])
+        let messageFields = try #require(message["required"] as? [String])
+        let eventFields = try #require(eventSchema["required"] as? [String])
+        let eventProperties = try #require(eventSchema["properties"] as? [String: [String: Any]])
+        let propertyTypes = eventProperties.compactMapValues { $0["type"] as? String }
+
+        try await withTestApplication(settings: ServerSettings(eventStreamLifetime: .milliseconds(1500))) { api, _ in
+            try await api.seedReferenceData()
+            try await api.call(.post, "/v1/teams/sales-emea/tasks", json: #"{"kind":"k","title":"t"}"#)
+            var text = ""
+            for _ in 0..<50 where !text.contains("event: task.created") {
+                text = try await api.call(.get, "/v1/events/stream").text
+            }
+            let messages = text.components(separatedBy: "\n\n").filter { $0.contains("\nevent: ") }
+            #expect(messages.count >= 11)
+            for block in messages {
+                var fields: [String: String] = [:]
+                for line in block.split(separator: "\n") {
+                    let parts = line.split(separator: ":", maxSplits: 1).map(String.init)
+                    guard parts.count == 2 else { continue }
+                    fields[parts[0]] = parts[1].hasPrefix(" ") ? String(parts[1].dropFirst()) : parts[1]
+                }
+                #expect(Set(messageFields).isSubset(of: Set(fields.keys)), "\(block)")
+                let id = try #require(fields["id"])
+                let numeric = id.unicodeScalars.allSatisfy { ("0"..."9").contains($0) }
+                #expect(numeric, "id \(id) matches ^[0-9]+$")
+                let data = try #require(
+                    try JSONSerialization.jsonObject(with: Data((fields["data"] ?? "").utf8)) as? [String: Any],
+                    "data is the event as a JSON object: \(block)"
+                )
+                for field in eventFields { #expect(data[field] != nil, "the event has \(field): \(block)") }
+                for (name, value) in data {
+                    let type = try #require(propertyTypes[name], "\(name) is a documented member of Event")
+                    switch type {
+                    case "integer": #expect(value is Int, "\(name) is an integer")
+                    case "string": #expect(value is String, "\(name) is a string")
+                    case "object": #expect(value is [String: Any], "\(name) is an object")
+                    default: Issue.record("unexpected type \(type) of \(name)")
+                    }
+                }
+                #expect(String(describing: data["id"] ?? "") == id, "the id line is the event's id")
+                #expect(data["type"] as? String == fields["event"], "the event line is the event's type")
+            }
         }
     }
 

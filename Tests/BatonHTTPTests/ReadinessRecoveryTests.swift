@@ -30,7 +30,7 @@ import Testing
         )
         let database = BatonDatabase(pool: pool, logger: TestDatabase.quietLogger)
         try await database.migrate()
-        let router = try BatonApplication.makeRouter(database: database, registry: testRegistry, settings: ServerSettings())
+        let router = try BatonApplication.makeRouter(services: BatonServices(database: database), registry: testRegistry, settings: ServerSettings())
         let application = Application(router: router, logger: TestDatabase.quietLogger)
         do {
             try await application.test(.router) { client in

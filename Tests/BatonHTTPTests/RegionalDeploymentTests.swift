@@ -137,6 +137,7 @@ import Testing
             #expect(handoffLine["token_id"] == "1")
             #expect(handoffLine["region"] == "emea")
             #expect((handoffLine["request_id"] ?? "").isEmpty == false)
+            #expect(handoffLine["hb.request.id"] == nil, "the request id appears once")
             #expect(Double(handoffLine["duration_ms"] ?? "") != nil)
             #expect(lines.allSatisfy { !($0.values.contains { $0.contains(token) }) }, "no log line carries the token's secret")
         }

@@ -87,7 +87,7 @@ import Testing
 
     @discardableResult
     static func sweep(_ database: BatonDatabase) async throws -> SLAMonitor.Sweep {
-        try await SLAMonitor(database: database, logger: TestDatabase.quietLogger).sweep()
+        try await SLAMonitor(services: BatonServices(database: database), logger: TestDatabase.quietLogger).sweep()
     }
 
     static func count(_ type: String, task: Int, _ database: BatonDatabase) async throws -> Int {

@@ -11,6 +11,12 @@ import PostgresClient
 import Prometheus
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 extension Trait where Self == ConditionTrait {
     /// Runs the test when a test cluster is configured (always under CI).
     static var requiresDatabase: Self {
@@ -31,10 +37,15 @@ func withTestApplication(
     settings: ServerSettings = ServerSettings(),
     migrated: Bool = true,
     poolSize: Int = 8,
+    statementTimeout: Duration? = nil,
+    lockTimeout: Duration? = nil,
     _ body: @escaping @Sendable (API, BatonDatabase) async throws -> Void
 ) async throws {
     try await TestDatabase.withEmptyDatabase { url in
-        let pool = ConnectionPool(try PostgresConfiguration(url), configuration: .init(size: poolSize, acquireTimeout: .seconds(5)))
+        let pool = ConnectionPool(
+            try PostgresConfiguration(url),
+            configuration: .init(size: poolSize, acquireTimeout: .seconds(5), statementTimeout: statementTimeout, lockTimeout: lockTimeout)
+        )
         let database = BatonDatabase(pool: pool, logger: TestDatabase.quietLogger)
         var adminToken = ""
         if migrated {
@@ -43,7 +54,11 @@ func withTestApplication(
         }
         let token = adminToken
         let desks = Desks()
-        let router = try BatonApplication.makeRouter(database: database, registry: testRegistry, settings: settings, desks: desks)
+        let router = try BatonApplication.makeRouter(
+            services: BatonServices(database: database, desks: desks),
+            registry: testRegistry,
+            settings: settings
+        )
         let application = Application(router: router, logger: TestDatabase.quietLogger)
         let listener = PostgresListener(configuration: try PostgresConfiguration(url))
         let notifications = Task {
@@ -189,4 +204,59 @@ extension TestResponse {
     var text: String { String(decoding: body.readableBytesView, as: UTF8.self) }
 
     func errorEnvelope() throws -> ErrorEnvelope { try json(ErrorEnvelope.self) }
+}
+
+/// A blocking TCP connection to 127.0.0.1, for sending a request one byte at a time.
+final class RawConnection: @unchecked Sendable {
+    let descriptor: Int32
+
+    init(port: Int) throws {
+        #if canImport(Glibc)
+        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #else
+        descriptor = socket(AF_INET, SOCK_STREAM, 0)
+        #endif
+        guard descriptor >= 0 else { throw TestFailure("socket() failed") }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard connected == 0 else {
+            close(descriptor)
+            throw TestFailure("connect() failed")
+        }
+        var timeout = timeval(tv_sec: 0, tv_usec: 50_000)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    /// Sends one byte; false once the server has closed the connection.
+    func send(byte: UInt8) -> Bool {
+        var byte = byte
+        #if canImport(Glibc)
+        return Glibc.send(descriptor, &byte, 1, Int32(MSG_NOSIGNAL)) == 1
+        #else
+        return Darwin.send(descriptor, &byte, 1, 0) == 1
+        #endif
+    }
+
+    /// Sends all of `bytes`; false when the connection broke.
+    func send(_ bytes: [UInt8]) -> Bool {
+        bytes.allSatisfy { send(byte: $0) }
+    }
+
+    /// Whether the server has closed the connection (end of stream or reset).
+    var isClosedByPeer: Bool {
+        var buffer = [UInt8](repeating: 0, count: 512)
+        let received = recv(descriptor, &buffer, buffer.count, Int32(MSG_DONTWAIT))
+        if received == 0 { return true }
+        if received < 0 { return errno == ECONNRESET }
+        return false
+    }
+
+    deinit { close(descriptor) }
 }

@@ -15,6 +15,18 @@ import Testing
         #expect(versions == Array(1...versions.count), "migrations are numbered 1, 2, 3… without gaps")
     }
 
+    @Test func everyEmbeddedMigrationIsItsFileByteForByte() throws {
+        // A checksum that differs from the file's would make every deployed database refuse the build.
+        let directory = URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("sql")
+        for migration in TestDatabase.migrations {
+            let bytes = try Data(contentsOf: directory.appendingPathComponent(migration.fileName))
+            let fromFile = try #require(Migration(fileName: migration.fileName, contents: Array(bytes)))
+            #expect(migration.checksum == fromFile.checksum, "\(migration.fileName)")
+        }
+    }
+
     @Test func fileNamesParseIntoVersionAndName() throws {
         let migration = try #require(Migration(fileName: "0012_add_orders.sql", contents: Array("SELECT 1".utf8)))
         #expect(migration.version == 12)

@@ -8,6 +8,8 @@ public struct TokenInfo: Sendable, Equatable, Codable {
     public var id: Int
     public var name: String
     public var role: Role
+    /// The token reaches every team of every region.
+    public var allRegions: Bool
     public var teams: [String]
     public var regions: [String]
     public var memberID: Int?
@@ -18,54 +20,113 @@ public struct TokenInfo: Sendable, Equatable, Codable {
     public var createdAt: Date
 }
 
-/// What creating a token needs.
-public struct NewToken: Sendable {
+/// What creating a token needs. A token reaches the listed teams and the teams of the listed
+/// regions, or every region with `allRegions`; an admin token with neither reaches every region.
+public struct NewToken: Sendable, Codable {
     public var name: String
     public var role: Role
+    public var allRegions: Bool
     public var teams: [String]
     public var regions: [String]
     public var memberID: Int?
     public var expiresAt: Date?
 
-    public init(name: String, role: Role, teams: [String] = [], regions: [String] = [], memberID: Int? = nil, expiresAt: Date? = nil) {
+    public init(
+        name: String,
+        role: Role,
+        allRegions: Bool = false,
+        teams: [String] = [],
+        regions: [String] = [],
+        memberID: Int? = nil,
+        expiresAt: Date? = nil
+    ) {
         self.name = name
         self.role = role
+        self.allRegions = allRegions
         self.teams = teams
         self.regions = regions
         self.memberID = memberID
         self.expiresAt = expiresAt
+    }
+
+    /// Whether the token will reach every region: asked for, or an admin token narrowed to nothing.
+    var reachesAllRegions: Bool { allRegions || (role == .admin && teams.isEmpty && regions.isEmpty) }
+
+    /// Checks the name, the reach and the expiry.
+    public func validate() throws(BatonError) {
+        guard TextRules.hasLength(name, in: 1...200) else {
+            throw .invalidArgument("name must be 1 to 200 characters", field: "name")
+        }
+        guard reachesAllRegions || !teams.isEmpty || !regions.isEmpty else {
+            let reach =
+                switch role {
+                case .coordinator: "a coordinator acts on the teams of its regions"
+                case .lead, .agent: "a \(role.rawValue) works the queues of its teams"
+                default: "a \(role.rawValue) token reads what its scope allows"
+                }
+            throw BatonError(
+                .ruleViolation,
+                "\(reach): list regions or teams, or set all_regions for every region",
+                details: ["field": "regions"]
+            )
+        }
+        if allRegions, !teams.isEmpty || !regions.isEmpty {
+            throw BatonError(
+                .ruleViolation,
+                "all_regions already reaches every team: leave teams and regions empty",
+                details: ["field": "all_regions"]
+            )
+        }
+        if let expiresAt, expiresAt <= Date() {
+            throw BatonError(.ruleViolation, "expires_at must be in the future", details: ["field": "expires_at"])
+        }
     }
 }
 
 /// API tokens: `bt_` followed by 43 random base64url characters, stored as SHA-256 only.
 ///
 /// Authentication results are cached for two seconds so a busy worker does not cost a query
-/// per request; a revocation therefore takes effect within two seconds everywhere.
+/// per request; a revocation therefore takes effect within two seconds everywhere. Valid and
+/// unknown secrets are cached apart, each bounded: a flood of invalid tokens only churns the
+/// small negative cache and never evicts the workers' valid entries.
 public final class TokenStore: Sendable {
-    private struct CacheEntry {
-        let principal: Principal?
-        let expiresAt: ContinuousClock.Instant
+    private struct Caches {
+        var valid: [Data: (principal: Principal, expires: ContinuousClock.Instant)] = [:]
+        var invalid: [Data: ContinuousClock.Instant] = [:]
     }
 
     let pool: ConnectionPool
-    private let cache = Mutex<[Data: CacheEntry]>([:])
-    private let cacheLifetime: Duration = .seconds(2)
+    private let caches = Mutex(Caches())
+    private let cacheLifetime: Duration
+    /// Most valid tokens cached; beyond it expired entries go first, then all (re-read in 2 s).
+    public static let validCacheLimit = 10_000
+    /// Most unknown secrets cached; a flood beyond it replaces them, never the valid ones.
+    public static let invalidCacheLimit = 1_000
 
-    public init(pool: ConnectionPool) { self.pool = pool }
+    public init(pool: ConnectionPool, cacheLifetime: Duration = .seconds(2)) {
+        self.pool = pool
+        self.cacheLifetime = cacheLifetime
+    }
 
-    /// Creates a token and returns it with its secret, which is never retrievable again.
+    /// Creates a token in its own transaction (see ``create(_:createdBy:on:)``).
     public func create(_ token: NewToken, createdBy: String) async throws -> (TokenInfo, secret: String) {
-        try validate(token)
+        try await pool.transaction { tx in try await create(token, createdBy: createdBy, on: tx) }
+    }
+
+    /// Creates a token on `tx` and returns it with its secret, which is never retrievable again.
+    public func create(_ token: NewToken, createdBy: String, on tx: PostgresConnection) async throws -> (TokenInfo, secret: String) {
+        try token.validate()
         let secret = Self.generateSecret()
-        let rows = try await pool.query(
+        let rows = try await tx.query(
             """
-            INSERT INTO api_tokens (name, secret_hash, secret_hint, role, member_id, teams, regions, expires_at, created_by)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+            INSERT INTO api_tokens (name, secret_hash, secret_hint, role, member_id, all_regions, teams, regions, expires_at,
+                                    created_by)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
             RETURNING \(Self.columns)
             """,
             [
                 token.name, Self.hash(secret), String(secret.prefix(7)) + "…", token.role.rawValue, token.memberID,
-                token.teams, token.regions, token.expiresAt, createdBy,
+                token.reachesAllRegions, token.teams, token.regions, token.expiresAt, createdBy,
             ]
         )
         guard let row = rows.first else { throw BatonError(.internalError, "token was not stored") }
@@ -82,8 +143,8 @@ public final class TokenStore: Sendable {
             let secret = Self.generateSecret()
             try await tx.query(
                 """
-                INSERT INTO api_tokens (name, secret_hash, secret_hint, role, created_by)
-                VALUES ('bootstrap admin', $1, $2, 'admin', 'system')
+                INSERT INTO api_tokens (name, secret_hash, secret_hint, role, all_regions, created_by)
+                VALUES ('bootstrap admin', $1, $2, 'admin', true, 'system')
                 """,
                 [Self.hash(secret), String(secret.prefix(7)) + "…"]
             )
@@ -95,20 +156,20 @@ public final class TokenStore: Sendable {
         try await pool.query("SELECT \(Self.columns) FROM api_tokens ORDER BY id").map(Self.info)
     }
 
-    /// Revokes a token; returns false when there is no such token.
-    public func revoke(id: Int) async throws -> Bool {
-        let result = try await pool.query(
-            "UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1",
+    /// Revokes a token; returns it, or `nil` when there is no such token.
+    public func revoke(id: Int) async throws -> TokenInfo? {
+        let rows = try await pool.query(
+            "UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 RETURNING \(Self.columns)",
             [id]
         )
-        cache.withLock { $0.removeAll() }
-        return result.affectedRows == 1
+        forgetCachedPrincipals()
+        return try rows.first.map(Self.info)
     }
 
     /// Drops cached authentications, so a revocation made outside ``revoke(id:)`` (such as
     /// deactivating a member) takes effect in this process at once.
-    public func forgetCachedPrincipals() async {
-        cache.withLock { $0.removeAll() }
+    public func forgetCachedPrincipals() {
+        caches.withLock { $0.valid.removeAll() }
     }
 
     /// The principal for a bearer secret, or `nil` when it is unknown, revoked or expired.
@@ -116,14 +177,17 @@ public final class TokenStore: Sendable {
         guard secret.hasPrefix("bt_"), secret.utf8.count <= 100 else { return nil }
         let hash = Self.hash(secret)
         let now = ContinuousClock.now
-        if let entry = cache.withLock({ $0[hash] }), entry.expiresAt > now {
-            return entry.principal
+        let cached = caches.withLock { caches -> (hit: Bool, principal: Principal?) in
+            if let entry = caches.valid[hash], entry.expires > now { return (true, entry.principal) }
+            if let expires = caches.invalid[hash], expires > now { return (true, nil) }
+            return (false, nil)
         }
+        if cached.hit { return cached.principal }
         let rows = try await pool.query(
             """
             UPDATE api_tokens SET last_used_at = now()
             WHERE secret_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
-            RETURNING id, name, role, teams, regions, member_id
+            RETURNING id, name, role, all_regions, teams, regions, member_id
             """,
             [hash],
             prepared: true
@@ -135,33 +199,34 @@ public final class TokenStore: Sendable {
                 name: try row.decode(String.self, "name"),
                 role: role,
                 scope: Scope(
+                    allRegions: try row.decode(Bool.self, "all_regions"),
                     teams: Set(try row.decode([String].self, "teams")),
                     regions: Set(try row.decode([String].self, "regions"))
                 ),
                 memberID: try row.decode(Int?.self, "member_id")
             )
         }
-        cache.withLock { cache in
-            if cache.count > 10_000 { cache.removeAll() }
-            cache[hash] = CacheEntry(principal: principal, expiresAt: now + cacheLifetime)
+        let expires = now + cacheLifetime
+        caches.withLock { caches in
+            if let principal {
+                if caches.valid.count >= Self.validCacheLimit {
+                    caches.valid = caches.valid.filter { $0.value.expires > now }
+                    if caches.valid.count >= Self.validCacheLimit { caches.valid.removeAll() }
+                }
+                caches.valid[hash] = (principal, expires)
+            } else {
+                if caches.invalid.count >= Self.invalidCacheLimit { caches.invalid.removeAll() }
+                caches.invalid[hash] = expires
+            }
         }
         return principal
     }
 
-    private func validate(_ token: NewToken) throws(BatonError) {
-        guard TextRules.hasLength(token.name, in: 1...200) else {
-            throw .invalidArgument("name must be 1 to 200 characters", field: "name")
-        }
-        if token.role == .lead || token.role == .agent, token.teams.isEmpty, token.regions.isEmpty {
-            throw BatonError(.ruleViolation, "a \(token.role.rawValue) token needs at least one team or region")
-        }
-        if let expiresAt = token.expiresAt, expiresAt <= Date() {
-            throw BatonError(.ruleViolation, "expires_at must be in the future")
-        }
-    }
+    /// How many valid and unknown secrets are cached (for tests).
+    public var cachedCounts: (valid: Int, invalid: Int) { caches.withLock { ($0.valid.count, $0.invalid.count) } }
 
     static let columns = """
-        id, name, role, teams, regions, member_id, secret_hint, expires_at, revoked_at, last_used_at, created_at
+        id, name, role, all_regions, teams, regions, member_id, secret_hint, expires_at, revoked_at, last_used_at, created_at
         """
 
     static func info(_ row: PostgresRow) throws -> TokenInfo {
@@ -169,6 +234,7 @@ public final class TokenStore: Sendable {
             id: try row.decode(Int.self, "id"),
             name: try row.decode(String.self, "name"),
             role: Role(rawValue: try row.decode(String.self, "role")) ?? .viewer,
+            allRegions: try row.decode(Bool.self, "all_regions"),
             teams: try row.decode([String].self, "teams"),
             regions: try row.decode([String].self, "regions"),
             memberID: try row.decode(Int?.self, "member_id"),

@@ -219,3 +219,25 @@ private func daysInMonth(_ month: Int, of year: Int) -> Int {
         return 31
     }
 }
+
+extension Holiday: Codable {
+    private enum CodingKeys: String, CodingKey {
+        case date
+        case name
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let text = try container.decode(String.self, forKey: .date)
+        guard let date = LocalDate(parsing: text) else {
+            throw DecodingError.dataCorruptedError(forKey: .date, in: container, debugDescription: "not a date: \(text)")
+        }
+        self.init(date: date, name: try container.decode(String.self, forKey: .name))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(date.description, forKey: .date)
+        try container.encode(name, forKey: .name)
+    }
+}

@@ -24,15 +24,10 @@ public final class BatonDatabase: Sendable {
         public var teams: Int
     }
 
-    /// Every migration file compiled into this build, in version order. A landed file in `sql/`
-    /// is never edited, so a new migration is a new `sql/NNNN_name.sql` with a
-    /// `sql/NNNN_name.swift` exposing it, added here and to `migrationFiles` in Package.swift.
-    public static let migrationFiles: [(name: String, contents: [UInt8])] =
-        BatonMigrations.files + [BatonMigrations.slaHolds, BatonMigrations.teamStats]
-
-    /// Every migration compiled into this build, in version order.
-    public static let migrations: [Migration] = migrationFiles.compactMap {
-        Migration(fileName: $0.name, contents: $0.contents)
+    /// Every migration compiled into this build, in version order: each `sql/NNNN_name.sql`
+    /// file, embedded by the build. A landed file is never edited; a change is a new file.
+    public static let migrations: [Migration] = BatonMigrations.files.compactMap {
+        Migration(fileName: $0.name, contents: Array($0.sql.utf8))
     }
 
     public let pool: ConnectionPool
@@ -41,11 +36,14 @@ public final class BatonDatabase: Sendable {
     public let teamDirectory = TeamDirectory()
     /// Active SLA policies and region calendars, cached for a moment.
     public let slaCatalog = SLACatalog()
+    /// API tokens, with the authentication cache every request consults.
+    public let tokens: TokenStore
     private let logger: Logger
 
     public init(pool: ConnectionPool, logger: Logger) {
         self.pool = pool
         self.logger = logger
+        self.tokens = TokenStore(pool: pool)
         self.migrator = Migrator(migrations: Self.migrations, logger: logger)
     }
 
@@ -77,25 +75,17 @@ public final class BatonDatabase: Sendable {
     /// Versions, migrations and reference-data counts.
     public func status() async throws -> Status {
         let migrations = try await migrator.status(pool)
-        let server = try await pool.query("SELECT current_setting('server_version') AS version")
-        var regions = 0
-        var teams = 0
-        if migrations.currentVersion >= 1 {
-            let counts = try await pool.query(
-                "SELECT (SELECT count(*) FROM regions) AS regions, (SELECT count(*) FROM teams) AS teams"
-            )
-            regions = try counts.first?.decode(Int.self, "regions") ?? 0
-            teams = try counts.first?.decode(Int.self, "teams") ?? 0
-        }
+        let diagnostics = DiagnosticsStore(pool: pool)
+        let counts = migrations.currentVersion >= 1 ? try await diagnostics.referenceDataCounts() : (regions: 0, teams: 0)
         return Status(
             batonVersion: BatonVersion.current,
-            serverVersion: try server.first?.decode(String.self, "version") ?? "unknown",
+            serverVersion: try await diagnostics.serverVersion(),
             schemaVersion: migrations.currentVersion,
             latestVersion: Self.migrations.last?.version ?? 0,
             pendingMigrations: migrations.pending.map(\.fileName),
             changedMigrations: migrations.changed.map(\.fileName),
-            regions: regions,
-            teams: teams
+            regions: counts.regions,
+            teams: counts.teams
         )
     }
 

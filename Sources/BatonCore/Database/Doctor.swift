@@ -51,6 +51,7 @@ public struct Doctor: Sendable {
 
     public let database: BatonDatabase
     public var limits: Limits
+    private var diagnostics: DiagnosticsStore { DiagnosticsStore(pool: database.pool) }
 
     public init(database: BatonDatabase, limits: Limits = Limits()) {
         self.database = database
@@ -62,7 +63,7 @@ public struct Doctor: Sendable {
         let started = ContinuousClock.now
         let version: String
         do {
-            version = try await database.pool.query("SELECT current_setting('server_version') AS v").first?.decode(String.self, "v") ?? "?"
+            version = try await diagnostics.serverVersion()
         } catch {
             return [
                 Check(
@@ -119,15 +120,7 @@ public struct Doctor: Sendable {
     }
 
     private func connections() async throws -> Check {
-        let row = try await database.pool.query(
-            """
-            SELECT (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend') AS used,
-                   current_setting('max_connections')::int AS maximum,
-                   current_setting('superuser_reserved_connections')::int AS reserved
-            """
-        ).first
-        let used = try row?.decode(Int.self, "used") ?? 0
-        let available = max(1, (try row?.decode(Int.self, "maximum") ?? 1) - (try row?.decode(Int.self, "reserved") ?? 0))
+        let (used, available) = try await diagnostics.connectionUsage()
         let finding = "\(used) of \(available) connections in use"
         guard Double(used) <= limits.connectionShare * Double(available) else {
             return Check(
@@ -141,30 +134,18 @@ public struct Doctor: Sendable {
     }
 
     private func longTransactions() async throws -> Check {
-        let rows = try await database.pool.query(
-            """
-            SELECT pid, state, coalesce(nullif(application_name, ''), '-') AS application,
-                   extract(epoch FROM now() - xact_start)::float8 AS seconds, backend_xid IS NOT NULL AS writing
-            FROM pg_stat_activity
-            WHERE xact_start < now() - make_interval(secs => $1) AND pid <> pg_backend_pid()
-            ORDER BY xact_start
-            LIMIT 10
-            """,
-            [Self.seconds(limits.longTransaction)]
-        )
-        guard !rows.rows.isEmpty else {
+        let open = try await diagnostics.transactions(openLongerThan: Self.seconds(limits.longTransaction))
+        guard !open.isEmpty else {
             return Check("long transactions", .ok, "none open longer than \(Int(Self.seconds(limits.longTransaction))) s")
         }
         // The feed hands out an event once every transaction with an id older than its own has
         // ended, so only a transaction that has written (holds an id) stalls it; any open
         // transaction holds back vacuum.
         var stallsFeed = false
-        let listed = try rows.rows.map { row in
-            let writing = try row.decode(Bool.self, "writing")
-            stallsFeed = stallsFeed || writing
-            return "pid \(try row.decode(Int.self, "pid")) \(try row.decode(String?.self, "state") ?? "?") "
-                + "for \(Int(try row.decode(Double.self, "seconds"))) s (\(try row.decode(String.self, "application")), "
-                + (writing ? "has written: holds the event feed back)" : "read-only)")
+        let listed = open.map { transaction in
+            stallsFeed = stallsFeed || transaction.hasWritten
+            return "pid \(transaction.pid) \(transaction.state ?? "?") for \(Int(transaction.seconds)) s (\(transaction.application), "
+                + (transaction.hasWritten ? "has written: holds the event feed back)" : "read-only)")
         }
         return Check(
             "long transactions",
@@ -182,10 +163,7 @@ public struct Doctor: Sendable {
     /// vacuum back (and the event feed, once it has written) until somebody notices. Read as this connection sees it, which
     /// is what Baton's own connections (same URL) get.
     private func idleTransactionTimeout() async throws -> Check {
-        let milliseconds =
-            try await database.pool.query(
-                "SELECT setting::bigint AS ms FROM pg_settings WHERE name = 'idle_in_transaction_session_timeout'"
-            ).first?.decode(Int.self, "ms") ?? 0
+        let milliseconds = try await diagnostics.idleTransactionTimeoutMilliseconds()
         guard milliseconds > 0 else {
             return Check(
                 "idle transaction timeout",
@@ -207,10 +185,9 @@ public struct Doctor: Sendable {
     }
 
     private func preparedTransactions() async throws -> Check {
-        try await holdersOfVacuum(
+        holdersOfVacuum(
             "prepared transactions",
-            "SELECT gid AS name FROM pg_prepared_xacts WHERE prepared < now() - make_interval(secs => $1) ORDER BY prepared LIMIT 10",
-            [Self.seconds(limits.longTransaction)],
+            try await diagnostics.preparedTransactions(olderThan: Self.seconds(limits.longTransaction)),
             fine: "none forgotten",
             found: "prepared transaction(s) left open",
             advice: "They hold back vacuum like a long transaction; COMMIT PREPARED or ROLLBACK PREPARED each gid."
@@ -218,42 +195,24 @@ public struct Doctor: Sendable {
     }
 
     private func replicationSlots() async throws -> Check {
-        try await holdersOfVacuum(
+        holdersOfVacuum(
             "replication slots",
-            "SELECT slot_name AS name FROM pg_replication_slots WHERE NOT active AND (xmin IS NOT NULL OR catalog_xmin IS NOT NULL) LIMIT 10",
+            try await diagnostics.inactiveSlotsHoldingVacuum(),
             fine: "no inactive slot holds back vacuum",
             found: "inactive slot(s) holding back vacuum",
             advice: "Reconnect the replica that uses it, or drop it with SELECT pg_drop_replication_slot(name)."
         )
     }
 
-    /// A warning naming what `sql` lists in its `name` column, or `fine` when it lists nothing.
-    private func holdersOfVacuum(
-        _ check: String,
-        _ sql: String,
-        _ binds: PostgresConnection.Binds = [],
-        fine: String,
-        found: String,
-        advice: String
-    ) async throws -> Check {
-        let names = try await database.pool.query(sql, binds).rows.map { try $0.decode(String.self, "name") }
+    /// A warning naming `names`, or `fine` when there are none.
+    private func holdersOfVacuum(_ check: String, _ names: [String], fine: String, found: String, advice: String) -> Check {
         guard !names.isEmpty else { return Check(check, .ok, fine) }
         return Check(check, .warning, "\(names.count) \(found): \(names.joined(separator: ", "))", advice: advice)
     }
 
     private func taskTableBloat() async throws -> Check {
-        let row = try await database.pool.query(
-            """
-            SELECT n_live_tup AS live, n_dead_tup AS dead,
-                   pg_total_relation_size('tasks') AS bytes,
-                   extract(epoch FROM now() - greatest(last_vacuum, last_autovacuum))::float8 AS since_vacuum
-            FROM pg_stat_user_tables WHERE relid = 'tasks'::regclass
-            """
-        ).first
-        let live = try row?.decode(Int.self, "live") ?? 0
-        let dead = try row?.decode(Int.self, "dead") ?? 0
-        let megabytes = Double(try row?.decode(Int.self, "bytes") ?? 0) / 1_048_576
-        let sinceVacuum = try row?.decode(Double?.self, "since_vacuum")
+        let (live, dead, bytes, sinceVacuum) = try await diagnostics.taskTable()
+        let megabytes = Double(bytes) / 1_048_576
         let vacuumed = sinceVacuum.map { "last vacuumed \(Int($0)) s ago" } ?? "not vacuumed since statistics were reset"
         let finding = "\(live) live and \(dead) dead rows, \(String(format: "%.1f", megabytes)) MiB with indexes, \(vacuumed)"
         let share = Double(dead) / Double(max(1, live + dead))
@@ -270,16 +229,9 @@ public struct Doctor: Sendable {
     }
 
     private func expiredLeases() async throws -> Check {
-        let row = try await database.pool.query(
-            """
-            SELECT count(*) AS n, extract(epoch FROM now() - min(lease_expires_at))::float8 AS oldest
-            FROM tasks WHERE state = 'claimed' AND lease_expires_at < now() - make_interval(secs => $1)
-            """,
-            [Self.seconds(limits.reaperGrace)]
-        ).first
-        let count = try row?.decode(Int.self, "n") ?? 0
+        let (count, oldestSeconds) = try await diagnostics.expiredLeases(olderThan: Self.seconds(limits.reaperGrace))
         guard count > 0 else { return Check("expired leases", .ok, "every claimed task's lease is current or being reaped") }
-        let oldest = Int(try row?.decode(Double?.self, "oldest") ?? 0)
+        let oldest = Int(oldestSeconds)
         return Check(
             "expired leases",
             .warning,

@@ -6,37 +6,38 @@ public import PostgresClient
 /// state (some of them at risk or breached), so a newcomer can try the API at once. Seeds only
 /// an empty database (no regions yet).
 public struct DemoSeeder: Sendable {
-    let database: BatonDatabase
+    let services: BatonServices
 
-    public init(database: BatonDatabase) { self.database = database }
+    public init(services: BatonServices) { self.services = services }
+
+    private var database: BatonDatabase { services.database }
 
     /// Seeds and returns true, or returns false when the database already has regions.
     @discardableResult
     public func seedIfEmpty() async throws -> Bool {
         let system = Principal.system(source: "system")
         let seeded = try await database.pool.transaction { tx -> Bool in
-            try await tx.query("SELECT pg_advisory_xact_lock(7362520)")
-            guard try await tx.query("SELECT 1 FROM regions LIMIT 1").rows.isEmpty else { return false }
+            // Servers started together with --demo seed once: the first takes the lock, the
+            // others then find the regions it made.
+            guard try await DemoStore().claimEmptyDatabase(on: tx) else { return false }
             for (code, name, zone) in [("emea", "Europe, Middle East and Africa", "Europe/Berlin"), ("apac", "Asia-Pacific", "Asia/Kolkata")] {
                 _ = try await database.regions.create(code: code, name: name, timeZone: zone, by: system, on: tx)
                 for department in Department.allCases {
                     _ = try await database.teams.create(.init(department: department, region: code), by: system, on: tx)
                 }
             }
-            try await tx.query(
-                """
-                WITH people(name, email, team, role) AS (VALUES
-                    ('Ada Lindqvist', 'ada@example.com', 'sales-emea', 'lead'),
-                    ('Bruno Keller', 'bruno@example.com', 'logistics-emea', 'agent'),
-                    ('Chandra Rao', 'chandra@example.com', 'logistics-apac', 'lead'),
-                    ('Dewi Santoso', 'dewi@example.com', 'support-apac', 'agent'),
-                    ('Emil Novak', 'emil@example.com', 'marketing-emea', 'agent'),
-                    ('Farah Haddad', 'farah@example.com', 'support-emea', 'viewer')),
-                inserted AS (INSERT INTO members (name, email) SELECT name, email FROM people RETURNING id, email)
-                INSERT INTO memberships (member_id, team, role)
-                SELECT inserted.id, people.team, people.role FROM inserted JOIN people USING (email)
-                """
-            )
+            let members = MemberStore(pool: database.pool)
+            for (name, email, team, role) in [
+                ("Ada Lindqvist", "ada@example.com", "sales-emea", Membership.Role.lead),
+                ("Bruno Keller", "bruno@example.com", "logistics-emea", .agent),
+                ("Chandra Rao", "chandra@example.com", "logistics-apac", .lead),
+                ("Dewi Santoso", "dewi@example.com", "support-apac", .agent),
+                ("Emil Novak", "emil@example.com", "marketing-emea", .agent),
+                ("Farah Haddad", "farah@example.com", "support-emea", .viewer),
+            ] {
+                let member = try await members.create(name: name, email: email, by: system, on: tx)
+                _ = try await members.setMembership(memberID: member.id, team: team, role: role, by: system, on: tx)
+            }
             try await seedCalendarsAndPolicies(by: system, on: tx)
             return true
         }
@@ -128,8 +129,7 @@ public struct DemoSeeder: Sendable {
     /// Complaints whose clocks started long enough ago (in business time) to be breached, and
     /// some at 90% of their target, so the monitor reports them as soon as the server runs.
     private func seedSLATasks(by system: Principal) async throws {
-        let tasks = TaskStore(pool: database.pool)
-        let clocks = SLAClockStore(pool: database.pool)
+        let tasks = services.tasks
         let catalog = try await database.slaCatalog.snapshot(pool: database.pool)
         for region in ["emea", "apac"] {
             guard let team = try await database.teams.find("support-\(region)") else { continue }
@@ -142,7 +142,8 @@ public struct DemoSeeder: Sendable {
             for (index, (label, seconds)) in ages.enumerated() {
                 let start = try calendar.adding(businessSeconds: -seconds, to: now)
                 _ = try await database.pool.transaction { tx in
-                    let created = try await tasks.create(
+                    // Created without clocks, aged, then given the clocks a task of that age has.
+                    let created = try await tasks.store.create(
                         [
                             NewTask(
                                 kind: "handle_complaint",
@@ -155,18 +156,15 @@ public struct DemoSeeder: Sendable {
                         by: system,
                         on: tx
                     )
-                    let aged = try await tx.query(
-                        "UPDATE tasks SET created_at = $2, run_at = $2 WHERE id = $1 RETURNING \(TaskStore.columns)",
-                        [created[0].task.id, start]
-                    ).map(TaskStore.task)
-                    return try await clocks.start(for: aged, in: team, catalog: catalog, on: tx)
+                    let aged = try await tasks.store.backdate(id: created[0].task.id, to: start, on: tx)
+                    return try await services.sla.startClocks(for: [aged], in: team, catalog: catalog, on: tx)
                 }
             }
         }
     }
 
     private func seedTasks(by system: Principal) async throws {
-        let tasks = TaskStore(pool: database.pool)
+        let tasks = services.tasks
         let kinds: [Department: [(String, String)]] = [
             .sales: [("qualify_lead", "Qualify lead"), ("send_quote", "Send quote"), ("close_deal", "Close deal")],
             .marketing: [("campaign_brief", "Write campaign brief"), ("event_followup", "Follow up event leads")],
@@ -192,11 +190,10 @@ public struct DemoSeeder: Sendable {
                     )
                 }
                 _ = try await database.pool.transaction { tx in
-                    let created = try await tasks.create(batch, in: team, by: system, on: tx)
-                    return try await SLAClockStore(pool: database.pool).start(for: created.map(\.task), in: team, catalog: catalog, on: tx)
+                    try await tasks.create(batch, in: team, by: system, catalog: catalog, on: tx)
                 }
                 // Work some of them: done, failed into dead letters, and some left claimed.
-                let claimed = try await tasks.claim(team: team.slug, worker: "demo-worker", limit: 14, leaseSeconds: 3600, kinds: nil, by: system)
+                let claimed = try await tasks.claim(.init(worker: "demo-worker", limit: 14, leaseSeconds: 3600), inTeam: team.slug, by: system)
                 for (index, task) in claimed.enumerated() {
                     guard let token = task.lease?.token else { continue }
                     if task.maxAttempts == 1 {
@@ -219,26 +216,13 @@ public struct DemoSeeder: Sendable {
             }
             // Won deals handed from sales to logistics in the other region: the cross-department path.
             let other = region == "emea" ? "apac" : "emea"
-            let sales = try await tasks.list(.init(teams: ["sales-\(region)"], state: .queued), page: try PageRequest(limit: 3, after: nil))
-            let catalog = try await database.slaCatalog.snapshot(pool: database.pool)
+            let sales = try await tasks.list(.init(team: "sales-\(region)", state: .queued), page: try PageRequest(limit: 3, after: nil), by: system)
             for task in sales.items {
-                guard let logistics = try await database.teams.find("logistics-\(other)") else { continue }
-                _ = try await database.pool.transaction { tx in
-                    let handoff = try await tasks.handoff(
-                        id: task.id,
-                        HandoffRequest(toTeam: logistics.slug, note: "Deal won; please confirm a ship date", kind: "confirm_ship_date"),
-                        by: system,
-                        on: tx,
-                        authorize: { _ in }
-                    )
-                    return try await SLAClockStore(pool: database.pool).start(
-                        for: [handoff.task],
-                        in: logistics,
-                        fromDepartment: .sales,
-                        catalog: catalog,
-                        on: tx
-                    )
-                }
+                _ = try await tasks.handoff(
+                    id: task.id,
+                    HandoffRequest(toTeam: "logistics-\(other)", note: "Deal won; please confirm a ship date", kind: "confirm_ship_date"),
+                    by: system
+                )
             }
         }
     }

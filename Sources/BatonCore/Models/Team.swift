@@ -1,15 +1,5 @@
 public import Foundation
 
-/// The four departments a sales coordinator conducts, and the coordinators' own team.
-public enum Department: String, Sendable, Codable, CaseIterable {
-    case sales
-    case marketing
-    case logistics
-    case support
-    /// The region's sales coordinators; escalations can create work for them.
-    case coordination
-}
-
 /// A department in a region, such as `logistics-apac`, with its own task queue.
 public struct Team: Sendable, Equatable, Codable {
     public var slug: String

@@ -62,21 +62,24 @@ public struct EventStore: Sendable {
     }
 
     /// Events after the event `after` (0 for the beginning) in feed order, up to `limit`,
-    /// optionally only of some types and of some teams. The cursor is a scalar in the row
-    /// comparison so that it bounds the index scan; joined as a row it was only a filter, and
-    /// each call read the feed index from the start of history.
-    public func feed(after: Int, limit: Int, types: [String]?, teams: [String]?) async throws -> [Event] {
-        try await pool.query(
+    /// optionally only of some types and of one team, within `scope`: a scoped caller sees the
+    /// events of its teams (events of no team, such as a new member, only with every region).
+    /// The cursor is a scalar in the row comparison so that it bounds the index scan; joined as
+    /// a row it was only a filter, and each call read the feed index from the start of history.
+    public func feed(after: Int, limit: Int, types: [String]?, team: String?, scope: Scope) async throws -> [Event] {
+        let visible: PostgresQuery = scope.allRegions ? "TRUE" : "e.team IS NOT NULL AND \(scope.condition(team: "e.team", region: "e.region"))"
+        return try await pool.query(
             """
-            SELECT \(Self.columns(of: "e")) FROM events e
-            WHERE (e.xid, e.id) > (CASE WHEN $1 = 0 THEN '0'::xid8 ELSE (SELECT xid FROM events WHERE id = $1) END, $1)
+            SELECT \(unescaped: Self.columns(of: "e")) FROM events e
+            WHERE (e.xid, e.id) > (CASE WHEN \(after) = 0 THEN '0'::xid8 ELSE (SELECT xid FROM events WHERE id = \(after)) END,
+                                   \(after))
               AND e.xid < pg_snapshot_xmin(pg_current_snapshot())
-              AND ($3::text[] IS NULL OR e.type = ANY($3))
-              AND ($4::text[] IS NULL OR e.team = ANY($4))
+              AND (\(types)::text[] IS NULL OR e.type = ANY(\(types)))
+              AND (\(team)::text IS NULL OR e.team = \(team))
+              AND \(visible)
             ORDER BY e.xid, e.id
-            LIMIT $2
+            LIMIT \(limit)
             """,
-            [after, limit, types, teams],
             prepared: true
         ).map(Self.event)
     }

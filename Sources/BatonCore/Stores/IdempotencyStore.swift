@@ -6,9 +6,8 @@ public import PostgresClient
 /// the effect: a concurrent request with the same key blocks on that insert until the first
 /// commits, then finds the stored response, so fifty simultaneous duplicates make one effect.
 public struct IdempotencyStore: Sendable {
-    /// A response recorded for a key.
+    /// A result recorded for a key: the JSON of the domain value the first request returned.
     public struct Recorded: Sendable {
-        public var status: Int
         public var bodyJSON: String
     }
 
@@ -51,17 +50,18 @@ public struct IdempotencyStore: Sendable {
         guard try row.decode(Data.self, "request_hash") == fingerprint else {
             throw BatonError(.conflict, "the Idempotency-Key was already used with a different request", details: ["field": "Idempotency-Key"])
         }
-        guard let status = try row.decode(Int?.self, "status"), let body = try row.decode(String?.self, "response") else {
+        guard try row.decode(Int?.self, "status") != nil, let body = try row.decode(String?.self, "response") else {
             throw BatonError(.conflict, "the Idempotency-Key's first request has not finished; retry")
         }
-        return Recorded(status: status, bodyJSON: body)
+        return Recorded(bodyJSON: body)
     }
 
-    /// Stores the response for a key claimed in this transaction.
-    public func record(key: String, principal: String, status: Int, bodyJSON: String, on tx: PostgresConnection) async throws {
+    /// Stores the result for a key claimed in this transaction. (`status` only marks the record
+    /// as finished; the status a client sees follows from the result.)
+    public func record(key: String, principal: String, bodyJSON: String, on tx: PostgresConnection) async throws {
         try await tx.query(
-            "UPDATE idempotency_keys SET status = $3, response = $4::jsonb WHERE principal = $1 AND key = $2",
-            [principal, key, status, PostgresJSONText(bodyJSON)]
+            "UPDATE idempotency_keys SET status = 0, response = $3::jsonb WHERE principal = $1 AND key = $2",
+            [principal, key, PostgresJSONText(bodyJSON)]
         )
     }
 

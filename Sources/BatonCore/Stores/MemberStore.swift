@@ -29,21 +29,26 @@ public struct MemberStore: Sendable {
         try await pool.query("\(Self.select) WHERE m.id = $1", [id]).first.map(Self.member)
     }
 
-    /// Members in id order; `teams` limits the list to members of those teams.
-    public func list(_ page: PageRequest, teams: [String]? = nil) async throws -> Page<Member> {
+    /// Members in id order; a caller without every region sees the members of its teams.
+    public func list(_ page: PageRequest, scope: Scope) async throws -> Page<Member> {
         var after = 0
         if let cursor = page.after {
             guard let value = TextRules.integerCursor(cursor) else { throw BatonError.invalidArgument("after is not a cursor", field: "after") }
             after = value
         }
+        let visible: PostgresQuery =
+            scope.allRegions
+            ? "TRUE"
+            : """
+            EXISTS (SELECT 1 FROM memberships ms JOIN teams t ON t.slug = ms.team
+                    WHERE ms.member_id = m.id AND \(scope.condition(team: "t.slug", region: "t.region")))
+            """
         let rows = try await pool.query(
             """
-            \(Self.select)
-            WHERE m.id > $1
-              AND ($2::text[] IS NULL OR EXISTS (SELECT 1 FROM memberships ms WHERE ms.member_id = m.id AND ms.team = ANY($2)))
-            ORDER BY m.id LIMIT $3
-            """,
-            [after, teams, page.limit + 1]
+            \(unescaped: Self.select)
+            WHERE m.id > \(after) AND \(visible)
+            ORDER BY m.id LIMIT \(page.limit + 1)
+            """
         )
         return page.page(try rows.map(Self.member)) { String($0.id) }
     }

@@ -389,8 +389,9 @@ public struct SLAClockStore: Sendable {
         public var priority: TaskPriority
     }
 
-    /// Breached clocks in breach order, optionally of some teams, one region, since a time.
-    public func breaches(teams: [String]?, region: String?, since: Date?, page: PageRequest) async throws -> Page<Breach> {
+    /// Breached clocks of teams within `scope` in breach order, optionally of one team, one
+    /// region, since a time.
+    public func breaches(team: String?, region: String?, since: Date?, scope: Scope, page: PageRequest) async throws -> Page<Breach> {
         // The cursor is the last breach's time and clock id: "<RFC 3339>/<id>".
         var afterTime = Date(timeIntervalSince1970: 0)
         var afterID = 0
@@ -405,16 +406,16 @@ public struct SLAClockStore: Sendable {
         }
         let rows = try await pool.query(
             """
-            SELECT \(Self.columns), t.title, t.state, t.priority
+            SELECT \(unescaped: Self.columns), t.title, t.state, t.priority
             FROM sla_clocks c JOIN sla_policies p ON p.id = c.policy_id JOIN tasks t ON t.id = c.task_id
-            WHERE c.breached_at IS NOT NULL AND (c.breached_at, c.id) > ($1::timestamptz, $2::bigint)
-              AND ($3::text[] IS NULL OR c.team = ANY($3))
-              AND ($4::text IS NULL OR c.region = $4)
-              AND ($5::timestamptz IS NULL OR c.breached_at >= $5)
+            WHERE c.breached_at IS NOT NULL AND (c.breached_at, c.id) > (\(afterTime)::timestamptz, \(afterID)::bigint)
+              AND \(scope.condition(team: "c.team", region: "c.region"))
+              AND (\(team)::text IS NULL OR c.team = \(team))
+              AND (\(region)::text IS NULL OR c.region = \(region))
+              AND (\(since)::timestamptz IS NULL OR c.breached_at >= \(since))
             ORDER BY c.breached_at, c.id
-            LIMIT $6
-            """,
-            [afterTime, afterID, teams, region, since, page.limit + 1]
+            LIMIT \(page.limit + 1)
+            """
         )
         let breaches = try rows.map { row in
             Breach(

@@ -14,9 +14,22 @@ public struct SLAPolicyStore: Sendable {
 
     /// Every policy (active first, then by id), or only the active ones.
     public func list(activeOnly: Bool = false) async throws -> [SLAPolicy] {
-        try await pool.query(
-            "SELECT \(Self.columns) FROM sla_policies WHERE active OR NOT $1 ORDER BY active DESC, id",
-            [activeOnly]
+        try await list(activeOnly: activeOnly, scope: .everything)
+    }
+
+    /// Policies that can cover a team within `scope`: those naming no team, and those naming a
+    /// team in scope.
+    public func list(activeOnly: Bool = false, scope: Scope) async throws -> [SLAPolicy] {
+        let visible: PostgresQuery =
+            scope.allRegions
+            ? "TRUE"
+            : "(team IS NULL OR EXISTS (SELECT 1 FROM teams t WHERE t.slug = sla_policies.team AND \(scope.condition(team: "t.slug", region: "t.region"))))"
+        return try await pool.query(
+            """
+            SELECT \(unescaped: Self.columns) FROM sla_policies
+            WHERE (active OR NOT \(activeOnly)) AND \(visible)
+            ORDER BY active DESC, id
+            """
         ).map(Self.policy)
     }
 

@@ -2,7 +2,7 @@ public import Foundation
 public import PostgresClient
 
 /// What a handoff asks for.
-public struct HandoffRequest: Sendable {
+public struct HandoffRequest: Sendable, Codable {
     public var toTeam: String
     public var note: String
     public var kind: String?
@@ -44,7 +44,7 @@ public struct HandoffRequest: Sendable {
 
 extension TaskStore {
     /// The two sides of a handoff.
-    public struct Handoff: Sendable {
+    public struct Handoff: Sendable, Codable {
         public var handedOff: QueueTask
         public var task: QueueTask
         /// The task went back to the team it came from.

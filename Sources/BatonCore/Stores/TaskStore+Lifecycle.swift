@@ -21,38 +21,35 @@ extension TaskStore {
         kinds: [String]?,
         by principal: Principal
     ) async throws -> [QueueTask] {
-        // Two statements rather than an OR in the filter, so each gets the partial index. The
-        // update finds its rows through an id array, not a join with `picked`: under generic
+        // The update finds its rows through an id array, not a join with `picked`: under generic
         // plans the planner guesses `LIMIT $2` at a tenth of the backlog and could merge-join
         // through the whole primary key (history included) to find a single row.
-        let kindFilter = kinds == nil ? "" : "AND kind = ANY($7)"
-        var binds: PostgresConnection.Binds = [team, limit, worker, leaseSeconds, principal.actorID, principal.source]
-        if let kinds { binds.append(kinds) }
+        let kindFilter: PostgresQuery = kinds.map { "AND kind = ANY(\($0))" } ?? ""
         return try await pool.query(
             """
             WITH picked AS MATERIALIZED (
                 SELECT id FROM tasks
-                WHERE team = $1 AND state = 'queued' AND run_at <= now() AND held_at IS NULL \(kindFilter)
-                  AND NOT (SELECT paused FROM teams WHERE slug = $1)
+                WHERE team = \(team) AND state = 'queued' AND run_at <= now() AND held_at IS NULL \(kindFilter)
+                  AND NOT (SELECT paused FROM teams WHERE slug = \(team))
                 ORDER BY priority, run_at, id
-                LIMIT $2
+                LIMIT \(limit)
                 FOR UPDATE SKIP LOCKED
             ),
             claimed AS (
                 UPDATE tasks t
-                SET state = 'claimed', attempts = t.attempts + 1, lease_worker = $3, lease_token = gen_random_uuid(),
-                    lease_expires_at = now() + make_interval(secs => $4), claimed_at = now(), updated_at = now()
+                SET state = 'claimed', attempts = t.attempts + 1, lease_worker = \(worker), lease_token = gen_random_uuid(),
+                    lease_expires_at = now() + make_interval(secs => \(leaseSeconds)), claimed_at = now(), updated_at = now()
                 WHERE t.id = ANY (ARRAY(SELECT id FROM picked))
                 RETURNING t.*
             ),
             claimed_events AS (
                 \(Self.eventInsert(
-                    from: "claimed", type: "'task.claimed'", actor: "$5", origin: "$6",
-                    data: "jsonb_build_object('worker', claimed.lease_worker, 'attempt', claimed.attempts, 'lease_expires_at', claimed.lease_expires_at)"))
+                    from: "claimed", type: "'task.claimed'",
+                    data: "jsonb_build_object('worker', claimed.lease_worker, 'attempt', claimed.attempts, 'lease_expires_at', claimed.lease_expires_at)",
+                    by: principal))
             )
-            SELECT \(Self.columns) FROM claimed ORDER BY priority, run_at, id
+            SELECT \(unescaped: Self.columns) FROM claimed ORDER BY priority, run_at, id
             """,
-            binds,
             prepared: true
         ).map(Self.task)
     }
@@ -62,21 +59,21 @@ extension TaskStore {
         id: Int,
         leaseToken: UUID,
         leaseSeconds: Int?,
-        scope: Scope = Scope()
+        scope: Scope
     ) async throws -> Result<QueueTask, FenceFailure> {
         let rows = try await pool.query(
             """
             UPDATE tasks t
-            SET lease_expires_at = now() + make_interval(secs => coalesce($3, tm.default_lease_seconds)), updated_at = now()
+            SET lease_expires_at = now() + make_interval(secs => coalesce(\(leaseSeconds), tm.default_lease_seconds)),
+                updated_at = now()
             FROM teams tm
-            WHERE t.id = $1 AND t.team = tm.slug AND t.state = 'claimed' AND t.lease_token = $2 AND t.lease_expires_at > now()
-              AND \(Self.scopeFilter(teams: 4, regions: 5, alias: "t"))
-            RETURNING \(Self.columns(of: "t"))
+            WHERE t.id = \(id) AND t.team = tm.slug AND t.state = 'claimed' AND t.lease_token = \(leaseToken)
+              AND t.lease_expires_at > now() AND \(scope.condition(team: "t.team", region: "t.region"))
+            RETURNING \(unescaped: Self.columns(of: "t"))
             """,
-            [id, leaseToken, leaseSeconds] + Self.scopeBinds(scope),
             prepared: true
         )
-        return try await fenced(id: id, rows)
+        return try await fenced(id: id, rows, scope: scope)
     }
 
     /// Completes a claimed task. Fenced on the token: a stale token changes nothing.
@@ -90,24 +87,22 @@ extension TaskStore {
             """
             WITH done AS (
                 UPDATE tasks
-                SET state = 'done', result = $3::jsonb, lease_token = NULL, lease_expires_at = NULL,
-                    finished_at = now(), updated_at = now()
-                WHERE id = $1 AND state = 'claimed' AND lease_token = $2 AND lease_expires_at > now()
-                  AND \(Self.scopeFilter(teams: 6, regions: 7, alias: "tasks"))
+                SET state = 'done', result = \(resultJSON.map(PostgresJSONText.init))::jsonb, lease_token = NULL,
+                    lease_expires_at = NULL, finished_at = now(), updated_at = now()
+                WHERE id = \(id) AND state = 'claimed' AND lease_token = \(leaseToken) AND lease_expires_at > now()
+                  AND \(principal.scope.condition(team: "tasks.team", region: "tasks.region"))
                 RETURNING *
             ),
             done_events AS (
                 \(Self.eventInsert(
-                    from: "done", type: "'task.completed'", actor: "$4", origin: "$5",
-                    data: "jsonb_build_object('worker', done.lease_worker, 'attempt', done.attempts)"))
+                    from: "done", type: "'task.completed'",
+                    data: "jsonb_build_object('worker', done.lease_worker, 'attempt', done.attempts)", by: principal))
             )
-            SELECT \(Self.columns) FROM done
+            SELECT \(unescaped: Self.columns) FROM done
             """,
-            [id, leaseToken, resultJSON.map(PostgresJSONText.init), principal.actorID, principal.source]
-                + Self.scopeBinds(principal.scope),
             prepared: true
         )
-        return try await fenced(id: id, rows)
+        return try await fenced(id: id, rows, scope: principal.scope)
     }
 
     /// One item of a batch completion.
@@ -124,16 +119,20 @@ extension TaskStore {
     }
 
     /// Completes many claimed tasks in one transaction; each item succeeds or fails on its own
-    /// lease. Returns, per item, the completed task or why not.
+    /// lease, and items of teams outside the caller's scope are not found (and not touched).
+    /// Returns, per item, the completed task or why not.
     public func completeMany(
         _ items: [CompletionItem],
         by principal: Principal
     ) async throws -> [Result<QueueTask, FenceFailure>] {
         guard !items.isEmpty else { return [] }
+        let scope = principal.scope.condition(team: "t.team", region: "t.region")
         let rows = try await pool.query(
             """
             WITH input AS (
-                SELECT * FROM unnest($1::int8[], $2::text[], $3::text[]) AS i(id, token, result)
+                SELECT * FROM unnest(\(items.map(\.id))::int8[],
+                                     \(PostgresTextArray(items.map { $0.leaseToken.uuidString.lowercased() }))::text[],
+                                     \(PostgresTextArray(items.map(\.resultJSON)))::text[]) AS i(id, token, result)
             ),
             done AS (
                 UPDATE tasks t
@@ -141,20 +140,16 @@ extension TaskStore {
                     finished_at = now(), updated_at = now()
                 FROM input
                 WHERE t.id = input.id AND t.state = 'claimed' AND t.lease_token = input.token::uuid
-                  AND t.lease_expires_at > now()
+                  AND t.lease_expires_at > now() AND \(scope)
                 RETURNING t.*
             ),
             done_events AS (
                 \(Self.eventInsert(
-                    from: "done", type: "'task.completed'", actor: "$4", origin: "$5",
-                    data: "jsonb_build_object('worker', done.lease_worker, 'attempt', done.attempts)"))
+                    from: "done", type: "'task.completed'",
+                    data: "jsonb_build_object('worker', done.lease_worker, 'attempt', done.attempts)", by: principal))
             )
-            SELECT \(Self.columns) FROM done
+            SELECT \(unescaped: Self.columns) FROM done
             """,
-            [
-                items.map(\.id), PostgresTextArray(items.map { $0.leaseToken.uuidString.lowercased() }),
-                PostgresTextArray(items.map(\.resultJSON)), principal.actorID, principal.source,
-            ],
             prepared: true
         )
         var completed: [Int: QueueTask] = [:]
@@ -165,7 +160,8 @@ extension TaskStore {
         let missing = items.map(\.id).filter { completed[$0] == nil }
         var current: [Int: QueueTask] = [:]
         if !missing.isEmpty {
-            for row in try await pool.query("SELECT \(Self.columns) FROM tasks WHERE id = ANY($1)", [missing]) {
+            let visible = principal.scope.condition(team: "team", region: "region")
+            for row in try await pool.query("SELECT \(unescaped: Self.columns) FROM tasks WHERE id = ANY(\(missing)) AND \(visible)") {
                 let task = try Self.task(row)
                 current[task.id] = task
             }
@@ -194,15 +190,15 @@ extension TaskStore {
                 UPDATE tasks t
                 SET state = CASE WHEN t.attempts >= t.max_attempts THEN 'dead' ELSE 'queued' END,
                     run_at = CASE WHEN t.attempts >= t.max_attempts THEN t.run_at
-                             ELSE now() + make_interval(secs => coalesce($4::float8,
+                             ELSE now() + make_interval(secs => coalesce(\(retryInSeconds)::float8,
                                  least(tm.backoff_max_seconds::float8,
                                        coalesce(t.backoff_base_seconds, tm.backoff_base_seconds) * power(2, t.attempts - 1))
                                  * (0.75 + random() * 0.5))) END,
                     finished_at = CASE WHEN t.attempts >= t.max_attempts THEN now() END,
-                    last_error = $3, lease_token = NULL, lease_expires_at = NULL, updated_at = now()
+                    last_error = \(error), lease_token = NULL, lease_expires_at = NULL, updated_at = now()
                 FROM teams tm
-                WHERE t.id = $1 AND t.team = tm.slug AND t.state = 'claimed' AND t.lease_token = $2
-                  AND t.lease_expires_at > now() AND \(Self.scopeFilter(teams: 7, regions: 8, alias: "t"))
+                WHERE t.id = \(id) AND t.team = tm.slug AND t.state = 'claimed' AND t.lease_token = \(leaseToken)
+                  AND t.lease_expires_at > now() AND \(principal.scope.condition(team: "t.team", region: "t.region"))
                 RETURNING t.*
             ),
             failed_events AS (
@@ -215,14 +211,13 @@ extension TaskStore {
                             "jsonb_build_object('attempt', failed.attempts, 'max_attempts', failed.max_attempts, 'run_at', failed.run_at)"
                         ),
                     ],
-                    actor: "$5", origin: "$6"))
+                    by: principal))
             )
-            SELECT \(Self.columns) FROM failed
+            SELECT \(unescaped: Self.columns) FROM failed
             """,
-            [id, leaseToken, error, retryInSeconds, principal.actorID, principal.source] + Self.scopeBinds(principal.scope),
             prepared: true
         )
-        return try await fenced(id: id, rows)
+        return try await fenced(id: id, rows, scope: principal.scope)
     }
 
     /// Puts a claimed task back in the queue at once, without counting the attempt.
@@ -233,20 +228,19 @@ extension TaskStore {
                 UPDATE tasks
                 SET state = 'queued', attempts = greatest(attempts - 1, 0), run_at = now(), lease_token = NULL,
                     lease_expires_at = NULL, updated_at = now()
-                WHERE id = $1 AND state = 'claimed' AND lease_token = $2 AND lease_expires_at > now()
-                  AND \(Self.scopeFilter(teams: 5, regions: 6, alias: "tasks"))
+                WHERE id = \(id) AND state = 'claimed' AND lease_token = \(leaseToken) AND lease_expires_at > now()
+                  AND \(principal.scope.condition(team: "tasks.team", region: "tasks.region"))
                 RETURNING *
             ),
             released_events AS (
                 \(Self.eventInsert(
-                    from: "released", type: "'task.released'", actor: "$3", origin: "$4",
-                    data: "jsonb_build_object('worker', released.lease_worker)"))
+                    from: "released", type: "'task.released'", data: "jsonb_build_object('worker', released.lease_worker)",
+                    by: principal))
             )
-            SELECT \(Self.columns) FROM released
-            """,
-            [id, leaseToken, principal.actorID, principal.source] + Self.scopeBinds(principal.scope)
+            SELECT \(unescaped: Self.columns) FROM released
+            """
         )
-        return try await fenced(id: id, rows)
+        return try await fenced(id: id, rows, scope: principal.scope)
     }
 
     /// Moves a task from one of `from` states to `to` with an event; `nil` when it was not in
@@ -260,45 +254,68 @@ extension TaskStore {
         by principal: Principal
     ) async throws -> QueueTask? {
         let resetAttempts = to == .queued
+        let changedEvents: PostgresQuery = """
+            INSERT INTO events (type, source, actor_type, actor_id, entity_type, entity_id, team, region, data)
+            SELECT \(eventType), \(principal.source), 'principal', \(principal.actorID), 'task', changed.id::text, changed.team,
+                   changed.region, jsonb_strip_nulls(jsonb_build_object('reason', \(reason)::text))
+            FROM changed
+            """
         let rows = try await pool.query(
             """
             WITH changed AS (
                 UPDATE tasks
-                SET state = $3,
-                    attempts = CASE WHEN $4 THEN 0 ELSE attempts END,
-                    run_at = CASE WHEN $4 THEN now() ELSE run_at END,
-                    finished_at = CASE WHEN $3 IN ('queued', 'claimed') THEN NULL ELSE now() END,
+                SET state = \(to.rawValue),
+                    attempts = CASE WHEN \(resetAttempts) THEN 0 ELSE attempts END,
+                    run_at = CASE WHEN \(resetAttempts) THEN now() ELSE run_at END,
+                    finished_at = CASE WHEN \(to.isLive) THEN NULL ELSE now() END,
                     lease_token = NULL, lease_expires_at = NULL, updated_at = now(),
                     held_at = NULL, hold_until = NULL, hold_reason = NULL
-                WHERE id = $1 AND state = ANY($2)
+                WHERE id = \(id) AND state = ANY(\(from.map(\.rawValue)))
                 RETURNING *
             ),
             changed_events AS (
-                \(Self.eventInsert(
-                    from: "changed", type: "$5", actor: "$6", origin: "$7",
-                    data: "jsonb_strip_nulls(jsonb_build_object('reason', $8::text))"))
+                \(changedEvents)
             )
-            SELECT \(Self.columns) FROM changed
-            """,
-            [id, from.map(\.rawValue), to.rawValue, resetAttempts, eventType, principal.actorID, principal.source, reason]
+            SELECT \(unescaped: Self.columns) FROM changed
+            """
         )
         return try rows.first.map(Self.task)
     }
 
-    /// An SQL condition limiting rows to a scope, given the parameter numbers of its team and
-    /// region arrays (NULL teams means unrestricted). Lets a lease-fenced change check scope in
-    /// the same statement instead of reading the task first.
-    static func scopeFilter(teams: Int, regions: Int, alias: String) -> String {
-        "($\(teams)::text[] IS NULL OR \(alias).team = ANY($\(teams)) OR \(alias).region = ANY($\(regions)::text[]))"
-    }
-
-    static func scopeBinds(_ scope: Scope) -> PostgresConnection.Binds {
-        scope.isUnrestricted ? [nil, nil] : [Array(scope.teams), Array(scope.regions)]
-    }
-
-    private func fenced(id: Int, _ rows: PostgresQueryResult) async throws -> Result<QueueTask, FenceFailure> {
+    /// The task a lease-fenced change produced, or why not: not found (or out of scope), or
+    /// stale with the task's current state.
+    private func fenced(id: Int, _ rows: PostgresQueryResult, scope: Scope) async throws -> Result<QueueTask, FenceFailure> {
         if let row = rows.first { return .success(try Self.task(row)) }
-        guard let current = try await find(id: id) else { return .failure(.notFound) }
+        guard let current = try await find(id: id, scope: scope) else { return .failure(.notFound) }
         return .failure(.staleLease(current))
+    }
+
+    /// Raises a task's priority to `rank` (a lower rank), on the caller's transaction.
+    public func raisePriority(id: Int, to rank: Int, on tx: PostgresConnection) async throws {
+        try await tx.query("UPDATE tasks SET priority = LEAST(priority, $2), updated_at = now() WHERE id = $1", [id, rank])
+    }
+
+    /// Tasks on hold whose `until` has passed, oldest first (of one region, when given).
+    public func endedHolds(region: String?, limit: Int) async throws -> [Int] {
+        try await pool.query(
+            """
+            SELECT id FROM tasks
+            WHERE hold_until <= now() AND state IN ('queued', 'claimed') AND ($1::text IS NULL OR region = $1)
+            ORDER BY hold_until LIMIT $2
+            """,
+            [region, limit]
+        ).map { try $0.decode(Int.self, "id") }
+    }
+
+    /// Moves a task's creation and `run_at` back to `date`, as if it had waited since then. For
+    /// the demo data only: nothing in the API can do this.
+    public func backdate(id: Int, to date: Date, on tx: PostgresConnection) async throws -> QueueTask {
+        guard
+            let task = try await tx.query(
+                "UPDATE tasks SET created_at = $2, run_at = $2 WHERE id = $1 RETURNING \(Self.columns)",
+                [id, date]
+            ).first.map(Self.task)
+        else { throw BatonError.notFound("no task \(id)") }
+        return task
     }
 }

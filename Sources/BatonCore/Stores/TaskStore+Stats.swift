@@ -131,7 +131,7 @@ extension TaskStore {
                 SELECT id FROM tasks
                 WHERE state = 'claimed' AND lease_expires_at < now()
                 ORDER BY lease_expires_at
-                LIMIT $1
+                LIMIT \(limit)
                 FOR UPDATE SKIP LOCKED
             ),
             reaped AS (
@@ -150,11 +150,10 @@ extension TaskStore {
                         ("'task.lease_expired'", "jsonb_build_object('worker', reaped.lease_worker, 'attempt', reaped.attempts)"),
                         ("CASE WHEN reaped.state = 'dead' THEN 'task.dead' END", "jsonb_build_object('attempt', reaped.attempts)"),
                     ],
-                    actor: "'system'", origin: "'system'"))
+                    by: .system()))
             )
-            SELECT \(Self.columns) FROM reaped
-            """,
-            [limit]
+            SELECT \(unescaped: Self.columns) FROM reaped
+            """
         ).map(Self.task)
     }
 }

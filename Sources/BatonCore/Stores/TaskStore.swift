@@ -24,25 +24,25 @@ public struct TaskStore: Sendable {
         columnList.map { "\(alias).\($0)" }.joined(separator: ", ")
     }
 
-    /// An `INSERT INTO events` over the rows of CTE `source`, for use inside a `WITH`.
-    /// `type` is an SQL expression over those rows; `$actor` and `$source` name the parameters
-    /// that hold the actor id and the request source.
-    static func eventInsert(from source: String, type: String, actor: String, origin: String, data: String) -> String {
-        eventInsert(from: source, events: [(type, data)], actor: actor, origin: origin)
-    }
-
-    /// Like ``eventInsert(from:type:actor:origin:data:)`` with several events per row, written in
-    /// the order given (one INSERT, so their ids follow that order). An event whose type
-    /// expression yields NULL is left out.
-    static func eventInsert(from source: String, events: [(type: String, data: String)], actor: String, origin: String) -> String {
+    /// An `INSERT INTO events` over the rows of CTE `source`, for use inside a `WITH`: one event
+    /// per row and entry of `events` (in that order, one INSERT, so their ids follow it), by
+    /// `principal`. `type` and `data` are SQL expressions over those rows; an event whose type
+    /// yields NULL is left out.
+    static func eventInsert(from source: String, events: [(type: String, data: String)], by principal: Principal) -> PostgresQuery {
         let values = events.enumerated().map { "(\($0.offset), \($0.element.type), \($0.element.data))" }.joined(separator: ", ")
         return """
             INSERT INTO events (type, source, actor_type, actor_id, entity_type, entity_id, team, region, data)
-            SELECT e.type, \(origin), 'principal', \(actor), 'task', \(source).id::text, \(source).team, \(source).region, e.data
-            FROM \(source) CROSS JOIN LATERAL (VALUES \(values)) AS e(ord, type, data)
+            SELECT e.type, \(principal.source), 'principal', \(principal.actorID), 'task', \(unescaped: source).id::text,
+                   \(unescaped: source).team, \(unescaped: source).region, e.data
+            FROM \(unescaped: source) CROSS JOIN LATERAL (VALUES \(unescaped: values)) AS e(ord, type, data)
             WHERE e.type IS NOT NULL
-            ORDER BY \(source).id, e.ord
+            ORDER BY \(unescaped: source).id, e.ord
             """
+    }
+
+    /// ``eventInsert(from:events:by:)`` with one event per row.
+    static func eventInsert(from source: String, type: String, data: String, by principal: Principal) -> PostgresQuery {
+        eventInsert(from: source, events: [(type, data)], by: principal)
     }
 
     static func task(_ row: PostgresRow) throws -> QueueTask {
@@ -101,7 +101,7 @@ public struct TaskStore: Sendable {
     // MARK: - Create
 
     /// The outcome of creating one task of a batch.
-    public struct Created: Sendable {
+    public struct Created: Sendable, Codable {
         public var task: QueueTask
         /// False when a live task with the same dedupe key already existed and is returned instead.
         public var isNew: Bool
@@ -118,11 +118,17 @@ public struct TaskStore: Sendable {
     ) async throws -> [Created] {
         guard !tasks.isEmpty else { return [] }
         func column(_ value: (NewTask) -> String?) -> PostgresTextArray { PostgresTextArray(tasks.map(value)) }
-        let rows = try await connection.query(
-            """
+        let statement: PostgresQuery = """
             WITH input AS (
-                SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-                                     $9::text[], $10::text[], $11::text[], $12::text[], $13::text[])
+                SELECT * FROM unnest(\(column(\.kind))::text[], \(column(\.title))::text[], \(column(\.payloadJSON))::text[],
+                                     \(column { $0.priority.map { String($0.rank) } })::text[],
+                                     \(column { $0.runAt.map(PostgresTimestamp.format) })::text[],
+                                     \(column { $0.dueAt.map(PostgresTimestamp.format) })::text[],
+                                     \(column { $0.maxAttempts.map(String.init) })::text[],
+                                     \(column { $0.backoffBaseSeconds.map(String.init) })::text[],
+                                     \(column(\.dedupeKey))::text[], \(column { $0.subject?.type })::text[],
+                                     \(column { $0.subject?.id })::text[],
+                                     \(column { task in task.tags.map { PostgresJSON($0).postgresText } })::text[])
                     WITH ORDINALITY AS i(kind, title, payload, priority, run_at, due_at, max_attempts, backoff,
                                          dedupe_key, subject_type, subject_id, tags, ord)
             ),
@@ -137,9 +143,9 @@ public struct TaskStore: Sendable {
                        coalesce(n.priority::smallint, 2), coalesce(n.run_at::timestamptz, now()),
                        n.due_at::timestamptz, coalesce(n.max_attempts::integer, t.default_max_attempts),
                        n.backoff::integer, n.dedupe_key, n.subject_type, n.subject_id,
-                       coalesce(ARRAY(SELECT jsonb_array_elements_text(n.tags::jsonb)), '{}'), $14
+                       coalesce(ARRAY(SELECT jsonb_array_elements_text(n.tags::jsonb)), '{}'), \(principal.actorID)
                 FROM numbered n CROSS JOIN teams t
-                WHERE t.slug = $1
+                WHERE t.slug = \(team.slug)
                 ORDER BY n.ord
                 ON CONFLICT (team, dedupe_key) WHERE dedupe_key IS NOT NULL AND state IN ('queued', 'claimed')
                 DO NOTHING
@@ -147,23 +153,14 @@ public struct TaskStore: Sendable {
             ),
             created_events AS (
                 \(Self.eventInsert(
-                    from: "inserted", type: "'task.created'", actor: "$14", origin: "$15",
-                    data: "jsonb_build_object('kind', inserted.kind, 'chain_id', inserted.chain_id, 'priority', inserted.priority)"))
+                    from: "inserted", type: "'task.created'",
+                    data: "jsonb_build_object('kind', inserted.kind, 'chain_id', inserted.chain_id, 'priority', inserted.priority)",
+                    by: principal))
             )
-            SELECT numbered.ord, \(Self.columns(of: "inserted"))
+            SELECT numbered.ord, \(unescaped: Self.columns(of: "inserted"))
             FROM inserted JOIN numbered USING (id)
-            """,
-            [
-                team.slug,
-                column(\.kind), column(\.title), column(\.payloadJSON), column { $0.priority.map { String($0.rank) } },
-                column { $0.runAt.map(PostgresTimestamp.format) }, column { $0.dueAt.map(PostgresTimestamp.format) },
-                column { $0.maxAttempts.map(String.init) }, column { $0.backoffBaseSeconds.map(String.init) },
-                column(\.dedupeKey), column { $0.subject?.type }, column { $0.subject?.id },
-                column { task in task.tags.map { PostgresJSON($0).postgresText } },
-                principal.actorID, principal.source,
-            ],
-            prepared: true
-        )
+            """
+        let rows = try await connection.query(statement, prepared: true)
         var byOrdinal: [Int: QueueTask] = [:]
         for row in rows {
             byOrdinal[try row.decode(Int.self, "ord")] = try Self.task(row)
@@ -211,6 +208,23 @@ public struct TaskStore: Sendable {
         try await pool.query("SELECT \(Self.columns) FROM tasks WHERE id = $1", [id], prepared: true).first.map(Self.task)
     }
 
+    /// One task within `scope`, or `nil` (also for a task of a team out of scope).
+    public func find(id: Int, scope: Scope) async throws -> QueueTask? {
+        try await pool.query(
+            "SELECT \(unescaped: Self.columns) FROM tasks WHERE id = \(id) AND \(scope.condition(team: "team", region: "region"))",
+            prepared: true
+        ).first.map(Self.task)
+    }
+
+    /// Locks a task for the caller's transaction; `nil` when it does not exist, or (with
+    /// `skipLocked`) another transaction holds it.
+    public func lock(id: Int, skipLocked: Bool = false, on tx: PostgresConnection) async throws -> QueueTask? {
+        try await tx.query(
+            "SELECT \(Self.columns) FROM tasks WHERE id = $1 FOR UPDATE\(skipLocked ? " SKIP LOCKED" : "")",
+            [id]
+        ).first.map(Self.task)
+    }
+
     /// Every task of a handoff chain, oldest first.
     public func chain(id chainID: Int) async throws -> [QueueTask] {
         try await pool.query("SELECT \(Self.columns) FROM tasks WHERE chain_id = $1 ORDER BY id", [chainID]).map(Self.task)
@@ -218,7 +232,7 @@ public struct TaskStore: Sendable {
 
     /// Filters for listing tasks.
     public struct Filter: Sendable {
-        public var teams: [String]?
+        public var team: String?
         public var state: TaskState?
         public var kind: String?
         public var subject: TaskSubject?
@@ -227,7 +241,7 @@ public struct TaskStore: Sendable {
         public var createdBefore: Date?
 
         public init(
-            teams: [String]? = nil,
+            team: String? = nil,
             state: TaskState? = nil,
             kind: String? = nil,
             subject: TaskSubject? = nil,
@@ -235,7 +249,7 @@ public struct TaskStore: Sendable {
             createdAfter: Date? = nil,
             createdBefore: Date? = nil
         ) {
-            self.teams = teams
+            self.team = team
             self.state = state
             self.kind = kind
             self.subject = subject
@@ -245,8 +259,8 @@ public struct TaskStore: Sendable {
         }
     }
 
-    /// Tasks in id order, a page at a time.
-    public func list(_ filter: Filter, page: PageRequest) async throws -> Page<QueueTask> {
+    /// Tasks within `scope` in id order, a page at a time.
+    public func list(_ filter: Filter, scope: Scope, page: PageRequest) async throws -> Page<QueueTask> {
         var after = 0
         if let cursor = page.after {
             guard let value = TextRules.integerCursor(cursor) else { throw BatonError.invalidArgument("after is not a cursor", field: "after") }
@@ -254,22 +268,18 @@ public struct TaskStore: Sendable {
         }
         let rows = try await pool.query(
             """
-            SELECT \(Self.columns) FROM tasks
-            WHERE id > $1
-              AND ($2::text[] IS NULL OR team = ANY($2))
-              AND ($3::text IS NULL OR state = $3)
-              AND ($4::text IS NULL OR kind = $4)
-              AND ($5::text IS NULL OR (subject_type = $5 AND subject_id = $6))
-              AND ($7::text IS NULL OR tags @> ARRAY[$7])
-              AND ($8::timestamptz IS NULL OR created_at >= $8)
-              AND ($9::timestamptz IS NULL OR created_at < $9)
+            SELECT \(unescaped: Self.columns) FROM tasks
+            WHERE id > \(after) AND \(scope.condition(team: "team", region: "region"))
+              AND (\(filter.team)::text IS NULL OR team = \(filter.team))
+              AND (\(filter.state?.rawValue)::text IS NULL OR state = \(filter.state?.rawValue))
+              AND (\(filter.kind)::text IS NULL OR kind = \(filter.kind))
+              AND (\(filter.subject?.type)::text IS NULL OR (subject_type = \(filter.subject?.type) AND subject_id = \(filter.subject?.id)))
+              AND (\(filter.tag)::text IS NULL OR tags @> ARRAY[\(filter.tag)::text])
+              AND (\(filter.createdAfter)::timestamptz IS NULL OR created_at >= \(filter.createdAfter))
+              AND (\(filter.createdBefore)::timestamptz IS NULL OR created_at < \(filter.createdBefore))
             ORDER BY id
-            LIMIT $10
-            """,
-            [
-                after, filter.teams, filter.state?.rawValue, filter.kind, filter.subject?.type, filter.subject?.id,
-                filter.tag, filter.createdAfter, filter.createdBefore, page.limit + 1,
-            ]
+            LIMIT \(page.limit + 1)
+            """
         )
         return page.page(try rows.map(Self.task)) { String($0.id) }
     }

@@ -7,19 +7,23 @@ public struct TeamStore: Sendable {
 
     public init(pool: ConnectionPool) { self.pool = pool }
 
-    /// Teams ordered by slug, optionally of one region or department.
-    public func list(_ page: PageRequest, region: String? = nil, department: Department? = nil) async throws -> Page<Team> {
+    /// Teams within `scope` ordered by slug, optionally of one region or department.
+    public func list(
+        _ page: PageRequest,
+        region: String? = nil,
+        department: Department? = nil,
+        scope: Scope = .everything
+    ) async throws -> Page<Team> {
         let rows = try await pool.query(
             """
-            SELECT slug, department, region, name, paused, default_lease_seconds, default_max_attempts,
-                   created_at, updated_at
+            SELECT \(unescaped: Self.columns)
             FROM teams
-            WHERE ($1::text IS NULL OR slug > $1)
-              AND ($2::text IS NULL OR region = $2)
-              AND ($3::text IS NULL OR department = $3)
-            ORDER BY slug LIMIT $4
-            """,
-            [page.after, region, department?.rawValue, page.limit + 1]
+            WHERE (\(page.after)::text IS NULL OR slug > \(page.after))
+              AND (\(region)::text IS NULL OR region = \(region))
+              AND (\(department?.rawValue)::text IS NULL OR department = \(department?.rawValue))
+              AND \(scope.condition(team: "slug", region: "region"))
+            ORDER BY slug LIMIT \(page.limit + 1)
+            """
         )
         return page.page(try rows.map(Self.team), cursor: \.slug)
     }
@@ -60,7 +64,7 @@ extension TeamStore {
     }
 
     /// What creating a team needs.
-    public struct NewTeam: Sendable {
+    public struct NewTeam: Sendable, Codable {
         public var department: Department
         public var region: String
         public var slug: String?

@@ -17,6 +17,9 @@ struct RequestIDMiddleware<Context: RequestContext>: RouterMiddleware {
         } else {
             id = context.id
         }
+        // One id per log line: ours replaces Hummingbird's own key (which would differ when the
+        // caller sent an id). Nothing reads `context.id` after this point.
+        context.logger[metadataKey: "hb.request.id"] = nil
         context.logger[metadataKey: "request_id"] = "\(id)"
         var response = try await next(request, context)
         response.headers[.requestID] = id

@@ -1,0 +1,33 @@
+public import PostgresClient
+
+/// Which teams a caller may see and act on: every team of every region, or the listed teams
+/// and the teams of the listed regions. An empty scope reaches nothing; there is no implicit
+/// "everything" — a token that should reach every region says so (`all_regions`).
+public struct Scope: Sendable, Equatable, Codable {
+    /// Every team of every region.
+    public var allRegions: Bool
+    public var teams: Set<String>
+    public var regions: Set<String>
+
+    public init(allRegions: Bool = false, teams: Set<String> = [], regions: Set<String> = []) {
+        self.allRegions = allRegions
+        self.teams = teams
+        self.regions = regions
+    }
+
+    /// Every team of every region.
+    public static let everything = Scope(allRegions: true)
+
+    /// Whether a team is within reach.
+    public func contains(team: String, region: String) -> Bool {
+        allRegions || teams.contains(team) || regions.contains(region)
+    }
+
+    /// The SQL condition that keeps rows of teams within reach, given the expressions that hold
+    /// a row's team and region. Every store limits reads and writes to a scope with this one
+    /// condition.
+    public func condition(team: String, region: String) -> PostgresQuery {
+        if allRegions { return "TRUE" }
+        return "(\(unescaped: team) = ANY(\(Array(teams).sorted())) OR \(unescaped: region) = ANY(\(Array(regions).sorted())))"
+    }
+}

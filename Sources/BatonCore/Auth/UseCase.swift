@@ -1,0 +1,81 @@
+/// Every operation Baton offers, named as in `openapi.yaml` (its `operationId`), with who may
+/// call it: the one access table. HTTP requests are checked against it before their handler
+/// runs, every service method checks it again (for the CLI, the monitor and automation), and
+/// the access review test reads it. A new operation without an entry here does not compile;
+/// a documented operation missing here fails the tests.
+public enum UseCase: String, Sendable, CaseIterable {
+    // Operations
+    case getHealth, getReadiness, getOpenAPIDocument, getMetrics
+    // Reference data
+    case listRegions, createRegion, listTeams, createTeam
+    case listMembers, createMember, addMembership, deactivateMember
+    // SLAs
+    case getCalendar, setCalendar, addHoliday, removeHoliday
+    case listSLAPolicies, createSLAPolicy, disableSLAPolicy, enableSLAPolicy, listSLABreaches
+    case holdTask, resumeTask
+    // Tasks
+    case pauseTeam, resumeTeam, getTeamStats
+    case createTask, createTasks, claimTasks, listTasks, completeTasks, getTask
+    case heartbeatTask, completeTask, failTask, releaseTask, retryTask, cancelTask, handoffTask
+    // Events
+    case listEvents, streamEvents
+    // Tokens
+    case listTokens, createToken, revokeToken
+
+    /// Who may call an operation.
+    public enum Access: Sendable, Equatable {
+        /// No token needed (probes, the document, metrics).
+        case open
+        /// Any valid token; what comes back is narrowed to the caller's scope.
+        case anyToken
+        /// It acts on one team (named in the path, or the team of the task named there): a
+        /// role without the permission is refused (403) before the team is looked up, and a
+        /// team out of scope does not exist for the caller (404, so existence does not leak).
+        case team(Permission)
+        /// The role decides (403); records named in the body are checked against scope one by one.
+        case role(Permission)
+    }
+
+    /// The access table.
+    public var access: Access {
+        switch self {
+        case .getHealth, .getReadiness, .getOpenAPIDocument, .getMetrics: .open
+        case .listRegions, .listTeams, .listMembers, .getCalendar, .listSLAPolicies, .listSLABreaches, .listTasks, .listEvents,
+            .streamEvents:
+            .anyToken
+        case .createRegion, .createTeam, .createMember, .addMembership, .deactivateMember, .setCalendar, .addHoliday, .removeHoliday,
+            .createSLAPolicy, .disableSLAPolicy, .enableSLAPolicy:
+            .role(.manageReferenceData)
+        case .listTokens, .createToken, .revokeToken: .role(.manageTokens)
+        case .getTeamStats, .getTask: .team(.readQueue)
+        case .createTask, .createTasks, .claimTasks, .heartbeatTask, .completeTask, .failTask, .releaseTask, .cancelTask, .handoffTask,
+            .holdTask, .resumeTask:
+            .team(.workQueue)
+        case .completeTasks: .role(.workQueue)
+        case .pauseTeam, .resumeTeam, .retryTask: .team(.manageQueue)
+        }
+    }
+
+    /// The permission the operation needs, if any.
+    public var permission: Permission? {
+        switch access {
+        case .open, .anyToken: nil
+        case .team(let permission), .role(let permission): permission
+        }
+    }
+}
+
+extension Principal {
+    /// Refuses (403) a caller whose role may not perform `useCase` anywhere.
+    public func authorize(_ useCase: UseCase) throws(BatonError) {
+        guard let permission = useCase.permission, !has(permission) else { return }
+        throw BatonError(.forbidden, "the \(role.rawValue) role may not do this")
+    }
+
+    /// Refuses a caller who may not perform `useCase` on `team`: 403 for the role, then 404
+    /// when the team is out of scope (its existence must not leak).
+    public func authorize(_ useCase: UseCase, team: String, region: String, notFound message: @autoclosure () -> String) throws(BatonError) {
+        try authorize(useCase)
+        guard canSee(team: team, region: region) else { throw BatonError.notFound(message()) }
+    }
+}

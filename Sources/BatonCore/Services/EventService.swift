@@ -1,0 +1,107 @@
+public import Foundation
+import PostgresClient
+import ServiceLifecycle
+
+/// The event feed's use cases: a page of events after a cursor (waiting for one when asked),
+/// and a stream that follows the feed. Both hand out events in feed order, never skip one,
+/// and show a caller only the events of its teams.
+public struct EventService: Sendable {
+    let database: BatonDatabase
+    let desks: Desks
+
+    public init(database: BatonDatabase, desks: Desks) {
+        self.database = database
+        self.desks = desks
+    }
+
+    private var store: EventStore { EventStore(pool: database.pool) }
+
+    /// Which events a follower wants.
+    public struct Filter: Sendable {
+        public var types: [String]?
+        public var team: String?
+
+        public init(types: [String]? = nil, team: String? = nil) {
+            self.types = types
+            self.team = team
+        }
+    }
+
+    /// Up to `limit` events after the cursor `after` (0: the beginning); with `waitSeconds`,
+    /// waits up to that long for the first one. A cursor that names no event is refused.
+    public func feed(after: Int, limit: Int, filter: Filter, waitSeconds: Int, by principal: Principal) async throws -> [Event] {
+        try principal.authorize(.listEvents)
+        guard after >= 0 else { throw BatonError.invalidArgument("after must not be negative", field: "after") }
+        guard (1...1000).contains(limit) else { throw BatonError.invalidArgument("limit must be between 1 and 1000", field: "limit") }
+        guard (0...30).contains(waitSeconds) else { throw BatonError.invalidArgument("wait_seconds must be between 0 and 30", field: "wait_seconds") }
+        let deadline = ContinuousClock.now + .seconds(waitSeconds)
+        while true {
+            let seen = await desks.events.current
+            let found = try await store.feed(after: after, limit: limit, types: filter.types, team: filter.team, scope: principal.scope)
+            if found.isEmpty, try await !store.isCursor(after) {
+                throw BatonError.invalidArgument("after is not the id of an event", field: "after")
+            }
+            let remaining = deadline - ContinuousClock.now
+            if !found.isEmpty || remaining <= .zero || Task.isCancelledOrShuttingDown || CancellationSignal.current?.isCancelled == true {
+                return found
+            }
+            _ = await desks.events.wait(after: seen, timeout: min(remaining, .seconds(1)))
+        }
+    }
+
+    /// What a stream yields.
+    public enum StreamItem: Sendable {
+        case event(Event)
+        /// Nothing happened for a while; a client's proxy should not close the connection.
+        case keepAlive
+    }
+
+    /// Follows the feed from `after` for `lifetime`, then ends (a client reconnects from its
+    /// last event and loses nothing). `cursorField` names where the cursor came from, for the
+    /// error when it names no event.
+    public func stream(
+        after: Int,
+        filter: Filter,
+        lifetime: Duration,
+        keepAliveInterval: Duration,
+        cursorField: String,
+        by principal: Principal
+    ) async throws -> AsyncThrowingStream<StreamItem, any Error> {
+        try principal.authorize(.streamEvents)
+        guard after >= 0 else { throw BatonError.invalidArgument("after must not be negative", field: cursorField) }
+        let store = self.store
+        guard try await store.isCursor(after) else {
+            throw BatonError.invalidArgument("the cursor is not the id of an event", field: cursorField)
+        }
+        let signal = desks.events
+        let scope = principal.scope
+        let (stream, continuation) = AsyncThrowingStream<StreamItem, any Error>.makeStream()
+        let producer = Task {
+            do {
+                var cursor = after
+                let end = ContinuousClock.now + lifetime
+                var lastWrite = ContinuousClock.now
+                while !Task.isCancelledOrShuttingDown, ContinuousClock.now < end {
+                    let seen = await signal.current
+                    let page = try await store.feed(after: cursor, limit: 200, types: filter.types, team: filter.team, scope: scope)
+                    for event in page {
+                        continuation.yield(.event(event))
+                        cursor = event.id
+                        lastWrite = .now
+                    }
+                    if page.count == 200 { continue }
+                    if ContinuousClock.now - lastWrite >= keepAliveInterval {
+                        continuation.yield(.keepAlive)
+                        lastWrite = .now
+                    }
+                    _ = await signal.wait(after: seen, timeout: min(.seconds(1), max(end - ContinuousClock.now, .zero)))
+                }
+                continuation.finish()
+            } catch {
+                continuation.finish(throwing: error)
+            }
+        }
+        continuation.onTermination = { _ in producer.cancel() }
+        return stream
+    }
+}

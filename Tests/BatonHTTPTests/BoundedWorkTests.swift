@@ -1,0 +1,152 @@
+import BatonCore
+import BatonHTTP
+import BatonTestSupport
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import PostgresClient
+import Testing
+
+/// Database work is bounded: a statement over the timeout, or a lock wait over the lock
+/// timeout, answers 503 `timeout` instead of hanging, and a client that hangs up frees its
+/// statement and its pooled connection at once. The long statement in each test is a create
+/// whose foreign-key check waits for a team row another session holds `FOR UPDATE`.
+@Suite(.requiresDatabase) struct BoundedWorkTests {
+    /// Holds `sales-emea`'s row locked in a session of its own until `release()`.
+    final class TeamLock: Sendable {
+        let connection: PostgresConnection
+
+        init(url: String) async throws {
+            connection = try await PostgresConnection.connect(configuration: try PostgresConfiguration(url, applicationName: "test-lock"))
+            try await connection.simpleQuery("BEGIN")
+            try await connection.query("SELECT 1 FROM teams WHERE slug = 'sales-emea' FOR UPDATE")
+        }
+
+        func release() async {
+            _ = try? await connection.simpleQuery("ROLLBACK")
+            await connection.close()
+        }
+    }
+
+    /// Baton's backends (application_name `baton`) waiting for a lock right now.
+    static func batonBackendsWaitingForALock(url: String) async throws -> Int {
+        let observer = try await PostgresConnection.connect(configuration: try PostgresConfiguration(url, applicationName: "test-observer"))
+        defer { Task { await observer.close() } }
+        return try await observer.query(
+            """
+            SELECT count(*) AS n FROM pg_stat_activity
+            WHERE datname = current_database() AND application_name = 'baton' AND wait_event_type = 'Lock'
+            """
+        ).first?.decode(Int.self, "n") ?? 0
+    }
+
+    @Test func aStatementOverTheStatementTimeoutAnswers503Timeout() async throws {
+        try await withTestApplication(statementTimeout: .milliseconds(300)) { api, _ in
+            try await api.seedReferenceData()
+            let lock = try await TeamLock(url: api.url)
+            let started = ContinuousClock.now
+            let response = try await api.call(.post, "/v1/teams/sales-emea/tasks", json: #"{"kind":"k","title":"too slow"}"#)
+            let elapsed = ContinuousClock.now - started
+            await lock.release()
+            #expect(response.status == .serviceUnavailable)
+            #expect(try response.errorEnvelope().error.code == "timeout", "\(response.text)")
+            #expect(response.headers[.retryAfter] != nil)
+            #expect(elapsed < .seconds(5), "answered after \(elapsed)")
+            let listed = try await api.call(.get, "/v1/tasks?team=sales-emea").json(AnyJSON.self)
+            #expect(listed["tasks"]?.array.isEmpty == true, "a timed-out create leaves nothing behind")
+        }
+    }
+
+    @Test func aLockWaitOverTheLockTimeoutAnswers503Timeout() async throws {
+        try await withTestApplication(statementTimeout: .seconds(30), lockTimeout: .milliseconds(200)) { api, _ in
+            try await api.seedReferenceData()
+            let lock = try await TeamLock(url: api.url)
+            let started = ContinuousClock.now
+            let response = try await api.call(.post, "/v1/teams/sales-emea/tasks", json: #"{"kind":"k","title":"waits"}"#)
+            let elapsed = ContinuousClock.now - started
+            await lock.release()
+            #expect(response.status == .serviceUnavailable)
+            #expect(try response.errorEnvelope().error.code == "timeout", "\(response.text)")
+            #expect(elapsed < .seconds(5), "answered after \(elapsed)")
+            // Without the lock the same request goes through.
+            try api.expect(.created, await api.call(.post, "/v1/teams/sales-emea/tasks", json: #"{"kind":"k","title":"waits"}"#))
+        }
+    }
+
+    @Test func migrationsAreNotBoundedByTheStatementTimeout() async throws {
+        try await TestDatabase.withEmptyDatabase { url in
+            // A timeout no migration could meet: they run with none.
+            let pool = ConnectionPool(
+                try PostgresConfiguration(url),
+                configuration: .init(size: 2, statementTimeout: .milliseconds(1), lockTimeout: .milliseconds(1))
+            )
+            let database = BatonDatabase(pool: pool, logger: TestDatabase.quietLogger)
+            let applied = try await database.migrate()
+            #expect(applied.count == BatonDatabase.migrations.count)
+            let settings = try await pool.query("SELECT current_setting('statement_timeout') AS s, current_setting('lock_timeout') AS l")
+            #expect(try settings.first?.decode(String.self, "s") == "1ms", "the limit is back for everything else")
+            #expect(try settings.first?.decode(String.self, "l") == "1ms")
+            await pool.close()
+        }
+    }
+
+    @Test func aClientThatHangsUpDuringALongStatementFreesItsConnectionWithinASecond() async throws {
+        try await TestDatabase.withEmptyDatabase { url in
+            let pool = ConnectionPool(try PostgresConfiguration(url), configuration: .init(size: 4, acquireTimeout: .seconds(5)))
+            let database = BatonDatabase(pool: pool, logger: TestDatabase.quietLogger)
+            try await database.migrate()
+            let services = BatonServices(database: database)
+            let admin = Principal.system(source: "cli")
+            _ = try await services.referenceData.createRegion(.init(code: "emea", name: "EMEA"), by: admin)
+            _ = try await services.referenceData.createTeam(.init(department: .sales, region: "emea"), by: admin)
+            let token = try await database.tokens.create(NewToken(name: "worker", role: .agent, teams: ["sales-emea"]), createdBy: "test")
+            let application = try BatonApplication.make(
+                services: services,
+                registry: testRegistry,
+                settings: ServerSettings(port: 0),
+                logger: TestDatabase.quietLogger
+            )
+            try await application.test(.live) { client in
+                let port = try #require(client.port)
+                let lock = try await TeamLock(url: url)
+                let body = #"{"kind":"k","title":"abandoned"}"#
+                let request =
+                    "POST /v1/teams/sales-emea/tasks HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer \(token.secret)\r\n"
+                    + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+                var connection: RawConnection? = try RawConnection(port: port)
+                #expect(connection?.send(Array(request.utf8)) == true)
+                // The create's statement is now waiting for the lock in one of Baton's backends.
+                let waitingSince = ContinuousClock.now
+                while try await Self.batonBackendsWaitingForALock(url: url) == 0 {
+                    #expect(ContinuousClock.now - waitingSince < .seconds(10), "the create never reached the lock")
+                    if ContinuousClock.now - waitingSince > .seconds(10) { break }
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                #expect(await pool.statistics().inUse == 1)
+
+                connection = nil  // the client hangs up
+                let hungUp = ContinuousClock.now
+                var freed: Duration?
+                while ContinuousClock.now - hungUp < .seconds(5) {
+                    let waiting = try await Self.batonBackendsWaitingForALock(url: url)
+                    if waiting == 0, await pool.statistics().inUse == 0 {
+                        freed = ContinuousClock.now - hungUp
+                        break
+                    }
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                await lock.release()
+                let elapsed = try #require(freed, "the statement still ran 5 s after the client hung up")
+                #expect(elapsed < .seconds(1), "freed after \(elapsed)")
+                // The cancelled create left nothing behind, and the pool serves the next request.
+                try await client.execute(uri: "/v1/tasks?team=sales-emea", method: .get, headers: [.authorization: "Bearer \(token.secret)"]) {
+                    response in
+                    #expect(response.status == .ok)
+                    #expect(String(buffer: response.body).contains(#""tasks":[]"#))
+                }
+            }
+            await pool.close(timeout: .seconds(1))
+        }
+    }
+}
