@@ -24,6 +24,7 @@ class Client:
         self.timeout = timeout
         self.sock: socket.socket | None = None
         self.reader = None
+        self.sent = 0  # requests sent on this client, for a driver's CPU per request
         self.fixed_headers = f"Host: 127.0.0.1:{port}\r\nAccept: application/json\r\n"
         if token:
             self.fixed_headers += f"Authorization: Bearer {token}\r\n"
@@ -62,6 +63,7 @@ class Client:
         try:
             self.connect()
             assert self.sock is not None
+            self.sent += 1
             self.sock.sendall(head.encode("ascii") + payload)
             status, data, keep_alive = self._read_response(method)
         except (OSError, ValueError, HTTPFailure) as error:

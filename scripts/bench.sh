@@ -1,12 +1,26 @@
 #!/usr/bin/env bash
-# Baton's benchmark, each figure beside a baseline from the same run, on a throwaway PostgreSQL
-# cluster on 127.0.0.1. Builds a release binary unless BATON_BIN is given, prints one table and
-# writes it to bench-results/latest.txt. Sections (BENCH_SECTIONS):
+# Baton's benchmark, each figure beside a named baseline from the same run, on a throwaway
+# PostgreSQL cluster on 127.0.0.1. Builds a release binary unless BATON_BIN is given, prints one
+# table and writes it to bench-results/latest.txt. Sections (BENCH_SECTIONS), in the order run:
 #
 #   rss        the server's VmRSS with 200 concurrent connections (200 waiting long-poll claims,
 #              then 200 workers running lifecycles) against its idle VmRSS after start
-#   lifecycle  Baton's own create/claim/complete SQL driven by pgbench (the raw baseline) against
-#              the same lifecycle over HTTP, per task and batched, at 1, 8 and 32 workers
+#   request    what one request costs: GET /healthz, create (POST /v1/teams/sales-emea/tasks) and
+#              claim driven by wrk (scripts/bench/request-*.lua; 1 thread, BENCH_REQUEST_CONNECTIONS
+#              connections), with req/s, the server's CPU ms and context switches per request and
+#              wrk's own CPU per request; /healthz and create also against two throwaway baselines
+#              built from Benchmarks/RequestBaseline (a bare Hummingbird route, a generated OpenAPI
+#              handler, no Baton middleware). Then the load-driver check: the HTTP per-task
+#              lifecycle at BENCH_REQUEST_CONNECTIONS workers driven by the Python workers and by
+#              wrk, each driver's CPU per request beside the server's. The tables are emptied after.
+#   lifecycle  create/claim/complete lifecycles/s at each BENCH_CONCURRENCY level, the paths taking
+#              turns: the bare lifecycle and the bare+events lifecycle (scripts/bench/minimal-*.sql,
+#              in their own database, minimal) and Baton's own statements, all under pgbench
+#              -n -M prepared; then Baton over HTTP, per task and batched
+#   pgqueuer   PgQueuer (pinned from PyPI into a virtual environment under the work directory) on
+#              the same cluster, own database: 1 producer enqueuing batches of 10, 5 consumers
+#              dequeuing batches of 10 (scripts/bench/pgqueuer_driver.py); skipped with the reason
+#              in the table when it cannot be installed or run
 #   feed       event-feed lag (create's 201 -> a follower has the task.created event) for the
 #              long poll and the SSE stream, beside raw LISTEN/NOTIFY lag and an HTTP round trip;
 #              right after start and again after the lifecycle runs have filled the events table
@@ -14,8 +28,14 @@
 #              tasks bulk-loaded into the table against an empty table (target <= 1.2x), and
 #              the mean of the raw claim statement under pgbench at both sizes; then GET team
 #              stats at both sizes, one client
+#   durable    last: the Baton servers stop, the cluster restarts with fsync, synchronous_commit
+#              and full_page_writes on (as users run PostgreSQL), and the three pgbench lifecycles
+#              run again at each level, reported beside the asynchronous ones
 #   schemathesis  the long schemathesis run (scripts/schemathesis.sh) against this build: no
 #              5xx and every response as documented; its summary goes under the table
+#
+# Every ratio column names its baseline: "vs bare+events", "vs Baton SQL", "vs PgQueuer",
+# "vs bare HB", "vs OpenAPI HB".
 #
 #   scripts/bench.sh
 #
@@ -24,7 +44,16 @@
 #   BENCH_WARMUP=1          unmeasured warm-up seconds before each run
 #   BENCH_CONCURRENCY="1 8 32"
 #   BENCH_BATCH_SIZE=10     tasks per batched cycle
-#   BENCH_SECTIONS="rss lifecycle feed history schemathesis"
+#   BENCH_SECTIONS="rss request lifecycle pgqueuer feed history durable schemathesis"
+#   BENCH_HTTP_DRIVER=wrk   what drives the HTTP lifecycle rows: wrk (scripts/bench/lifecycle.lua,
+#                           one connection per wrk thread) or python (bench_http.py's workers)
+#   BENCH_PGBENCH_THREADS=2 pgbench -j (at most the number of clients)
+#   BENCH_REQUEST_CONNECTIONS=8  wrk connections in the request section (and workers of its
+#                           load-driver check)
+#   BENCH_REQUEST_BACKLOG=0 tasks queued by SQL before the claim run (0: 4,000 per second of it)
+#   BENCH_BASELINE_BIN=path use this request-baseline binary and skip its `swift build`
+#   BENCH_PGQUEUER_VERSION=1.6.0  the pgqueuer[asyncpg] release installed from PyPI
+#   BENCH_PGQUEUER_SECONDS=15     measured seconds of the PgQueuer run
 #   BENCH_QUEUED=100000     queued tasks loaded for the history rows
 #   BENCH_FINISHED=1000000  done tasks loaded for the history rows
 #   BENCH_HISTORY_CONCURRENCY="1 8"
@@ -33,10 +62,10 @@
 #   BENCH_RSS_CONNECTIONS=200
 #   BENCH_RSS_SECONDS=10    seconds of the active phase of the RSS section
 #   BENCH_QUICK=1           small defaults for development: 3 s runs, workers "1 8", 10,000
-#                           queued + 100,000 done, 50 feed events, 3 s RSS phases
+#                           queued + 100,000 done, 50 feed events, 3 s RSS phases, 5 s PgQueuer
 #   BENCH_STRICT=1          exit 3 when a target is missed
 #   BATON_BIN=path          use this baton binary and skip `swift build`
-#   BENCH_KEEP=1            keep the work directory (server log, pgbench output and logs)
+#   BENCH_KEEP=1            keep the work directory (server log, pgbench, wrk and PgQueuer output)
 #   Exit codes: 3 a target missed (with BENCH_STRICT=1), 4 schemathesis failed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,13 +80,20 @@ if [ "${BENCH_QUICK:-0}" = 1 ]; then
     BENCH_FEED_EVENTS="${BENCH_FEED_EVENTS:-50}"
     BENCH_RSS_SECONDS="${BENCH_RSS_SECONDS:-3}"
     BENCH_RSS_HOLD="${BENCH_RSS_HOLD:-3}"
+    BENCH_PGQUEUER_SECONDS="${BENCH_PGQUEUER_SECONDS:-5}"
 fi
 BENCH_SECONDS="${BENCH_SECONDS:-10}"
 BENCH_WARMUP="${BENCH_WARMUP:-1}"
 BENCH_CONCURRENCY="${BENCH_CONCURRENCY:-1 8 32}"
 BENCH_BATCH_SIZE="${BENCH_BATCH_SIZE:-10}"
 BENCH_STRICT="${BENCH_STRICT:-0}"
-BENCH_SECTIONS="${BENCH_SECTIONS:-rss lifecycle feed history schemathesis}"
+BENCH_SECTIONS="${BENCH_SECTIONS:-rss request lifecycle pgqueuer feed history durable schemathesis}"
+BENCH_HTTP_DRIVER="${BENCH_HTTP_DRIVER:-wrk}"
+BENCH_PGBENCH_THREADS="${BENCH_PGBENCH_THREADS:-2}"
+BENCH_REQUEST_CONNECTIONS="${BENCH_REQUEST_CONNECTIONS:-8}"
+BENCH_REQUEST_BACKLOG="${BENCH_REQUEST_BACKLOG:-0}"
+BENCH_PGQUEUER_VERSION="${BENCH_PGQUEUER_VERSION:-1.6.0}"
+BENCH_PGQUEUER_SECONDS="${BENCH_PGQUEUER_SECONDS:-15}"
 BENCH_QUEUED="${BENCH_QUEUED:-100000}"
 BENCH_FINISHED="${BENCH_FINISHED:-1000000}"
 BENCH_HISTORY_CONCURRENCY="${BENCH_HISTORY_CONCURRENCY:-1 8}"
@@ -82,10 +118,20 @@ for level in $BENCH_CONCURRENCY $BENCH_HISTORY_CONCURRENCY; do
 done
 for section in $BENCH_SECTIONS; do
     case "$section" in
-        rss | lifecycle | feed | history | schemathesis) ;;
-        *) bench_die "BENCH_SECTIONS holds rss, lifecycle, feed, history and schemathesis, not $section" ;;
+        rss | request | lifecycle | pgqueuer | feed | history | durable | schemathesis) ;;
+        *) bench_die "BENCH_SECTIONS holds rss, request, lifecycle, pgqueuer, feed, history, durable and schemathesis, not $section" ;;
     esac
 done
+case "$BENCH_HTTP_DRIVER" in
+    wrk | python) ;;
+    *) bench_die "BENCH_HTTP_DRIVER is wrk or python, not $BENCH_HTTP_DRIVER" ;;
+esac
+[[ "$BENCH_PGBENCH_THREADS" =~ ^[1-9][0-9]*$ ]] || bench_die "BENCH_PGBENCH_THREADS must be a positive whole number"
+[[ "$BENCH_REQUEST_CONNECTIONS" =~ ^[1-9][0-9]*$ ]] && [ "$BENCH_REQUEST_CONNECTIONS" -le 200 ] \
+    || bench_die "BENCH_REQUEST_CONNECTIONS must be between 1 and 200"
+[[ "$BENCH_REQUEST_BACKLOG" =~ ^[0-9]+$ ]] || bench_die "BENCH_REQUEST_BACKLOG must be a whole number"
+[[ "$BENCH_PGQUEUER_SECONDS" =~ ^[1-9][0-9]*$ ]] || bench_die "BENCH_PGQUEUER_SECONDS must be a positive whole number of seconds"
+[[ "$BENCH_PGQUEUER_VERSION" =~ ^[0-9][0-9A-Za-z.+-]*$ ]] || bench_die "BENCH_PGQUEUER_VERSION must be a version, such as 1.6.0"
 [[ "$BENCH_QUEUED" =~ ^[0-9]+$ ]] || bench_die "BENCH_QUEUED must be a whole number"
 [[ "$BENCH_FINISHED" =~ ^[0-9]+$ ]] || bench_die "BENCH_FINISHED must be a whole number"
 [[ "$BENCH_HISTORY_ROUNDS" =~ ^[1-9][0-9]*$ ]] || bench_die "BENCH_HISTORY_ROUNDS must be a positive whole number"
@@ -103,6 +149,10 @@ baton_require_packages
 command -v python3 >/dev/null 2>&1 || bench_die "python3 is required"
 command -v psql >/dev/null 2>&1 || bench_die "psql is required"
 command -v pgbench >/dev/null 2>&1 || bench_die "pgbench is required"
+if section_on request || { section_on lifecycle && [ "$BENCH_HTTP_DRIVER" = wrk ]; }; then
+    baton_require_wrk
+    command -v wrk >/dev/null 2>&1 || bench_die "wrk is required (apt-get install wrk)"
+fi
 
 if [ -z "${BATON_BIN:-}" ]; then
     echo "==> swift build -c release --product baton"
@@ -110,6 +160,17 @@ if [ -z "${BATON_BIN:-}" ]; then
     BATON_BIN=.build/release/baton
 fi
 [ -x "$BATON_BIN" ] || bench_die "no baton binary at $BATON_BIN"
+# The request section's baselines: a throwaway package of its own, so the product's build
+# does not grow.
+if section_on request && [ -z "${BENCH_BASELINE_BIN:-}" ]; then
+    echo "==> swift build -c release --package-path Benchmarks/RequestBaseline"
+    swift build -c release --package-path Benchmarks/RequestBaseline \
+        --scratch-path Benchmarks/RequestBaseline/.build --product request-baseline
+    BENCH_BASELINE_BIN=Benchmarks/RequestBaseline/.build/release/request-baseline
+fi
+if section_on request; then
+    [ -x "$BENCH_BASELINE_BIN" ] || bench_die "no request-baseline binary at $BENCH_BASELINE_BIN"
+fi
 
 NPROC="$(nproc)"
 LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
@@ -215,7 +276,7 @@ if section_on rss; then
     kill -0 "$SERVER_PID" 2>/dev/null || bench_die "the server exited during the RSS section"
 fi
 
-# --- the raw SQL lifecycle --------------------------------------------------------------------
+# --- Baton's SQL lifecycle ----------------------------------------------------------------------
 # Baton's statements from TaskStore.create, claim and complete with the parameters the HTTP path
 # binds written in, one lifecycle per pgbench transaction, each statement in its own transaction
 # as over HTTP. The claim's row lands in pgbench variables (\aset); when the claim found nothing
@@ -320,11 +381,29 @@ sql_done_count() {
         -c "SELECT count(*) FROM tasks WHERE team = '${1:-sales-emea}' AND state = 'done'"
 }
 
-# pgbench CLIENTS SECONDS TAG [extra pgbench options...]; PGBENCH_SCRIPT picks the script.
+# The bare baselines live in their own database of the same cluster, so they never touch
+# Baton's tables (scripts/bench/minimal-schema.sql: mtasks, mevents).
+MINIMAL_URL="postgres://postgres@127.0.0.1:$BATON_CLUSTER_PORT/minimal"
+if section_on lifecycle || section_on durable; then
+    psql "$BATON_CLUSTER_URL" -X -q -v ON_ERROR_STOP=1 -c 'CREATE DATABASE minimal'
+    psql "$MINIMAL_URL" -X -q -v ON_ERROR_STOP=1 -f scripts/bench/minimal-schema.sql
+fi
+
+# lifecycle_done_count PATH: tasks in state done where the pgbench lifecycle PATH writes them.
+lifecycle_done_count() {
+    if [ "$1" = sql ]; then
+        sql_done_count
+    else
+        psql "$MINIMAL_URL" -X -q -A -t -v ON_ERROR_STOP=1 -c "SELECT count(*) FROM mtasks WHERE state = 'done'"
+    fi
+}
+
+# pgbench CLIENTS SECONDS TAG [extra pgbench options...]; PGBENCH_SCRIPT picks the script and
+# PGBENCH_DB the database. -j is BENCH_PGBENCH_THREADS, at most one thread per client.
 run_pgbench() {
     local clients=$1 seconds=$2 tag=$3
     shift 3
-    local threads=$((clients < NPROC ? clients : NPROC))
+    local threads=$((clients < BENCH_PGBENCH_THREADS ? clients : BENCH_PGBENCH_THREADS))
     if ! baton_run_child timeout --kill-after=10 $((seconds + 60)) \
         pgbench -n -h 127.0.0.1 -p "$BATON_CLUSTER_PORT" -U postgres -M prepared \
         -f "${PGBENCH_SCRIPT:-$BENCH_DIR/lifecycle.sql}" -c "$clients" -j "$threads" -T "$seconds" "$@" "${PGBENCH_DB:-bench}" \
@@ -340,26 +419,130 @@ settle() {
     psql "${1:-$DATABASE_URL}" -X -q -A -t -v ON_ERROR_STOP=1 -c 'VACUUM (ANALYZE) tasks' -c 'CHECKPOINT'
 }
 
-bench_sql() {
-    local clients=$1 before after
-    if [ "$BENCH_WARMUP" -gt 0 ]; then
-        run_pgbench "$clients" "$BENCH_WARMUP" "warmup-$clients"
-    fi
-    before="$(sql_done_count)"
-    run_pgbench "$clients" "$BENCH_SECONDS" "c$clients" -l --log-prefix="$BENCH_DIR/pgbench-log-c$clients"
-    after="$(sql_done_count)"
-    python3 "$DRIVER" pgbench-stats --output "$BENCH_DIR/pgbench-c$clients.out" \
-        --log-prefix "$BENCH_DIR/pgbench-log-c$clients" --concurrency "$clients" --done $((after - before)) \
-        >>"$RESULTS"
+settle_minimal() {
+    psql "$MINIMAL_URL" -X -q -A -t -v ON_ERROR_STOP=1 -c 'VACUUM (ANALYZE) mtasks' -c 'VACUUM (ANALYZE) mevents' \
+        -c 'CHECKPOINT'
 }
 
+# bench_sql CLIENTS [PATH [VARIANT]]: one pgbench lifecycle run, a result line for the table.
+#   sql         Baton's statements (lifecycle.sql above) in database bench
+#   sql-bare    scripts/bench/minimal-lifecycle.sql in database minimal
+#   sql-events  scripts/bench/minimal-events-lifecycle.sql in database minimal
+# Lifecycles/s counts the tasks that reached done: a run whose claim found nothing (another
+# client took the task first) completes nothing. VARIANT (durable) is kept in the result.
+bench_sql() {
+    local clients=$1 path=${2:-sql} variant=${3:-} script database before after tag
+    case "$path" in
+        sql) script="$BENCH_DIR/lifecycle.sql" database=bench ;;
+        sql-bare) script=scripts/bench/minimal-lifecycle.sql database=minimal ;;
+        sql-events) script=scripts/bench/minimal-events-lifecycle.sql database=minimal ;;
+        *) bench_die "bench_sql: no lifecycle $path" ;;
+    esac
+    tag="$path${variant:+-$variant}-c$clients"
+    if [ "$BENCH_WARMUP" -gt 0 ]; then
+        PGBENCH_SCRIPT=$script PGBENCH_DB=$database run_pgbench "$clients" "$BENCH_WARMUP" "warmup-$tag"
+    fi
+    before="$(lifecycle_done_count "$path")"
+    PGBENCH_SCRIPT=$script PGBENCH_DB=$database \
+        run_pgbench "$clients" "$BENCH_SECONDS" "$tag" -l --log-prefix="$BENCH_DIR/pgbench-log-$tag"
+    after="$(lifecycle_done_count "$path")"
+    python3 "$DRIVER" pgbench-stats --output "$BENCH_DIR/pgbench-$tag.out" \
+        --log-prefix "$BENCH_DIR/pgbench-log-$tag" --concurrency "$clients" --done $((after - before)) \
+        --path "$path" ${variant:+--variant "$variant"} >>"$RESULTS"
+}
+
+# bench_http MODE WORKERS [PATH [DRIVER]]: the HTTP lifecycle (single or batch) in logistics-emea,
+# driven by wrk (scripts/bench/lifecycle.lua, one connection per wrk thread) or by the Python
+# workers; either way the server's CPU and the driver's own are read around the run.
 bench_http() {
-    local mode=$1 clients=$2
+    local mode=$1 clients=$2 path=${3:-$1} driver=${4:-$BENCH_HTTP_DRIVER}
+    if [ "$driver" = wrk ]; then
+        baton_run_child timeout --kill-after=10 $((BENCH_SECONDS + BENCH_WARMUP + 120)) \
+            python3 "$DRIVER" wrk --script scripts/bench/lifecycle.lua --port "$SERVER_PORT" --token "$TOKEN" \
+            --team logistics-emea --path "$path" --mode "$mode" --threads "$clients" --connections "$clients" \
+            --seconds "$BENCH_SECONDS" --warmup "$BENCH_WARMUP" --batch-size "$BENCH_BATCH_SIZE" \
+            --server-pid "$SERVER_PID" >>"$RESULTS" \
+            || bench_die "the wrk lifecycle driver failed ($mode, $clients workers)"
+    else
+        baton_run_child timeout --kill-after=10 $((BENCH_SECONDS + BENCH_WARMUP + 120)) \
+            python3 "$DRIVER" run --port "$SERVER_PORT" --token "$TOKEN" --team logistics-emea --mode "$mode" \
+            --path "$path" --concurrency "$clients" --seconds "$BENCH_SECONDS" --warmup "$BENCH_WARMUP" \
+            --batch-size "$BENCH_BATCH_SIZE" --server-pid "$SERVER_PID" >>"$RESULTS" \
+            || bench_die "the HTTP driver failed ($mode, $clients workers)"
+    fi
+}
+
+# Empties Baton's task and event tables in database bench (as the history rows need them, and
+# after the request section's runs).
+empty_tasks() {
+    bench_psql -c 'SET client_min_messages = warning' \
+        -c 'TRUNCATE tasks, events, team_task_deltas, team_task_totals CASCADE'
+}
+
+# --- the cost of one request ----------------------------------------------------------------------
+# wrk, 1 thread, BENCH_REQUEST_CONNECTIONS connections, a warm-up run and then BENCH_SECONDS
+# measured: GET /healthz, create and claim against Baton; /healthz and create against the two
+# throwaway baselines of Benchmarks/RequestBaseline, each started alone on a free port. Before
+# the claim run, enough tasks are queued by SQL that every claim takes one. Then the load-driver
+# check, and the tables are emptied so the sections after start as before.
+
+# wrk_request NAME SERVER PORT PID: one measured wrk run of scripts/bench/request-NAME.lua.
+wrk_request() {
+    local name=$1 server=$2 port=$3 pid=$4
+    echo "    $name on $server: wrk, 1 thread, $BENCH_REQUEST_CONNECTIONS connections, ${BENCH_WARMUP} s + ${BENCH_SECONDS} s"
     baton_run_child timeout --kill-after=10 $((BENCH_SECONDS + BENCH_WARMUP + 120)) \
-        python3 "$DRIVER" run --port "$SERVER_PORT" --token "$TOKEN" --team logistics-emea --mode "$mode" \
-        --concurrency "$clients" --seconds "$BENCH_SECONDS" --warmup "$BENCH_WARMUP" \
-        --batch-size "$BENCH_BATCH_SIZE" >>"$RESULTS" \
-        || bench_die "the HTTP driver failed ($mode, $clients workers)"
+        python3 "$DRIVER" wrk --script "scripts/bench/request-$name.lua" --port "$port" --token "$TOKEN" \
+        --team sales-emea --path request --request "$name" --server "$server" --threads 1 \
+        --connections "$BENCH_REQUEST_CONNECTIONS" --seconds "$BENCH_SECONDS" --warmup "$BENCH_WARMUP" \
+        --server-pid "$pid" >>"$RESULTS" \
+        || bench_die "wrk failed ($name on $server)"
+    kill -0 "$pid" 2>/dev/null || bench_die "the $server server exited during the $name run"
+}
+
+# queue_backlog COUNT: COUNT queued tasks of sales-emea, written by SQL as the history rows are.
+queue_backlog() {
+    bench_psql <<SQL
+INSERT INTO tasks (id, chain_id, team, region, kind, title, priority, state, run_at, max_attempts,
+                   created_by, created_at, updated_at)
+SELECT n.id, n.id, 'sales-emea', 'emea', 'bench', 'backlog ' || n.g, 2::smallint, 'queued', n.t, 5,
+       'token:1', n.t, n.t
+FROM (SELECT g, nextval('tasks_id_seq') AS id, now() - interval '1 hour' + (interval '1 second' * g / 1000) AS t
+      FROM generate_series(1, $1) AS g) AS n
+ORDER BY n.id;
+SQL
+    settle
+}
+
+request_section() {
+    local mode port pid backlog
+    echo "==> request cost: Baton on 127.0.0.1:$SERVER_PORT"
+    wrk_request healthz baton "$SERVER_PORT" "$SERVER_PID"
+    wrk_request create baton "$SERVER_PORT" "$SERVER_PID"
+    backlog=$BENCH_REQUEST_BACKLOG
+    [ "$backlog" -gt 0 ] || backlog=$(((BENCH_SECONDS + BENCH_WARMUP) * 4000))
+    echo "    queueing $backlog tasks of sales-emea for the claim run"
+    queue_backlog "$backlog"
+    wrk_request claim baton "$SERVER_PORT" "$SERVER_PID"
+    for mode in bare openapi; do
+        port="$(baton_free_port)"
+        echo "==> request cost: $BENCH_BASELINE_BIN $mode on 127.0.0.1:$port"
+        LOG_LEVEL=warning "$BENCH_BASELINE_BIN" "$mode" "$port" >"$BENCH_DIR/baseline-$mode.log" 2>&1 </dev/null &
+        pid=$!
+        SERVER_PIDS+=("$pid")
+        python3 "$DRIVER" wait-http --port "$port" --pid "$pid" --path /healthz --timeout 60 \
+            || bench_die "the $mode baseline did not start (see $BENCH_DIR/baseline-$mode.log)"
+        wrk_request healthz "$mode" "$port" "$pid"
+        wrk_request create "$mode" "$port" "$pid"
+        baton_stop_processes 10 "$pid"
+    done
+    echo "==> load-driver check: HTTP per-task lifecycle, $BENCH_REQUEST_CONNECTIONS workers, Python then wrk"
+    settle
+    bench_http single "$BENCH_REQUEST_CONNECTIONS" driver-check python
+    settle
+    bench_http single "$BENCH_REQUEST_CONNECTIONS" driver-check wrk
+    kill -0 "$SERVER_PID" 2>/dev/null || bench_die "the server exited during the request section"
+    empty_tasks
+    settle
 }
 
 # --- event-feed lag -------------------------------------------------------------------------------
@@ -384,21 +567,64 @@ feed_lag() {
 }
 
 kill -0 "$SERVER_PID" 2>/dev/null || bench_die "the server exited"
+section_on request && request_section
 section_on feed && feed_lag fresh
-# The three paths take turns at each level, so table growth and machine drift hit them alike.
+# The five paths take turns at each level, so table growth and machine drift hit them alike.
 if section_on lifecycle; then
     for level in $BENCH_CONCURRENCY; do
-        echo "==> $level worker(s): raw SQL (pgbench), HTTP per task, HTTP batched; ${BENCH_SECONDS} s each"
+        echo "==> $level worker(s): bare SQL, bare+events SQL, Baton's SQL (pgbench), HTTP per task, HTTP batched ($BENCH_HTTP_DRIVER); ${BENCH_SECONDS} s each"
+        settle_minimal
+        bench_sql "$level" sql-bare
+        settle_minimal
+        bench_sql "$level" sql-events
         settle
-        bench_sql "$level"
+        bench_sql "$level" sql
         settle
         bench_http single "$level"
         settle
         bench_http batch "$level"
         kill -0 "$SERVER_PID" 2>/dev/null || bench_die "the server exited during the HTTP runs"
     done
-    section_on feed && feed_lag loaded
 fi
+
+# --- PgQueuer on the same cluster ---------------------------------------------------------------
+# pgqueuer[asyncpg]==BENCH_PGQUEUER_VERSION from PyPI into a virtual environment under the work
+# directory (never the repository, never the system's Python), its own database; the driver
+# uses PgQueuer's public API only. When it cannot be installed or run, the table says why.
+
+pgqueuer_skipped() {
+    echo "bench: PgQueuer baseline skipped: $1" >&2
+    python3 -c 'import json, sys; print(json.dumps({"path": "pgqueuer", "skipped": sys.argv[1], "pgqueuer_version": sys.argv[2]}))' \
+        "$1" "$BENCH_PGQUEUER_VERSION" >>"$RESULTS"
+}
+
+pgqueuer_baseline() {
+    local venv="$BENCH_DIR/pgqueuer-venv" log="$BENCH_DIR/pgqueuer.log" status=0
+    echo "==> PgQueuer $BENCH_PGQUEUER_VERSION: 1 producer (batches of 10), 5 consumers (batches of 10), ${BENCH_PGQUEUER_SECONDS} s"
+    if ! python3 -m venv "$venv" >"$log" 2>&1; then
+        pgqueuer_skipped "python3 -m venv failed (is python3-venv installed?)"
+        return
+    fi
+    if ! baton_run_child timeout --kill-after=10 600 "$venv/bin/pip" install --disable-pip-version-check -q \
+        "pgqueuer[asyncpg]==$BENCH_PGQUEUER_VERSION" >>"$log" 2>&1; then
+        pgqueuer_skipped "pip could not install pgqueuer[asyncpg]==$BENCH_PGQUEUER_VERSION: $(tail -n 1 "$log")"
+        return
+    fi
+    psql "$BATON_CLUSTER_URL" -X -q -v ON_ERROR_STOP=1 -c 'CREATE DATABASE pgqueuer'
+    baton_run_child timeout --kill-after=10 $((BENCH_PGQUEUER_SECONDS + BENCH_WARMUP + 120)) \
+        "$venv/bin/python" scripts/bench/pgqueuer_driver.py \
+        --dsn "postgres://postgres@127.0.0.1:$BATON_CLUSTER_PORT/pgqueuer" \
+        --seconds "$BENCH_PGQUEUER_SECONDS" --warmup "$BENCH_WARMUP" --consumers 5 \
+        --enqueue-batch 10 --dequeue-batch 10 >"$BENCH_DIR/pgqueuer.json" 2>>"$log" || status=$?
+    if [ "$status" -ne 0 ] || ! [ -s "$BENCH_DIR/pgqueuer.json" ]; then
+        pgqueuer_skipped "the PgQueuer driver failed (exit $status): $(tail -n 1 "$log")"
+        return
+    fi
+    cat "$BENCH_DIR/pgqueuer.json" >>"$RESULTS"
+}
+
+section_on pgqueuer && pgqueuer_baseline
+section_on lifecycle && section_on feed && feed_lag loaded
 
 # --- claim latency as history grows -------------------------------------------------------------
 # The same claim against two databases of one cluster, each with its own server: "empty" is the
@@ -414,8 +640,7 @@ HISTORY_TEAM=support-emea
 HISTORY_URL="postgres://postgres@127.0.0.1:$BATON_CLUSTER_PORT/history"
 
 history_empty() {
-    bench_psql -c 'SET client_min_messages = warning' \
-        -c 'TRUNCATE tasks, events, team_task_deltas, team_task_totals CASCADE'
+    empty_tasks
 }
 
 # Rows as Baton's own paths leave them: done tasks over the last 30 days (claimed once, completed
@@ -570,6 +795,29 @@ if section_on rss; then
     python3 "$DRIVER" rss-read --pid "$SERVER_PID" --phase end >>"$RESULTS"
 fi
 
+# --- durable: the SQL lifecycles as users run PostgreSQL ------------------------------------------
+# Last, as it restarts the cluster: the Baton servers are done and stop first. fsync and
+# full_page_writes are server-wide settings given on the command line at start (where they
+# outrank ALTER SYSTEM), so the cluster restarts with its options plus the durable ones.
+
+if section_on durable; then
+    echo "==> durable: stopping the Baton servers; restarting PostgreSQL with fsync, synchronous_commit and full_page_writes on"
+    baton_stop_processes 10 "${SERVER_PIDS[@]}"
+    SERVER_PIDS=()
+    baton_restart_throwaway_cluster -c fsync=on -c synchronous_commit=on -c full_page_writes=on
+    durable_settings="$(bench_psql -F ' ' -c "SELECT current_setting('fsync'), current_setting('synchronous_commit'), current_setting('full_page_writes')")"
+    [ "$durable_settings" = "on on on" ] || bench_die "the restarted cluster runs with fsync, synchronous_commit, full_page_writes = $durable_settings"
+    for level in $BENCH_CONCURRENCY; do
+        echo "==> durable, $level worker(s): bare SQL, bare+events SQL, Baton's SQL (pgbench); ${BENCH_SECONDS} s each"
+        settle_minimal
+        bench_sql "$level" sql-bare durable
+        settle_minimal
+        bench_sql "$level" sql-events durable
+        settle
+        bench_sql "$level" sql durable
+    done
+fi
+
 # --- report -------------------------------------------------------------------------------------
 
 mkdir -p bench-results
@@ -581,7 +829,7 @@ REPORT="$BENCH_DIR/report.txt"
     echo
 } >"$REPORT"
 table_status=0
-python3 "$DRIVER" table --results "$RESULTS" --batch-size "$BENCH_BATCH_SIZE" \
+python3 "$DRIVER" table --results "$RESULTS" --batch-size "$BENCH_BATCH_SIZE" --http-driver "$BENCH_HTTP_DRIVER" \
     --queued "$BENCH_QUEUED" --finished "$BENCH_FINISHED" \
     --missed-exit-code "$([ "$BENCH_STRICT" = 1 ] && echo 3 || echo 0)" >>"$REPORT" || table_status=$?
 if section_on schemathesis; then

@@ -9,6 +9,9 @@ Subcommands:
   feed-lag       event-feed lag (long poll, SSE) beside raw LISTEN/NOTIFY and an HTTP round trip
   rss            the server's peak VmRSS with many concurrent connections
   rss-read       the server's VmRSS now
+  wrk            run wrk with a scripts/bench/*.lua script (a request, or the whole lifecycle),
+                 with the server's and wrk's own CPU per request; prints one JSON line
+  wait-http      poll GET PATH until it answers 200 (the request baselines have no /readyz)
   table          render the JSON lines of a whole benchmark as one table
 
 The HTTP client is a small keep-alive HTTP/1.1 client on a raw socket (TCP_NODELAY, one
@@ -28,6 +31,7 @@ import re
 import signal
 import socket
 import struct
+import subprocess
 import sys
 import threading
 import time
@@ -225,6 +229,7 @@ def drive_process(worker_indexes, args, t_begin, t_end, connection) -> None:
                 "errors": sum(w.errors for w in workers),
                 "error_examples": [e for w in workers for e in w.error_examples][:5],
                 "empty_claims": sum(w.empty_claims for w in workers),
+                "requests": sum(w.client.sent for w in workers),
                 "cpu_seconds": time.process_time() - cpu_start,
             }
         )
@@ -265,6 +270,8 @@ def drive(args) -> dict:
     t_begin = time.monotonic() + startup
     t_measure = t_begin + args.warmup
     t_end = t_measure + args.seconds
+    server_pid = getattr(args, "server_pid", 0)
+    server_before = process_counters(server_pid) if server_pid else None
     children = []
     for p in range(processes):
         indexes = list(range(p, concurrency, processes))
@@ -279,6 +286,7 @@ def drive(args) -> dict:
     empty_claims = 0
     examples: list[str] = []
     cpu = 0.0
+    requests = 0
     hard_deadline = t_end + args.request_timeout + 15
     for child, receive in children:
         report = None
@@ -297,10 +305,12 @@ def drive(args) -> dict:
             errors += report["errors"]
             examples.extend(report["error_examples"])
             empty_claims += report.get("empty_claims", 0)
+            requests += report.get("requests", 0)
             cpu += report["cpu_seconds"]
         child.join(5)
         if child.is_alive():
             child.kill()
+    server_after = process_counters(server_pid) if server_pid else None
 
     measured = [s for s in samples if t_measure <= s[0] <= t_end]
     latencies = sorted(s[1] * 1000.0 for s in measured)
@@ -321,6 +331,13 @@ def drive(args) -> dict:
         "driver_cpu_s": round(cpu, 3),
         "driver_wall_s": round(t_end - t_begin, 3),
     }
+    # CPU per request: the driver's CPU (process time of its worker processes) and every request
+    # it sent, warm-up included; the server's CPU over the same span when its pid is known.
+    result["driver"] = "python"
+    result["requests"] = requests
+    if server_before is not None and server_after is not None:
+        result["server_cpu_s"] = round(server_after[0] - server_before[0], 3)
+        result["server_ctxsw"] = server_after[1] - server_before[1]
     if args.mode == "claim":
         result["empty_claims"] = empty_claims
     if getattr(args, "samples_file", None):
@@ -380,8 +397,156 @@ def cmd_pgbench_stats(args) -> int:
         result["claim_mean_ms"] = float(claim.group(1))
     if args.history:
         result["history"] = args.history
+    if args.variant:
+        result["variant"] = args.variant
     print(json.dumps(result))
     return 0
+
+
+# --------------------------------------------------------------------------------------------
+# CPU and context switches of a process, and wrk runs measured with them
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")  # what `getconf CLK_TCK` prints
+
+
+def process_counters(pid: int) -> tuple[float, int]:
+    """A process's CPU seconds (utime + stime of /proc/PID/stat, every thread, exited ones
+    included) and context switches (voluntary + nonvoluntary, summed over /proc/PID/task/*/status:
+    /proc/PID/status alone counts the main thread only)."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    # After "pid (comm)": state is field 3, so utime (14) and stime (15) are at 11 and 12 here.
+    cpu = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    switches = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/status", encoding="ascii") as handle:
+                for line in handle:
+                    if line.startswith(("voluntary_ctxt_switches:", "nonvoluntary_ctxt_switches:")):
+                        switches += int(line.split()[1])
+        except OSError:
+            pass  # the thread ended meanwhile
+    return cpu, switches
+
+
+def per_request_ms(seconds, requests) -> float | None:
+    return seconds * 1000.0 / requests if seconds is not None and requests else None
+
+
+def run_wrk(args, seconds: float, env: dict[str, str]) -> tuple[dict, float, int, int]:
+    """Runs wrk once; returns the script's result line, wrk's own CPU seconds (its rusage,
+    the same utime + stime as its /proc/PID/stat, read as it exits) and the server's CPU and
+    context switches meanwhile."""
+    url = f"http://127.0.0.1:{args.port}/"
+    command = [
+        "wrk", "-t", str(args.threads), "-c", str(args.connections), "-d", f"{seconds:g}s",
+        "--timeout", "30s", "-s", args.script, url,
+    ]
+    before = process_counters(args.server_pid) if args.server_pid else (0.0, 0)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+    signal.signal(signal.SIGTERM, lambda signum, frame: (process.kill(), sys.exit(128 + signum)))
+    output = process.stdout.read().decode("utf-8", "replace")
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    after = process_counters(args.server_pid) if args.server_pid else (0.0, 0)
+    line = next((l for l in output.splitlines() if l.startswith("BENCH_WRK_RESULT ")), None)
+    if process.returncode != 0 or line is None:
+        raise RuntimeError(f"wrk exited {process.returncode} without a result: {output[-800:]}")
+    result = json.loads(line.split(" ", 1)[1])
+    return result, usage.ru_utime + usage.ru_stime, after[0] - before[0], after[1] - before[1]
+
+
+def cmd_wrk(args) -> int:
+    env = dict(os.environ)
+    env.update(
+        BENCH_TOKEN=args.token or "", BENCH_TEAM=args.team, BENCH_MODE=args.mode or "single",
+        BENCH_BATCH_SIZE=str(args.batch_size), BENCH_WARMUP=f"{args.warmup:g}", BENCH_SECONDS=f"{args.seconds:g}",
+    )
+    lifecycle = args.mode is not None
+    try:
+        if lifecycle:
+            # The lifecycle script skips its own warm-up: one run, CPU over all of it.
+            wall = args.warmup + args.seconds
+            wrk, driver_cpu, server_cpu, server_ctxsw = run_wrk(args, wall, env)
+        else:
+            if args.warmup > 0:
+                run_wrk(args, args.warmup, env)
+            wall = args.seconds
+            wrk, driver_cpu, server_cpu, server_ctxsw = run_wrk(args, wall, env)
+    except (RuntimeError, OSError, ValueError) as error:
+        print(f"bench: wrk ({args.path} {args.mode or args.request or ''}): {error}", file=sys.stderr)
+        return 1
+    requests = wrk["requests"]
+    result = {
+        "path": args.path,
+        "driver": "wrk",
+        "concurrency": args.connections,
+        "requests": requests,
+        "driver_cpu_s": round(driver_cpu, 3),
+        "driver_wall_s": round(wrk["duration_s"], 3),
+        "server_cpu_s": round(server_cpu, 3),
+        "server_ctxsw": server_ctxsw,
+    }
+    if lifecycle:
+        result.update(
+            seconds=args.seconds,
+            tasks=wrk["tasks"],
+            cycles=wrk["cycles"],
+            tasks_per_s=wrk["tasks"] / args.seconds,
+            p50_ms=wrk.get("p50_ms"),
+            p99_ms=wrk.get("p99_ms"),
+            mean_ms=wrk.get("mean_ms"),
+            errors=wrk["errors"] + wrk["socket_errors"],
+            error_examples=wrk["error_examples"] + (
+                [f"{wrk['socket_errors']} socket errors"] if wrk["socket_errors"] else []
+            ),
+            empty_claims=wrk["empty_claims"],
+        )
+    else:
+        bad = wrk.get("unexpected", wrk["status_errors"])
+        result.update(
+            request=args.request,
+            server=args.server,
+            seconds=round(wrk["duration_s"], 3),
+            req_per_s=requests / wrk["duration_s"] if wrk["duration_s"] > 0 else 0.0,
+            p50_ms=wrk["request_p50_ms"],
+            p99_ms=wrk["request_p99_ms"],
+            errors=bad + wrk["socket_errors"],
+            error_examples=[f"{bad} unexpected statuses, {wrk['socket_errors']} socket errors"] if bad or wrk["socket_errors"] else [],
+        )
+        if "empty_claims" in wrk:
+            result["empty_claims"] = wrk["empty_claims"]
+    result["server_cpu_ms_per_req"] = per_request_ms(server_cpu, requests)
+    result["ctxsw_per_req"] = server_ctxsw / requests if requests else None
+    result["driver_cpu_ms_per_req"] = per_request_ms(driver_cpu, requests)
+    print(json.dumps(result))
+    return 0
+
+
+def cmd_wait_http(args) -> int:
+    """Polls GET PATH until it answers 200 (for servers without /readyz)."""
+    deadline = time.monotonic() + args.timeout
+    last = "no answer yet"
+    while time.monotonic() < deadline:
+        if args.pid:
+            try:
+                os.kill(args.pid, 0)
+            except ProcessLookupError:
+                print(f"bench: the server (pid {args.pid}) exited before it answered", file=sys.stderr)
+                return 1
+        client = Client(args.port, timeout=5)
+        try:
+            status, _ = client.request("GET", args.path)
+            if status == 200:
+                return 0
+            last = f"status {status}"
+        except HTTPFailure as error:
+            last = str(error)
+        finally:
+            client.close()
+        time.sleep(0.2)
+    print(f"bench: GET {args.path} on port {args.port} did not answer 200 in {args.timeout:.0f} s ({last})", file=sys.stderr)
+    return 1
 
 
 # --------------------------------------------------------------------------------------------
@@ -859,11 +1024,24 @@ def cmd_combine(args) -> int:
 # table
 
 LABELS = {
-    "sql": "raw SQL per-task lifecycle",
+    "sql-bare": "bare SQL (minimal-lifecycle.sql)",
+    "sql-events": "bare+events SQL (minimal-events-lifecycle.sql)",
+    "sql": "Baton's SQL (its own statements)",
     "single": "HTTP per-task lifecycle",
     "batch": "HTTP batched lifecycle",
+    "pgqueuer": "PgQueuer",
+    "request": "request cost",
+    "driver-check": "load-driver check",
 }
-TARGETS = [("single", 0.5, "HTTP per-task lifecycle >= 0.5x raw SQL"), ("batch", 1.0, "HTTP batched lifecycle >= 1.0x raw SQL")]
+SQL_PATHS = ("sql-bare", "sql-events", "sql")
+LIFECYCLE_PATHS = SQL_PATHS + ("single", "batch")
+# Issue 11's targets, each against the baseline it names.
+SQL_TARGET = 0.6  # Baton's SQL lifecycle / bare+events
+SINGLE_TARGETS = {1: 0.35}  # HTTP per task / bare+events at 1 worker; 0.5 at every other level
+SINGLE_TARGET = 0.5
+BATCH_TARGET = 2.0  # HTTP batched / PgQueuer
+REQUEST_TARGETS = {"healthz": 0.05, "create": 0.25}  # server CPU ms per request
+DRIVER_LIMIT = 1 / 3  # the load driver's CPU per request / the server's
 
 
 def fmt(value, digits: int) -> str:
@@ -889,56 +1067,284 @@ def ratio_text(value, base) -> str:
     return f"{value / base:.2f}x"
 
 
+def lifecycle_label(path: str, args) -> str:
+    return LABELS[path] + (f" (x{args.batch_size})" if path == "batch" else "")
+
+
+def pgqueuer_label(row: dict) -> str:
+    return (
+        f"PgQueuer {row.get('pgqueuer_version', '')}: {row.get('producers', 1)} producer x{row.get('enqueue_batch', 10)}, "
+        f"{row.get('consumers', 5)} consumers x{row.get('dequeue_batch', 10)}"
+    )
+
+
 def lifecycle_section(rows, args, lines, targets) -> int:
-    """The task-lifecycle rows: raw SQL against HTTP per task and batched. Returns misses."""
-    rows = [r for r in rows if r["path"] in LABELS]
-    if not rows:
+    """The task lifecycle: the bare and bare+events SQL baselines and Baton's own SQL under
+    pgbench, HTTP per task and batched, PgQueuer; then the durable rows. Returns misses."""
+    async_rows = [r for r in rows if r["path"] in LIFECYCLE_PATHS and not r.get("variant")]
+    pgq = next((r for r in rows if r["path"] == "pgqueuer"), None)
+    if not async_rows and pgq is None:
         return 0
-    by_key = {(r["path"], r["concurrency"]): r for r in rows}
-    levels = sorted({r["concurrency"] for r in rows})
-    label_width = max(len(label) for label in LABELS.values()) + len(f" (x{args.batch_size})")
-    header = f"{'lifecycle':<{label_width}}  {'workers':>7}  {'tasks/s':>9}  {'p50 ms':>8}  {'p99 ms':>8}  {'vs raw':>7}  {'errors':>6}"
+    by_key = {(r["path"], r["concurrency"]): r for r in async_rows}
+    levels = sorted({r["concurrency"] for r in async_rows})
+    pgq_rate = pgq["tasks_per_s"] if pgq and not pgq.get("skipped") and pgq.get("tasks_per_s") else None
+    label_width = max([len(lifecycle_label(p, args)) for p in LIFECYCLE_PATHS] + [len(pgqueuer_label(pgq or {}))])
+    header = (
+        f"{'lifecycle':<{label_width}}  {'workers':>7}  {'tasks/s':>9}  {'p50 ms':>8}  {'p99 ms':>8}  "
+        f"{'vs bare+events':>14}  {'vs Baton SQL':>12}  {'vs PgQueuer':>11}  {'errors':>6}"
+    )
     lines.append(header)
     lines.append("-" * len(header))
     missed = 0
-    for path in ("sql", "single", "batch"):
+    for path in LIFECYCLE_PATHS:
+        if not any(key[0] == path for key in by_key):
+            continue
         for level in levels:
             row = by_key.get((path, level))
-            label = LABELS[path] + (f" (x{args.batch_size})" if path == "batch" else "")
+            label = lifecycle_label(path, args)
             if row is None:
                 lines.append(f"{label:<{label_width}}  {level:>7}  {'(not run)':>9}")
                 continue
-            raw = by_key.get(("sql", level))
-            ratio = None
-            if raw and raw["tasks_per_s"] > 0:
-                ratio = row["tasks_per_s"] / raw["tasks_per_s"]
+            events = by_key.get(("sql-events", level))
+            baton = by_key.get(("sql", level))
+            rate = row["tasks_per_s"]
+            vs_events = "(base)" if path == "sql-events" else ratio_text(rate, events and events["tasks_per_s"])
+            vs_baton = "(base)" if path == "sql" else ratio_text(rate, baton and baton["tasks_per_s"])
             lines.append(
-                f"{label:<{label_width}}  {level:>7}  {row['tasks_per_s']:>9.1f}  {fmt(row['p50_ms'], 2):>8}  "
-                f"{fmt(row['p99_ms'], 2):>8}  {(fmt(ratio, 2) + 'x') if ratio is not None else '-':>7}  {row.get('errors', 0):>6}"
+                f"{label:<{label_width}}  {level:>7}  {rate:>9.1f}  {fmt(row['p50_ms'], 2):>8}  "
+                f"{fmt(row['p99_ms'], 2):>8}  {vs_events:>14}  {vs_baton:>12}  {ratio_text(rate, pgq_rate):>11}  "
+                f"{row.get('errors', 0):>6}"
+            )
+        lines.append("")
+    if pgq is not None:
+        label = pgqueuer_label(pgq)
+        if pgq.get("skipped"):
+            lines.append(f"{label:<{label_width}}  {'-':>7}  {'(skipped)':>9}  {pgq['skipped']}")
+        else:
+            lines.append(
+                f"{label:<{label_width}}  {'1+' + str(pgq.get('consumers', 5)):>7}  {pgq_rate or 0:>9.1f}  {'-':>8}  {'-':>8}  {'':>14}  {'':>12}  "
+                f"{'(base)':>11}  {pgq.get('errors', 0):>6}"
+            )
+            lines.append(
+                f"(PgQueuer: jobs/s whose entrypoint ran in {pgq['seconds']:g} s, one process on {pgq.get('event_loop', '?')}; "
+                f"the producer enqueued {pgq.get('enqueued_per_s', 0):.1f}/s, {pgq.get('left_in_queue')} left queued at the end.)"
             )
         lines.append("")
     lines.append(
-        f"Latency is per cycle (create, claim, complete): one task for per-task rows, one batch of "
-        f"{args.batch_size} for batched rows."
+        "SQL rows: pgbench -M prepared on the same cluster; bare and bare+events in their own database (scripts/bench/minimal-*.sql),"
     )
-    for path, target, text in TARGETS:
-        verdicts = []
+    lines.append(
+        "Baton's statements in its database; one lifecycle = create, claim, complete, each its own transaction; tasks/s counts"
+    )
+    lines.append(
+        f"tasks that reached done. Latency is per cycle: one task for per-task rows, one batch of {args.batch_size} for batched rows."
+    )
+    drivers = sorted({r.get("driver", "python") for r in async_rows if r["path"] in ("single", "batch")})
+    if drivers:
+        names = {"wrk": "wrk running scripts/bench/lifecycle.lua, one connection per thread", "python": "bench_http.py's Python workers"}
+        lines.append("HTTP rows driven by " + " and ".join(names.get(d, d) for d in drivers) + ".")
+
+    # Targets, each against the baseline it names.
+    def verdicts(path, base_path, target_for, base_rate=None):
+        out, misses = [], 0
         for level in levels:
             row = by_key.get((path, level))
-            raw = by_key.get(("sql", level))
-            if row is None or raw is None or raw["tasks_per_s"] <= 0:
-                verdicts.append(f"{level}: n/a")
-                missed += 1
+            base = base_rate if base_path is None else (by_key.get((base_path, level)) or {}).get("tasks_per_s")
+            if row is None or not base:
+                out.append(f"{level}: n/a")
+                misses += 1
                 continue
-            ratio = row["tasks_per_s"] / raw["tasks_per_s"]
-            verdict = "PASS" if ratio >= target and row.get("errors", 0) == 0 else "MISS"
-            if verdict == "MISS":
-                missed += 1
-            verdicts.append(f"{level}: {verdict} ({ratio:.2f}x)")
-        targets.append(f"  {text:<46}  " + "   ".join(verdicts))
+            ratio = row["tasks_per_s"] / base
+            ok = ratio >= target_for(level) and row.get("errors", 0) == 0
+            misses += 0 if ok else 1
+            out.append(f"{level}: {'PASS' if ok else 'MISS'} ({ratio:.2f}x)")
+        return out, misses
+
+    for path, base_path, target_for, text, base_rate in (
+        ("sql", "sql-events", lambda level: SQL_TARGET, f"Baton's SQL lifecycle >= {SQL_TARGET}x bare+events", None),
+        ("single", "sql-events", lambda level: SINGLE_TARGETS.get(level, SINGLE_TARGET),
+         f"HTTP per task >= {SINGLE_TARGET}x bare+events ({SINGLE_TARGETS[1]}x at 1)", None),
+        ("batch", None, lambda level: BATCH_TARGET, f"HTTP batched >= {BATCH_TARGET:g}x PgQueuer", pgq_rate),
+    ):
+        if not any(key[0] == path for key in by_key):
+            continue
+        out, misses = verdicts(path, base_path, target_for, base_rate)
+        missed += misses
+        targets.append(f"  {text:<46}  " + "   ".join(out))
+    durable_rows(rows, args, lines, by_key)
+    http_cpu_rows(async_rows, lines)
     return missed
 
 
+def durable_rows(rows, args, lines, async_by_key) -> None:
+    """The SQL lifecycles again with fsync, synchronous_commit and full_page_writes on."""
+    durable = [r for r in rows if r["path"] in SQL_PATHS and r.get("variant") == "durable"]
+    if not durable:
+        return
+    by_key = {(r["path"], r["concurrency"]): r for r in durable}
+    levels = sorted({r["concurrency"] for r in durable})
+    lines.append("")
+    lines.append(
+        "Durable: the same pgbench lifecycles with fsync=on, synchronous_commit=on, full_page_writes=on (as users run"
+    )
+    lines.append("PostgreSQL), on the same cluster restarted with those settings after the other sections.")
+    width = max(len(lifecycle_label(p, args)) for p in SQL_PATHS) + len(", durable")
+    header = (
+        f"{'lifecycle':<{width}}  {'workers':>7}  {'tasks/s':>9}  {'p50 ms':>8}  {'p99 ms':>8}  "
+        f"{'vs durable bare+events':>22}  {'durable/async':>13}  {'errors':>6}"
+    )
+    lines.append(header)
+    lines.append("-" * len(header))
+    for path in SQL_PATHS:
+        if not any(key[0] == path for key in by_key):
+            continue
+        for level in levels:
+            row = by_key.get((path, level))
+            label = lifecycle_label(path, args) + ", durable"
+            if row is None:
+                lines.append(f"{label:<{width}}  {level:>7}  {'(not run)':>9}")
+                continue
+            events = by_key.get(("sql-events", level))
+            fast = async_by_key.get((path, level))
+            vs_events = "(base)" if path == "sql-events" else ratio_text(row["tasks_per_s"], events and events["tasks_per_s"])
+            lines.append(
+                f"{label:<{width}}  {level:>7}  {row['tasks_per_s']:>9.1f}  {fmt(row['p50_ms'], 2):>8}  "
+                f"{fmt(row['p99_ms'], 2):>8}  {vs_events:>22}  {ratio_text(row['tasks_per_s'], fast and fast['tasks_per_s']):>13}  "
+                f"{row.get('errors', 0):>6}"
+            )
+        lines.append("")
+
+
+def http_cpu_rows(async_rows, lines) -> None:
+    """What each HTTP lifecycle run cost the server and the load driver, per request."""
+    runs = [r for r in async_rows if r["path"] in ("single", "batch") and r.get("server_cpu_s") is not None]
+    if not runs:
+        return
+    if lines[-1] != "":
+        lines.append("")
+    lines.append(
+        "HTTP lifecycle runs, per request (warm-up included): server CPU ms (/proc/PID/stat), its context switches (every"
+    )
+    lines.append("thread's /proc/PID/task/TID/status), and the load driver's own CPU ms.")
+    header = (
+        f"{'run':<30}  {'driver':>6}  {'requests':>9}  {'server CPU ms':>13}  {'ctx sw':>7}  {'driver CPU ms':>13}  "
+        f"{'driver/server':>13}"
+    )
+    lines.append(header)
+    lines.append("-" * len(header))
+    for r in sorted(runs, key=lambda r: (LIFECYCLE_PATHS.index(r["path"]), r["concurrency"])):
+        requests = r.get("requests") or 0
+        server = per_request_ms(r["server_cpu_s"], requests)
+        driver = per_request_ms(r.get("driver_cpu_s"), requests)
+        name = f"{LABELS[r['path']]} @ {r['concurrency']}"
+        lines.append(
+            f"{name:<30}  {r.get('driver', 'python'):>6}  {requests:>9}  {fmt(server, 3):>13}  "
+            f"{fmt(r['server_ctxsw'] / requests if requests else None, 1):>7}  {fmt(driver, 3):>13}  "
+            f"{ratio_text(driver, server):>13}"
+        )
+
+
+REQUEST_LABELS = {
+    "healthz": "GET /healthz",
+    "create": "POST /v1/teams/sales-emea/tasks (create)",
+    "claim": "POST /v1/teams/sales-emea/claim (1 task)",
+}
+SERVER_LABELS = {
+    "baton": "Baton (release build)",
+    "bare": "bare Hummingbird route",
+    "openapi": "generated OpenAPI handler, no middleware",
+}
+
+
+def request_section(rows, args, lines, targets) -> int:
+    """Server CPU, context switches and the driver's CPU per request, Baton beside the two
+    throwaway baselines (Benchmarks/RequestBaseline); then the load-driver check."""
+    runs = [r for r in rows if r["path"] == "request"]
+    checks = [r for r in rows if r["path"] == "driver-check"]
+    if not runs and not checks:
+        return 0
+    missed = 0
+    lines.append("")
+    if runs:
+        sample = runs[0]
+        lines.append(
+            f"Request cost: wrk, 1 thread, {sample['concurrency']} connections, {sample['seconds']:.0f} s after a warm-up run. CPU ms/req: the server's"
+        )
+        lines.append(
+            "utime+stime (/proc/PID/stat) over the run / requests; ctx sw/req: voluntary + nonvoluntary context switches summed over"
+        )
+        lines.append(
+            "the server's threads (/proc/PID/task/TID/status); wrk CPU ms/req: the load driver's own. The vs columns divide the row's"
+        )
+        lines.append(
+            "server CPU per request by the named baseline's (Benchmarks/RequestBaseline, release build, same request)."
+        )
+        by_key = {(r["request"], r["server"]): r for r in runs}
+        lw = max(len(v) for v in REQUEST_LABELS.values())
+        sw = max(len(v) for v in SERVER_LABELS.values())
+        header = (
+            f"{'request':<{lw}}  {'server':<{sw}}  {'req/s':>9}  {'p50 ms':>7}  {'p99 ms':>7}  {'CPU ms/req':>10}  "
+            f"{'ctx sw/req':>10}  {'wrk CPU ms/req':>14}  {'vs bare HB':>10}  {'vs OpenAPI HB':>13}  {'errors':>6}"
+        )
+        lines.append(header)
+        lines.append("-" * len(header))
+        for request in REQUEST_LABELS:
+            present = [server for server in SERVER_LABELS if (request, server) in by_key]
+            for server in present:
+                r = by_key[(request, server)]
+                bare = by_key.get((request, "bare"), {}).get("server_cpu_ms_per_req")
+                openapi = by_key.get((request, "openapi"), {}).get("server_cpu_ms_per_req")
+                cpu = r["server_cpu_ms_per_req"]
+                lines.append(
+                    f"{REQUEST_LABELS[request]:<{lw}}  {SERVER_LABELS[server]:<{sw}}  {r['req_per_s']:>9.1f}  "
+                    f"{fmt(r['p50_ms'], 2):>7}  {fmt(r['p99_ms'], 2):>7}  {fmt(cpu, 3):>10}  {fmt(r['ctxsw_per_req'], 2):>10}  "
+                    f"{fmt(r['driver_cpu_ms_per_req'], 3):>14}  "
+                    f"{'(base)' if server == 'bare' else ratio_text(cpu, bare):>10}  "
+                    f"{'(base)' if server == 'openapi' else ratio_text(cpu, openapi):>13}  {r.get('errors', 0):>6}"
+                )
+            if present:
+                lines.append("")
+        empty = by_key.get(("claim", "baton"), {}).get("empty_claims")
+        if empty:
+            lines.append(f"({empty} claims found the queue empty; they cost less than a claim that takes a task.)")
+        out = []
+        for request, limit in REQUEST_TARGETS.items():
+            r = by_key.get((request, "baton"))
+            if r is None or r["server_cpu_ms_per_req"] is None:
+                out.append(f"{request}: n/a")
+                missed += 1
+                continue
+            ok = r["server_cpu_ms_per_req"] <= limit and r.get("errors", 0) == 0
+            missed += 0 if ok else 1
+            out.append(f"{request} <= {limit} ms: {'PASS' if ok else 'MISS'} ({r['server_cpu_ms_per_req']:.3f} ms)")
+        targets.append(f"  {'Baton server CPU per request (wrk)':<46}  " + "   ".join(out))
+    if checks:
+        lines.append(
+            "Load-driver check: the HTTP per-task lifecycle driven by each driver in turn (warm-up included); a driver that"
+        )
+        lines.append("costs more than a third of the server's CPU per request is itself a bottleneck on 2 cores.")
+        header = (
+            f"{'driver':<42}  {'workers':>7}  {'requests':>9}  {'tasks/s':>9}  {'server CPU ms/req':>17}  "
+            f"{'driver CPU ms/req':>17}  {'driver/server':>13}"
+        )
+        lines.append(header)
+        lines.append("-" * len(header))
+        names = {"python": "Python (bench_http.py run)", "wrk": "wrk (scripts/bench/lifecycle.lua)"}
+        for r in sorted(checks, key=lambda r: r["driver"] != "python"):
+            requests = r.get("requests") or 0
+            server = per_request_ms(r.get("server_cpu_s"), requests)
+            driver = per_request_ms(r.get("driver_cpu_s"), requests)
+            lines.append(
+                f"{names.get(r['driver'], r['driver']):<42}  {r['concurrency']:>7}  {requests:>9}  {r['tasks_per_s']:>9.1f}  "
+                f"{fmt(server, 3):>17}  {fmt(driver, 3):>17}  {ratio_text(driver, server):>13}"
+            )
+            if r["driver"] == "python" and server and driver:
+                verdict = "more" if driver / server > DRIVER_LIMIT else "less"
+                lines.append(
+                    f"  -> the Python driver costs {driver / server:.2f}x the server's CPU per request, {verdict} than 1/3"
+                )
+        lines.append(f"(the lifecycle rows above use BENCH_HTTP_DRIVER={args.http_driver})")
+    return missed
 def history_section(rows, args, lines, targets) -> int:
     """Claim latency with an empty tasks table against one holding a backlog and history."""
     rows = [r for r in rows if r["path"] in ("claim-http", "claim-sql", "stats-http")]
@@ -1145,6 +1551,7 @@ def cmd_table(args) -> int:
     targets: list[str] = []
     missed = 0
     missed += lifecycle_section(rows, args, lines, targets)
+    missed += request_section(rows, args, lines, targets)
     missed += history_section(rows, args, lines, targets)
     feed_section(rows, args, lines, targets)
     rss_section(rows, args, lines, targets)
@@ -1161,11 +1568,11 @@ def cmd_table(args) -> int:
         for r in notes:
             examples = "; ".join(r.get("error_examples") or []) or "see the run's output"
             what = LABELS.get(r["path"], r["path"]) + "".join(
-                f" ({r[key]})" for key in ("history", "label") if r.get(key)
+                f" ({r[key]})" for key in ("history", "label", "variant", "request", "server") if r.get(key)
             )
             where = r.get("concurrency", r.get("connections", r.get("phase", "")))
             lines.append(f"  {what} @ {where}: {r['errors']} ({examples[:300]})")
-    driver = [r for r in rows if "driver_cpu_s" in r]
+    driver = [r for r in rows if "driver_cpu_s" in r and "driver_wall_s" in r and "concurrency" in r]
     if driver:
         def cores(r):
             return r["driver_cpu_s"] / max(r.get("driver_wall_s") or r["seconds"], 1e-9)
@@ -1215,6 +1622,30 @@ def main(argv: list[str]) -> int:
     run.add_argument("--processes", type=int, default=0, help="driver processes (default: min(workers, CPUs))")
     run.add_argument("--request-timeout", type=float, default=30)
 
+    run.add_argument("--server-pid", type=int, default=0, help="read this server's CPU and context switches too")
+
+    wrk = sub.add_parser("wrk", help="run wrk with a scripts/bench/*.lua script; one JSON line")
+    wrk.add_argument("--script", required=True)
+    wrk.add_argument("--port", type=int, required=True)
+    wrk.add_argument("--token", default="")
+    wrk.add_argument("--team", default="sales-emea")
+    wrk.add_argument("--path", required=True, help="the result's path: single, batch, driver-check or request")
+    wrk.add_argument("--mode", choices=["single", "batch"], help="drive the lifecycle script in this mode")
+    wrk.add_argument("--request", help="the request's label, kept in the result")
+    wrk.add_argument("--server", default="baton", help="the server's label, kept in the result")
+    wrk.add_argument("--threads", type=int, default=1)
+    wrk.add_argument("--connections", type=int, default=8)
+    wrk.add_argument("--seconds", type=float, default=10)
+    wrk.add_argument("--warmup", type=float, default=1)
+    wrk.add_argument("--batch-size", type=int, default=10)
+    wrk.add_argument("--server-pid", type=int, default=0)
+
+    wait_http = sub.add_parser("wait-http", help="poll GET PATH until it answers 200")
+    wait_http.add_argument("--port", type=int, required=True)
+    wait_http.add_argument("--path", default="/healthz")
+    wait_http.add_argument("--pid", type=int, default=0)
+    wait_http.add_argument("--timeout", type=float, default=60)
+
     stats = sub.add_parser("pgbench-stats")
     stats.add_argument("--output", required=True, help="pgbench's stdout")
     stats.add_argument("--log-prefix", required=True, help="the --log-prefix given to pgbench")
@@ -1222,6 +1653,7 @@ def main(argv: list[str]) -> int:
     stats.add_argument("--done", type=int, required=True, help="tasks that reached 'done' during the run")
     stats.add_argument("--path", default="sql", help="the result's path")
     stats.add_argument("--history", help="a label of the table's contents, kept in the result")
+    stats.add_argument("--variant", help="durable for the runs with fsync and synchronous commit on")
 
     lag = sub.add_parser("feed-lag")
     lag.add_argument("--port", type=int, required=True)
@@ -1254,6 +1686,7 @@ def main(argv: list[str]) -> int:
     table.add_argument("--results", required=True, help="JSON lines from run and pgbench-stats")
     table.add_argument("--batch-size", type=int, default=10)
     table.add_argument("--missed-exit-code", type=int, default=0)
+    table.add_argument("--http-driver", default="wrk", help="which driver ran the HTTP lifecycle rows")
     table.add_argument("--queued", type=int, default=0, help="queued tasks loaded for the history rows")
     table.add_argument("--finished", type=int, default=0, help="done tasks loaded for the history rows")
 
@@ -1269,6 +1702,8 @@ def main(argv: list[str]) -> int:
         "rss": cmd_rss,
         "rss-read": cmd_rss_read,
         "combine": cmd_combine,
+        "wrk": cmd_wrk,
+        "wait-http": cmd_wait_http,
         "table": cmd_table,
     }
     return handlers[args.command](args)

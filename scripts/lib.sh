@@ -116,3 +116,26 @@ baton_stop_processes() {
         wait "$pid" 2>/dev/null || true
     done
 }
+
+# Installs wrk (the compiled HTTP load generator of bench.sh) with apt when it is missing.
+baton_require_wrk() {
+    command -v wrk >/dev/null 2>&1 && return 0
+    echo "==> installing wrk"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq wrk >/dev/null
+}
+
+# Restarts the throwaway cluster with the options it was started with (postmaster.opts) and
+# then OPTION... (a later -c wins over an earlier one), for example
+#   baton_restart_throwaway_cluster -c fsync=on -c synchronous_commit=on
+# Every client is disconnected.
+baton_restart_throwaway_cluster() {
+    local bindir options
+    bindir="$(baton_pg_bindir)"
+    options="$(cat "$BATON_CLUSTER_DIR/data/postmaster.opts")"
+    options="${options#* }" # the arguments after the postgres executable, quoted as pg_ctl wrote them
+    baton_as_pg "$bindir/pg_ctl" -D "$BATON_CLUSTER_DIR/data" -l "$BATON_CLUSTER_DIR/server.log" -w -t 60 -m fast \
+        -o "$options $*" restart >/dev/null
+}
