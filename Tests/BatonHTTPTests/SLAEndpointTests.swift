@@ -20,6 +20,19 @@ import Testing
 
     static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
 
+    /// The fixture of every test here: an application on its own database with two regions and
+    /// their teams (``API/seedReferenceData()``), the listed regions working round the clock.
+    static func withRegions(
+        workingRoundTheClock regions: [String] = [],
+        _ body: @escaping @Sendable (API, BatonDatabase) async throws -> Void
+    ) async throws {
+        try await withTestApplication { api, database in
+            try await api.seedReferenceData()
+            for region in regions { try await workRoundTheClock(api, region) }
+            try await body(api, database)
+        }
+    }
+
     static func workRoundTheClock(_ api: API, _ regions: String...) async throws {
         for region in regions {
             try await api.expect(.ok, api.call(.put, "/v1/regions/\(region)/calendar", json: roundTheClock))
@@ -110,8 +123,7 @@ import Testing
     // MARK: - Calendars
 
     @Test func aRegionWithoutACalendarWorksMondayToFridayNineToFive() async throws {
-        try await withTestApplication { api, _ in
-            try await api.seedReferenceData()
+        try await Self.withRegions { api, _ in
             let response = try await api.call(.get, "/v1/regions/emea/calendar")
             #expect(response.status == .ok)
             let calendar = try response.json(AnyJSON.self)
@@ -129,8 +141,7 @@ import Testing
     }
 
     @Test func aCalendarWithSplitDaysAndHolidaysReadsBackAsWritten() async throws {
-        try await withTestApplication { api, _ in
-            try await api.seedReferenceData()
+        try await Self.withRegions { api, _ in
             let split = #"[{"start":"09:00","end":"12:30"},{"start":"13:30","end":"18:00"}]"#
             let put = try await api.call(
                 .put,
@@ -173,8 +184,7 @@ import Testing
     }
 
     @Test func badCalendarsAreRefusedNamingTheFieldAndChangeNothing() async throws {
-        try await withTestApplication { api, _ in
-            try await api.seedReferenceData()
+        try await Self.withRegions { api, _ in
             // Each refused calendar: its body, the status, the field the error names and, for a
             // rule of the calendar itself, the reason.
             let refusals: [(body: String, status: HTTPResponse.Status, field: String, reason: String?)] = [
@@ -226,8 +236,7 @@ import Testing
     }
 
     @Test func onlyAnAdminChangesACalendarButAnyoneReadsIt() async throws {
-        try await withTestApplication { api, _ in
-            try await api.seedReferenceData()
+        try await Self.withRegions { api, _ in
             let viewer = try await api.makeToken(role: "viewer", regions: ["emea"])
             let agent = try await api.makeToken(role: "agent", teams: ["support-emea"])
             let coordinator = try await api.makeToken(role: "coordinator", regions: ["emea"])
@@ -253,8 +262,7 @@ import Testing
     // MARK: - Holidays
 
     @Test func aHolidayIsAddedOnceAndRemovedOnce() async throws {
-        try await withTestApplication { api, database in
-            try await api.seedReferenceData()
+        try await Self.withRegions { api, database in
             let added = try await api.call(.post, "/v1/regions/emea/holidays", json: #"{"date":"2026-10-03","name":"German Unity Day"}"#)
             #expect(added.status == .created)
             let holiday = try added.json(AnyJSON.self)
@@ -291,8 +299,7 @@ import Testing
     }
 
     @Test func aRepeatedHolidayPostWithTheSameIdempotencyKeyGetsTheFirstResponse() async throws {
-        try await withTestApplication { api, database in
-            try await api.seedReferenceData()
+        try await Self.withRegions { api, database in
             let body = #"{"date":"2026-12-25","name":"Christmas Day"}"#
             let first = try await api.call(.post, "/v1/regions/emea/holidays", json: body, headers: [Self.idempotencyKey: "xmas"])
             let second = try await api.call(.post, "/v1/regions/emea/holidays", json: body, headers: [Self.idempotencyKey: "xmas"])
@@ -314,8 +321,7 @@ import Testing
     // MARK: - Policies
 
     @Test func aPolicyIsCreatedWithItsLevelsAndListed() async throws {
-        try await withTestApplication { api, _ in
-            try await api.seedReferenceData()
+        try await Self.withRegions { api, _ in
             let response = try await api.call(
                 .post,
                 "/v1/sla/policies",
@@ -361,8 +367,7 @@ import Testing
     }
 
     @Test func incoherentPoliciesAreRefusedAndNothingIsStored() async throws {
-        try await withTestApplication { api, _ in
-            try await api.seedReferenceData()
+        try await Self.withRegions { api, _ in
             _ = try await Self.createPolicy(api, #"{"name":"Support","kind":"sla","department":"support","done_within_minutes":60}"#)
 
             let cases: [(String, String, HTTPResponse.Status, String?)] = [
@@ -416,9 +421,7 @@ import Testing
     }
 
     @Test func aDisabledPolicyStartsNoClocksUntilItIsEnabledAgain() async throws {
-        try await withTestApplication { api, _ in
-            try await api.seedReferenceData()
-            try await Self.workRoundTheClock(api, "emea")
+        try await Self.withRegions(workingRoundTheClock: ["emea"]) { api, _ in
             let policy = try await Self.createPolicy(api, #"{"name":"Support","kind":"sla","team":"support-emea","done_within_minutes":60}"#)
             let before = try await Self.taskID(api, in: "support-emea")
 
@@ -448,9 +451,7 @@ import Testing
     }
 
     @Test func theMostSpecificActivePolicyCoversATask() async throws {
-        try await withTestApplication { api, _ in
-            try await api.seedReferenceData()
-            try await Self.workRoundTheClock(api, "emea")
+        try await Self.withRegions(workingRoundTheClock: ["emea"]) { api, _ in
             let department = try await Self.createPolicy(api, #"{"name":"Support","kind":"sla","department":"support","done_within_minutes":480}"#)
             let team = try await Self.createPolicy(api, #"{"name":"Support EMEA","kind":"sla","team":"support-emea","done_within_minutes":240}"#)
             let complaints = try await Self.createPolicy(
@@ -475,9 +476,7 @@ import Testing
     // MARK: - Clocks of new tasks
 
     @Test func aCoveredTaskGetsItsPolicyAndDeadlineAndTwoRunningClocks() async throws {
-        try await withTestApplication { api, _ in
-            try await api.seedReferenceData()
-            try await Self.workRoundTheClock(api, "emea")
+        try await Self.withRegions(workingRoundTheClock: ["emea"]) { api, _ in
             let policy = try await Self.createPolicy(
                 api,
                 #"{"name":"Support","kind":"sla","department":"support","claim_within_minutes":30,"done_within_minutes":240}"#
@@ -517,9 +516,7 @@ import Testing
     }
 
     @Test func aTaskGivenADueAtKeepsItWhileItsClocksRun() async throws {
-        try await withTestApplication { api, _ in
-            try await api.seedReferenceData()
-            try await Self.workRoundTheClock(api, "emea")
+        try await Self.withRegions(workingRoundTheClock: ["emea"]) { api, _ in
             let policy = try await Self.createPolicy(api, #"{"name":"Support","kind":"sla","department":"support","done_within_minutes":240}"#)
             let task = try await Self.createTask(api, in: "support-emea", #"{"kind":"k","title":"t","due_at":"2030-01-02T03:04:05Z"}"#)
             #expect(task["sla_policy_id"]?.int == policy)
@@ -532,8 +529,7 @@ import Testing
     }
 
     @Test func aTaskNoPolicyCoversHasNoPolicyAndNoClocks() async throws {
-        try await withTestApplication { api, database in
-            try await api.seedReferenceData()
+        try await Self.withRegions { api, database in
             _ = try await Self.createPolicy(api, #"{"name":"Support","kind":"sla","department":"support","done_within_minutes":240}"#)
             let task = try await Self.createTask(api, in: "marketing-emea")
             #expect(task["sla_policy_id"] == nil)
@@ -546,9 +542,7 @@ import Testing
     }
 
     @Test func aBatchStartsClocksForTheTasksAPolicyCovers() async throws {
-        try await withTestApplication { api, _ in
-            try await api.seedReferenceData()
-            try await Self.workRoundTheClock(api, "emea")
+        try await Self.withRegions(workingRoundTheClock: ["emea"]) { api, _ in
             let policy = try await Self.createPolicy(
                 api,
                 #"{"name":"Complaints","kind":"sla","department":"support","task_kind":"complaint","claim_within_minutes":15,"done_within_minutes":120}"#
@@ -574,9 +568,7 @@ import Testing
     }
 
     @Test func holidaysStopTheClockInThePolicysCalendar() async throws {
-        try await withTestApplication { api, _ in
-            try await api.seedReferenceData()
-            try await Self.workRoundTheClock(api, "apac")
+        try await Self.withRegions(workingRoundTheClock: ["apac"]) { api, _ in
             // Round the clock in Berlin, except four holidays from yesterday on: however close to
             // midnight the task is created, its clock starts at 00:00 three days from today.
             var berlin = Calendar(identifier: .gregorian)
@@ -626,9 +618,7 @@ import Testing
     }
 
     @Test func aDedupedCreateStartsNoSecondClocks() async throws {
-        try await withTestApplication { api, database in
-            try await api.seedReferenceData()
-            try await Self.workRoundTheClock(api, "emea")
+        try await Self.withRegions(workingRoundTheClock: ["emea"]) { api, database in
             _ = try await Self.createPolicy(api, #"{"name":"Support","kind":"sla","department":"support","claim_within_minutes":30}"#)
             let body = #"{"kind":"k","title":"t","dedupe_key":"ticket-1"}"#
             let first = try await api.call(.post, "/v1/teams/support-emea/tasks", json: body)
@@ -645,9 +635,7 @@ import Testing
     // MARK: - Handoffs
 
     @Test func aHandoffMeetsTheSourceClocksAndStartsTheOLAOfTheReceivingDepartment() async throws {
-        try await withTestApplication { api, _ in
-            try await api.seedReferenceData()
-            try await Self.workRoundTheClock(api, "emea")
+        try await Self.withRegions(workingRoundTheClock: ["emea"]) { api, _ in
             let sales = try await Self.createPolicy(api, #"{"name":"Deals","kind":"sla","department":"sales","done_within_minutes":480}"#)
             let ola = try await Self.createPolicy(
                 api,
@@ -688,9 +676,7 @@ import Testing
     }
 
     @Test func anOLAFromSalesDoesNotCoverWorkFromOtherDepartments() async throws {
-        try await withTestApplication { api, _ in
-            try await api.seedReferenceData()
-            try await Self.workRoundTheClock(api, "emea")
+        try await Self.withRegions(workingRoundTheClock: ["emea"]) { api, _ in
             _ = try await Self.createPolicy(
                 api,
                 #"{"name":"Sales to logistics","kind":"ola","department":"logistics","from_department":"sales","done_within_minutes":240}"#
@@ -709,9 +695,7 @@ import Testing
     // MARK: - Holds
 
     @Test func aHeldTaskPausesItsClocksAndIsNotClaimedUntilResumed() async throws {
-        try await withTestApplication { api, database in
-            try await api.seedReferenceData()
-            try await Self.workRoundTheClock(api, "emea")
+        try await Self.withRegions(workingRoundTheClock: ["emea"]) { api, database in
             _ = try await Self.createPolicy(
                 api,
                 #"{"name":"Support","kind":"sla","department":"support","claim_within_minutes":30,"done_within_minutes":120}"#
@@ -748,8 +732,7 @@ import Testing
     }
 
     @Test func holdAndResumeRefuseWhatTheyCannotDo() async throws {
-        try await withTestApplication { api, _ in
-            try await api.seedReferenceData()
+        try await Self.withRegions { api, _ in
             let done = try await Self.taskID(api, in: "support-emea")
             let claim = try await Self.claim(api, team: "support-emea")
             try await api.expect(.ok, api.call(.post, "/v1/tasks/\(done)/complete", json: #"{"lease_token":"\#(claim.token)"}"#))
@@ -788,9 +771,7 @@ import Testing
     }
 
     @Test func resumingMovesEveryDeadlineByTheBusinessTimeHeld() async throws {
-        try await withTestApplication { api, database in
-            try await api.seedReferenceData()
-            try await Self.workRoundTheClock(api, "emea")
+        try await Self.withRegions(workingRoundTheClock: ["emea"]) { api, database in
             _ = try await Self.createPolicy(
                 api,
                 #"""
@@ -853,9 +834,7 @@ import Testing
     }
 
     @Test func aHoldEndsByItselfWhenItsUntilPassesAndAPausedClockNeverBreaches() async throws {
-        try await withTestApplication { api, database in
-            try await api.seedReferenceData()
-            try await Self.workRoundTheClock(api, "emea")
+        try await Self.withRegions(workingRoundTheClock: ["emea"]) { api, database in
             _ = try await Self.createPolicy(
                 api,
                 #"{"name":"Support","kind":"sla","department":"support","claim_within_minutes":30,"done_within_minutes":120}"#
@@ -883,9 +862,7 @@ import Testing
     }
 
     @Test func aHoldEndsWithTheTaskSoTheMonitorNeverResumesAFinishedTask() async throws {
-        try await withTestApplication { api, database in
-            try await api.seedReferenceData()
-            try await Self.workRoundTheClock(api, "emea")
+        try await Self.withRegions(workingRoundTheClock: ["emea"]) { api, database in
             _ = try await Self.createPolicy(api, #"{"name":"Support","kind":"sla","department":"support","done_within_minutes":120}"#)
             let hold = #"{"reason":"waiting","until":"2099-01-01T00:00:00Z"}"#
             // A claimed task on hold is finished by its worker; a queued one on hold is handed off.
@@ -911,9 +888,7 @@ import Testing
     }
 
     @Test func resumingATaskThatWasGivenItsOwnDueAtKeepsIt() async throws {
-        try await withTestApplication { api, _ in
-            try await api.seedReferenceData()
-            try await Self.workRoundTheClock(api, "emea")
+        try await Self.withRegions(workingRoundTheClock: ["emea"]) { api, _ in
             _ = try await Self.createPolicy(api, #"{"name":"Support","kind":"sla","department":"support","done_within_minutes":240}"#)
             let own = try #require(PostgresTimestamp.parse("2030-01-02T03:04:05Z"))
             let task = try await Self.createTask(api, in: "support-emea", #"{"kind":"k","title":"t","due_at":"2030-01-02T03:04:05Z"}"#)
@@ -931,9 +906,7 @@ import Testing
     // MARK: - Breaches
 
     @Test func breachesAreListedWithinTheirFiltersAndTheCallersScope() async throws {
-        try await withTestApplication { api, database in
-            try await api.seedReferenceData()
-            try await Self.workRoundTheClock(api, "emea", "apac")
+        try await Self.withRegions(workingRoundTheClock: ["emea", "apac"]) { api, database in
             _ = try await Self.createPolicy(
                 api,
                 #"{"name":"Support","kind":"sla","department":"support","claim_within_minutes":30,"done_within_minutes":120}"#
@@ -989,9 +962,7 @@ import Testing
     }
 
     @Test func breachesAreListedInTheOrderTheyHappened() async throws {
-        try await withTestApplication { api, database in
-            try await api.seedReferenceData()
-            try await Self.workRoundTheClock(api, "emea")
+        try await Self.withRegions(workingRoundTheClock: ["emea"]) { api, database in
             _ = try await Self.createPolicy(api, #"{"name":"Support","kind":"sla","department":"support","done_within_minutes":120}"#)
             let older = try await Self.taskID(api, in: "support-emea", #"{"kind":"k","title":"older task, later breach"}"#)
             let newer = try await Self.taskID(api, in: "support-emea", #"{"kind":"k","title":"newer task, earlier breach"}"#)
@@ -1011,9 +982,7 @@ import Testing
     }
 
     @Test func aBreachIsReportedOncePerTargetHoweverOftenTheMonitorSweeps() async throws {
-        try await withTestApplication { api, database in
-            try await api.seedReferenceData()
-            try await Self.workRoundTheClock(api, "emea")
+        try await Self.withRegions(workingRoundTheClock: ["emea"]) { api, database in
             _ = try await Self.createPolicy(
                 api,
                 #"{"name":"Support","kind":"sla","department":"support","claim_within_minutes":30,"done_within_minutes":120}"#
@@ -1036,9 +1005,7 @@ import Testing
     }
 
     @Test func aClockPastEightyPercentIsReportedAtRiskOnce() async throws {
-        try await withTestApplication { api, database in
-            try await api.seedReferenceData()
-            try await Self.workRoundTheClock(api, "emea")
+        try await Self.withRegions(workingRoundTheClock: ["emea"]) { api, database in
             _ = try await Self.createPolicy(api, #"{"name":"Support","kind":"sla","department":"support","done_within_minutes":120}"#)
             let id = try await Self.taskID(api, in: "support-emea")
             try await database.pool.query("UPDATE sla_clocks SET at_risk_at = now() - interval '1 second' WHERE task_id = $1", [id])
@@ -1054,9 +1021,7 @@ import Testing
     // MARK: - Team figures
 
     @Test func teamStatsCountTheClocksMetAndBreachedInTheWindow() async throws {
-        try await withTestApplication { api, database in
-            try await api.seedReferenceData()
-            try await Self.workRoundTheClock(api, "emea")
+        try await Self.withRegions(workingRoundTheClock: ["emea"]) { api, database in
             _ = try await Self.createPolicy(
                 api,
                 #"{"name":"Support","kind":"sla","department":"support","claim_within_minutes":30,"done_within_minutes":120}"#
@@ -1103,8 +1068,7 @@ import Testing
     // MARK: - Escalation
 
     @Test func escalationLevelsFireInTurnEachOnce() async throws {
-        try await withTestApplication { api, database in
-            try await api.seedReferenceData()
+        try await Self.withRegions { api, database in
             try await api.expect(.created, api.call(.post, "/v1/teams", json: #"{"department":"coordination","region":"emea"}"#))
             try await Self.workRoundTheClock(api, "emea")
             _ = try await Self.createPolicy(
@@ -1178,9 +1142,7 @@ import Testing
     }
 
     @Test func aLevelThatSkipsIfUpdatedIsSkippedForATaskTouchedAfterItsBreach() async throws {
-        try await withTestApplication { api, database in
-            try await api.seedReferenceData()
-            try await Self.workRoundTheClock(api, "emea")
+        try await Self.withRegions(workingRoundTheClock: ["emea"]) { api, database in
             _ = try await Self.createPolicy(
                 api,
                 #"""
@@ -1224,8 +1186,7 @@ extension AnyJSON {
 
 extension SLAEndpointTests {
     @Test func textWithANulCharacterIsRefusedNotCutShort() async throws {
-        try await withTestApplication { api, database in
-            try await api.seedReferenceData()
+        try await Self.withRegions { api, database in
             let bad = try await api.call(.post, "/v1/teams/support-emea/tasks", json: #"{"kind":"k","title":"before\u0000after"}"#)
             #expect(bad.status == .badRequest)
             #expect(try bad.errorEnvelope().error.code == "invalid_argument")

@@ -1,7 +1,7 @@
-public import Foundation
+import Foundation
 public import Logging
 import Metrics
-public import PostgresClient
+import PostgresClient
 public import ServiceLifecycle
 
 /// Watches SLA clocks: emits `sla.at_risk` when 80% of a target is used and `sla.breached`

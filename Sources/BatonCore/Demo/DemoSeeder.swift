@@ -1,5 +1,5 @@
-public import Foundation
-public import PostgresClient
+import Foundation
+import PostgresClient
 
 /// `baton serve --demo`: two regions with business calendars, the four departments and a
 /// coordination team in each, members, SLA and OLA policies, and a few hundred tasks in every

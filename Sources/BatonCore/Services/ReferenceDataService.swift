@@ -1,4 +1,4 @@
-public import PostgresClient
+import PostgresClient
 
 /// The reference data use cases: regions, teams, members and their memberships. Reading is
 /// open to every token (narrowed to the caller's scope where it names teams); changing it is

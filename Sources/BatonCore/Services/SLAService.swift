@@ -1,5 +1,5 @@
 public import Foundation
-public import PostgresClient
+import PostgresClient
 
 /// The SLA use cases: business calendars and holidays, policies, the breach list, and holds
 /// that pause a task's clocks; and starting a new task's clocks, which every path that makes

@@ -1,6 +1,6 @@
 public import Foundation
 import Metrics
-public import PostgresClient
+import PostgresClient
 
 /// The department queues' use cases: creating, claiming, working, handing off and reading
 /// tasks, and a team's pause switch and stats. Each method is the one way to perform its

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import PostgresClient
 
 /// The event log: appends inside the writer's transaction, and the gap-free feed.

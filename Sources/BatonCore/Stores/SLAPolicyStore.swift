@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import PostgresClient
 
 /// SLA and OLA policies: the SQL that reads and writes them.

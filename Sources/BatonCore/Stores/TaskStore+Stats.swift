@@ -1,17 +1,5 @@
-public import Foundation
-public import PostgresClient
-
-/// A team's queue at a glance.
-public struct TeamStats: Sendable, Equatable, Codable {
-    public var team: String
-    public var paused: Bool
-    /// Current tasks per state; finished states are lifetime totals.
-    public var counts: [String: Int]
-    public var oldestQueuedAgeSeconds: Double?
-    public var completedLast5Minutes: Int
-    public var completedLast60Minutes: Int
-    public var dead: Int
-}
+import Foundation
+import PostgresClient
 
 extension TaskStore {
     /// Counts that stay cheap however much history there is: live states and dead tasks come
@@ -156,13 +144,4 @@ extension TaskStore {
             """
         ).map(Self.task)
     }
-}
-
-/// One team's count of tasks in one live state.
-public struct QueueDepth: Sendable, Equatable {
-    public var team: String
-    public var state: String
-    public var count: Int
-    /// For `queued`: seconds since the oldest claimable task became due.
-    public var oldestAgeSeconds: Double?
 }
