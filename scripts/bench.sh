@@ -277,35 +277,19 @@ if section_on rss; then
 fi
 
 # --- Baton's SQL lifecycle ----------------------------------------------------------------------
-# Baton's statements from TaskStore.create, claim and complete with the parameters the HTTP path
-# binds written in, one lifecycle per pgbench transaction, each statement in its own transaction
+# Baton's statements from TaskStore.createOne (the API's single create), claim and complete with
+# the parameters the HTTP path binds written in, one lifecycle per pgbench transaction, each statement in its own transaction
 # as over HTTP. The claim's row lands in pgbench variables (\aset); when the claim found nothing
 # (another client took the task first), there is nothing to complete.
 cat >"$BENCH_DIR/lifecycle.sql" <<'SQL'
-WITH input AS (
-    SELECT * FROM unnest(ARRAY['bench']::text[], ARRAY['t']::text[], ARRAY[NULL]::text[], ARRAY[NULL]::text[],
-                         ARRAY[NULL]::text[], ARRAY[NULL]::text[], ARRAY[NULL]::text[], ARRAY[NULL]::text[],
-                         ARRAY[NULL]::text[], ARRAY[NULL]::text[], ARRAY[NULL]::text[], ARRAY['[]']::text[])
-        WITH ORDINALITY AS i(kind, title, payload, priority, run_at, due_at, max_attempts, backoff,
-                             dedupe_key, subject_type, subject_id, tags, ord)
-),
-numbered AS MATERIALIZED (
-    SELECT nextval('tasks_id_seq') AS id, input.* FROM input
-),
-inserted AS (
+WITH inserted AS (
     INSERT INTO tasks (id, chain_id, team, region, kind, title, payload, priority, run_at, due_at,
-                       max_attempts, backoff_base_seconds, dedupe_key, subject_type, subject_id, tags,
-                       created_by)
-    SELECT n.id, n.id, t.slug, t.region, n.kind, n.title, coalesce(n.payload::jsonb, '{}'::jsonb),
-           coalesce(n.priority::smallint, 2), coalesce(n.run_at::timestamptz, now()),
-           n.due_at::timestamptz, coalesce(n.max_attempts::integer, t.default_max_attempts),
-           n.backoff::integer, n.dedupe_key, n.subject_type, n.subject_id,
-           coalesce(ARRAY(SELECT jsonb_array_elements_text(n.tags::jsonb)), '{}'), 'token:1'
-    FROM numbered n CROSS JOIN teams t
+                       max_attempts, backoff_base_seconds, dedupe_key, subject_type, subject_id, tags, created_by)
+    SELECT n.id, n.id, t.slug, t.region, 'bench', 't', coalesce(NULL::jsonb, '{}'::jsonb), coalesce(NULL::smallint, 2),
+           coalesce(NULL::timestamptz, now()), NULL::timestamptz, coalesce(NULL::integer, t.default_max_attempts),
+           NULL::integer, NULL::text, NULL::text, NULL::text, coalesce(NULL::text[], '{}'), 'token:1'
+    FROM teams t, (SELECT nextval('tasks_id_seq') AS id) n
     WHERE t.slug = 'sales-emea'
-    ORDER BY n.ord
-    ON CONFLICT (team, dedupe_key) WHERE dedupe_key IS NOT NULL AND state IN ('queued', 'claimed')
-    DO NOTHING
     RETURNING *
 ),
 created_events AS (
@@ -314,14 +298,11 @@ created_events AS (
            jsonb_build_object('kind', inserted.kind, 'chain_id', inserted.chain_id, 'priority', inserted.priority)
     FROM inserted
 )
-SELECT numbered.ord, inserted.id, inserted.team, inserted.region, inserted.kind, inserted.title,
-       inserted.payload::text AS payload, inserted.priority, inserted.state, inserted.run_at, inserted.due_at,
-       inserted.attempts, inserted.max_attempts, inserted.lease_worker, inserted.lease_token,
-       inserted.lease_expires_at, inserted.result::text AS result, inserted.last_error, inserted.dedupe_key,
-       inserted.subject_type, inserted.subject_id, inserted.tags, inserted.created_by, inserted.handed_off_from,
-       inserted.handoff_note, inserted.chain_id, inserted.created_at, inserted.updated_at, inserted.claimed_at,
-       inserted.finished_at
-FROM inserted JOIN numbered USING (id);
+SELECT id, team, region, kind, title, payload::text AS payload, priority, state, run_at, due_at,
+       attempts, max_attempts, lease_worker, lease_token, lease_expires_at, result::text AS result,
+       last_error, dedupe_key, subject_type, subject_id, tags, created_by, handed_off_from,
+       handoff_note, chain_id, created_at, updated_at, claimed_at, finished_at
+FROM inserted;
 \set id 0
 WITH picked AS MATERIALIZED (
     SELECT id FROM tasks
@@ -335,8 +316,7 @@ claimed AS (
     UPDATE tasks t
     SET state = 'claimed', attempts = t.attempts + 1, lease_worker = 'pgbench', lease_token = gen_random_uuid(),
         lease_expires_at = now() + make_interval(secs => 60), claimed_at = now(), updated_at = now()
-    FROM picked
-    WHERE t.id = picked.id
+    WHERE t.id = ANY (ARRAY(SELECT id FROM picked))
     RETURNING t.*
 ),
 claimed_events AS (
@@ -350,7 +330,7 @@ SELECT id, team, region, kind, title, payload::text AS payload, priority, state,
        attempts, max_attempts, lease_worker, lease_token, lease_expires_at, result::text AS result,
        last_error, dedupe_key, subject_type, subject_id, tags, created_by, handed_off_from,
        handoff_note, chain_id, created_at, updated_at, claimed_at, finished_at
-FROM claimed ORDER BY priority, run_at, id
+FROM claimed
 \aset
 \if :id > 0
 WITH done AS (
@@ -365,6 +345,10 @@ done_events AS (
     SELECT 'task.completed', 'api', 'principal', 'token:1', 'task', done.id::text, done.team, done.region,
            jsonb_build_object('worker', done.lease_worker, 'attempt', done.attempts)
     FROM done
+),
+counted AS (
+    INSERT INTO team_task_deltas (team, state, delta)
+    SELECT done.team, 'done', count(*) FROM done WHERE 'done' IN ('done', 'cancelled', 'handed_off') GROUP BY 1, 2
 )
 SELECT id, team, region, kind, title, payload::text AS payload, priority, state, run_at, due_at,
        attempts, max_attempts, lease_worker, lease_token, lease_expires_at, result::text AS result,

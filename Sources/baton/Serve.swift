@@ -123,7 +123,7 @@ struct Serve: AsyncParsableCommand {
                 .init(
                     service: NotificationRouter(listener: listener, desks: services.desks, catalog: session.database.slaCatalog, logger: logger)
                 ),
-                .init(service: LeaseReaper(pool: session.database.pool, logger: logger)),
+                .init(service: LeaseReaper(pool: session.database.pool, wakeups: services.wakeups, logger: logger)),
                 .init(
                     service: SLAMonitor(
                         services: services,

@@ -30,7 +30,13 @@ struct GlobalOptions: ParsableArguments {
 
     /// Opens the database, runs `body` with the use-case services over it, and closes it.
     func withServices<Result>(_ body: (BatonServices) async throws -> Result) async throws -> Result {
-        try await withDatabase { database in try await body(BatonServices(database: database)) }
+        try await withDatabase { database in
+            let services = BatonServices(database: database)
+            let result = try await body(services)
+            // Servers' waiters hear of the change now, not at their next poll.
+            await services.wakeups.flush()
+            return result
+        }
     }
 
     /// Opens the database (starting the embedded cluster for the command if it is not

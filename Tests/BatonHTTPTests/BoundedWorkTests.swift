@@ -11,16 +11,16 @@ import Testing
 /// Database work is bounded: a statement over the timeout, or a lock wait over the lock
 /// timeout, answers 503 `timeout` instead of hanging, and a client that hangs up frees its
 /// statement and its pooled connection at once. The long statement in each test is a create
-/// whose foreign-key check waits for a team row another session holds `FOR UPDATE`.
+/// whose event insert waits for the events table, which another session holds locked.
 @Suite(.requiresDatabase) struct BoundedWorkTests {
-    /// Holds `sales-emea`'s row locked in a session of its own until `release()`.
-    final class TeamLock: Sendable {
+    /// Holds the events table locked against writes in a session of its own until `release()`.
+    final class EventsLock: Sendable {
         let connection: PostgresConnection
 
         init(url: String) async throws {
             connection = try await PostgresConnection.connect(configuration: try PostgresConfiguration(url, applicationName: "test-lock"))
             try await connection.simpleQuery("BEGIN")
-            try await connection.query("SELECT 1 FROM teams WHERE slug = 'sales-emea' FOR UPDATE")
+            try await connection.simpleQuery("LOCK TABLE events IN EXCLUSIVE MODE")
         }
 
         func release() async {
@@ -44,7 +44,7 @@ import Testing
     @Test func aStatementOverTheStatementTimeoutAnswers503Timeout() async throws {
         try await withTestApplication(statementTimeout: .milliseconds(300)) { api, _ in
             try await api.seedReferenceData()
-            let lock = try await TeamLock(url: api.url)
+            let lock = try await EventsLock(url: api.url)
             let started = ContinuousClock.now
             let response = try await api.call(.post, "/v1/teams/sales-emea/tasks", json: #"{"kind":"k","title":"too slow"}"#)
             let elapsed = ContinuousClock.now - started
@@ -61,7 +61,7 @@ import Testing
     @Test func aLockWaitOverTheLockTimeoutAnswers503Timeout() async throws {
         try await withTestApplication(statementTimeout: .seconds(30), lockTimeout: .milliseconds(200)) { api, _ in
             try await api.seedReferenceData()
-            let lock = try await TeamLock(url: api.url)
+            let lock = try await EventsLock(url: api.url)
             let started = ContinuousClock.now
             let response = try await api.call(.post, "/v1/teams/sales-emea/tasks", json: #"{"kind":"k","title":"waits"}"#)
             let elapsed = ContinuousClock.now - started
@@ -76,17 +76,17 @@ import Testing
 
     @Test func migrationsAreNotBoundedByTheStatementTimeout() async throws {
         try await TestDatabase.withEmptyDatabase { url in
-            // A timeout no migration could meet: they run with none.
+            // A timeout the migrations could not meet (each file is one statement): they run with none.
             let pool = ConnectionPool(
                 try PostgresConfiguration(url),
-                configuration: .init(size: 2, statementTimeout: .milliseconds(1), lockTimeout: .milliseconds(1))
+                configuration: .init(size: 2, statementTimeout: .milliseconds(20), lockTimeout: .milliseconds(20))
             )
             let database = BatonDatabase(pool: pool, logger: TestDatabase.quietLogger)
             let applied = try await database.migrate()
             #expect(applied.count == BatonDatabase.migrations.count)
             let settings = try await pool.query("SELECT current_setting('statement_timeout') AS s, current_setting('lock_timeout') AS l")
-            #expect(try settings.first?.decode(String.self, "s") == "1ms", "the limit is back for everything else")
-            #expect(try settings.first?.decode(String.self, "l") == "1ms")
+            #expect(try settings.first?.decode(String.self, "s") == "20ms", "the limit is back for everything else")
+            #expect(try settings.first?.decode(String.self, "l") == "20ms")
             await pool.close()
         }
     }
@@ -109,7 +109,7 @@ import Testing
             )
             try await application.test(.live) { client in
                 let port = try #require(client.port)
-                let lock = try await TeamLock(url: url)
+                let lock = try await EventsLock(url: url)
                 let body = #"{"kind":"k","title":"abandoned"}"#
                 let request =
                     "POST /v1/teams/sales-emea/tasks HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer \(token.secret)\r\n"

@@ -188,7 +188,7 @@ import Testing
     }
 
     @Test func aLongPollClaimWakesPromptlyWhenATaskIsCommitted() async throws {
-        try await withTestApplication { api, database in
+        try await withTestApplication { api, _ in
             try await api.seedReferenceData()
             var wakeDelays: [Duration] = []
             // Best of ten: the suite runs in parallel on two cores, and one slow scheduling
@@ -199,10 +199,7 @@ import Testing
                     return (ContinuousClock.now, try response.json(AnyJSON.self)["tasks"]?.array.count ?? 0)
                 }
                 try await Task.sleep(for: .milliseconds(300))
-                try await database.pool.query(
-                    "INSERT INTO tasks (team, region, kind, title, max_attempts, chain_id) VALUES ('marketing-emea', 'emea', 'k', $1, 3, 0)",
-                    ["round \(round)"]
-                )
+                try api.expect(.created, await api.call(.post, "/v1/teams/marketing-emea/tasks", json: #"{"kind":"k","title":"round \#(round)"}"#))
                 let committed = ContinuousClock.now
                 let (woke, count) = try await waiter.value
                 #expect(count == 1)

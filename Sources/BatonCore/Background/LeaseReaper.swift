@@ -7,11 +7,14 @@ public import ServiceLifecycle
 /// Safe to run in every instance at once (each sweep takes rows with SKIP LOCKED).
 public struct LeaseReaper: Service {
     let pool: ConnectionPool
+    let wakeups: Wakeups?
     let interval: Duration
     let logger: Logger
 
-    public init(pool: ConnectionPool, interval: Duration = .seconds(1), logger: Logger) {
+    /// `wakeups` wakes the waiters of teams whose tasks went back to the queue.
+    public init(pool: ConnectionPool, wakeups: Wakeups? = nil, interval: Duration = .seconds(1), logger: Logger) {
         self.pool = pool
+        self.wakeups = wakeups
         self.interval = interval
         self.logger = logger
     }
@@ -23,6 +26,7 @@ public struct LeaseReaper: Service {
             do {
                 let reaped = try await tasks.reapExpiredLeases()
                 if !reaped.isEmpty {
+                    wakeups?.queued(in: reaped.filter { $0.state == .queued }.map(\.team))
                     Counter(label: "baton_lease_expiries_total").increment(by: reaped.count)
                     logger.info("requeued tasks whose lease expired", metadata: ["count": "\(reaped.count)"])
                 }

@@ -34,14 +34,14 @@ public struct NotificationRouter: Service {
             group.addTask {
                 for await event in tasks.cancelOnGracefulShutdown() {
                     switch event {
-                    case .notification(let notification): await desks.wake(team: notification.payload)
-                    case .reconnected: await desks.wakeAll()
+                    case .notification(let notification): desks.wake(team: notification.payload)
+                    case .reconnected: desks.wakeAll()
                     }
                 }
             }
             group.addTask {
                 for await _ in events.cancelOnGracefulShutdown() {
-                    await desks.events.fire()
+                    desks.events.fire()
                 }
             }
             await group.waitForAll()

@@ -64,6 +64,7 @@ public struct SLAMonitor: Service {
         sweep.breached = try await mark(.breached)
         sweep.atRisk = try await mark(.atRisk)
         sweep.escalations = try await fireEscalations()
+        if sweep != Sweep() { services.wakeups.eventsWritten() }
         if sweep.breached > 0 { Counter(label: "baton_sla_events_total", dimensions: [("type", "breached")]).increment(by: sweep.breached) }
         if sweep.atRisk > 0 { Counter(label: "baton_sla_events_total", dimensions: [("type", "at_risk")]).increment(by: sweep.atRisk) }
         if sweep.escalations > 0 {
@@ -113,7 +114,9 @@ public struct SLAMonitor: Service {
             let result = try await database.pool.transaction { tx in try await self.fireNextEscalation(skipping: busy, catalog: catalog, on: tx) }
             switch result {
             case .none: return fired
-            case .fired: fired += 1
+            case .fired(let queuedIn):
+                fired += 1
+                if let queuedIn { services.wakeups.queued(in: [queuedIn]) }
             case .busy(let taskID): busy.append(taskID)
             }
         }
@@ -122,7 +125,8 @@ public struct SLAMonitor: Service {
 
     private enum Firing {
         case none
-        case fired
+        /// With the team a task was created or handed off to, if any.
+        case fired(queuedIn: String?)
         /// Another transaction holds the task; try it on a later sweep.
         case busy(taskID: Int)
     }
@@ -177,7 +181,7 @@ public struct SLAMonitor: Service {
             by: .system(),
             on: tx
         )
-        return .fired
+        return .fired(queuedIn: outcome == "fired" ? data["to_team"] : nil)
     }
 
     private func act(

@@ -3,6 +3,8 @@
 public struct BatonServices: Sendable {
     public let database: BatonDatabase
     public let desks: Desks
+    /// Wakes this process's waiters and every other server's after a write commits.
+    public let wakeups: Wakeups
     public let tasks: TaskService
     public let sla: SLAService
     public let referenceData: ReferenceDataService
@@ -14,9 +16,11 @@ public struct BatonServices: Sendable {
     public init(database: BatonDatabase, desks: Desks = Desks()) {
         self.database = database
         self.desks = desks
-        self.tasks = TaskService(database: database, desks: desks)
-        self.sla = SLAService(database: database)
-        self.referenceData = ReferenceDataService(database: database)
+        let wakeups = Wakeups(pool: database.pool, desks: desks)
+        self.wakeups = wakeups
+        self.tasks = TaskService(database: database, wakeups: wakeups)
+        self.sla = SLAService(database: database, wakeups: wakeups)
+        self.referenceData = ReferenceDataService(database: database, wakeups: wakeups)
         self.tokens = TokenService(database: database)
         self.events = EventService(database: database, desks: desks)
     }

@@ -36,7 +36,7 @@ public struct EventService: Sendable {
         guard (0...30).contains(waitSeconds) else { throw BatonError.invalidArgument("wait_seconds must be between 0 and 30", field: "wait_seconds") }
         let deadline = ContinuousClock.now + .seconds(waitSeconds)
         while true {
-            let seen = await desks.events.current
+            let seen = desks.events.current
             let found = try await store.feed(after: after, limit: limit, types: filter.types, team: filter.team, scope: principal.scope)
             if found.isEmpty, try await !store.isCursor(after) {
                 throw BatonError.invalidArgument("after is not the id of an event", field: "after")
@@ -82,7 +82,7 @@ public struct EventService: Sendable {
                 let end = ContinuousClock.now + lifetime
                 var lastWrite = ContinuousClock.now
                 while !Task.isCancelledOrShuttingDown, ContinuousClock.now < end {
-                    let seen = await signal.current
+                    let seen = signal.current
                     let page = try await store.feed(after: cursor, limit: 200, types: filter.types, team: filter.team, scope: scope)
                     for event in page {
                         continuation.yield(.event(event))

@@ -5,8 +5,12 @@ import PostgresClient
 /// for admins.
 public struct ReferenceDataService: Sendable {
     let database: BatonDatabase
+    let wakeups: Wakeups
 
-    public init(database: BatonDatabase) { self.database = database }
+    public init(database: BatonDatabase, wakeups: Wakeups) {
+        self.database = database
+        self.wakeups = wakeups
+    }
 
     private var members: MemberStore { MemberStore(pool: database.pool) }
     private var write: IdempotentWrite { IdempotentWrite(pool: database.pool) }
@@ -38,6 +42,7 @@ public struct ReferenceDataService: Sendable {
             try await regions.create(code: region.code, name: region.name, timeZone: region.timeZone, by: principal, on: tx)
         }
         database.slaCatalog.invalidate()
+        wakeups.eventsWritten()
         return created
     }
 
@@ -52,9 +57,11 @@ public struct ReferenceDataService: Sendable {
     public func createTeam(_ team: TeamStore.NewTeam, idempotencyKey: String? = nil, by principal: Principal) async throws -> Team {
         try principal.authorize(.createTeam)
         let teams = database.teams
-        return try await write.run(key: idempotencyKey, by: principal, operation: "createTeam", request: team) { tx in
+        let created = try await write.run(key: idempotencyKey, by: principal, operation: "createTeam", request: team) { tx in
             try await teams.create(team, by: principal, on: tx)
         }
+        wakeups.eventsWritten()
+        return created
     }
 
     // MARK: - Members
@@ -79,9 +86,11 @@ public struct ReferenceDataService: Sendable {
     public func createMember(_ member: NewMember, idempotencyKey: String? = nil, by principal: Principal) async throws -> Member {
         try principal.authorize(.createMember)
         let members = self.members
-        return try await write.run(key: idempotencyKey, by: principal, operation: "createMember", request: member) { tx in
+        let created = try await write.run(key: idempotencyKey, by: principal, operation: "createMember", request: member) { tx in
             try await members.create(name: member.name, email: member.email, by: principal, on: tx)
         }
+        wakeups.eventsWritten()
+        return created
     }
 
     /// What putting a member on a team needs.
@@ -104,9 +113,11 @@ public struct ReferenceDataService: Sendable {
     ) async throws -> Member {
         try principal.authorize(.addMembership)
         let members = self.members
-        return try await write.run(key: idempotencyKey, by: principal, operation: "membership/\(memberID)", request: membership) { tx in
+        let member = try await write.run(key: idempotencyKey, by: principal, operation: "membership/\(memberID)", request: membership) { tx in
             try await members.setMembership(memberID: memberID, team: membership.team, role: membership.role, by: principal, on: tx)
         }
+        wakeups.eventsWritten()
+        return member
     }
 
     /// Deactivates a member and revokes their tokens (at once in this server, within two
@@ -115,6 +126,7 @@ public struct ReferenceDataService: Sendable {
         try principal.authorize(.deactivateMember)
         let member = try await members.deactivate(id: id, by: principal)
         database.tokens.forgetCachedPrincipals()
+        wakeups.eventsWritten()
         return member
     }
 }

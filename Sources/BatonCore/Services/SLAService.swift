@@ -7,8 +7,12 @@ import PostgresClient
 /// cached catalog at once and notify the other servers in their transaction.
 public struct SLAService: Sendable {
     let database: BatonDatabase
+    let wakeups: Wakeups
 
-    public init(database: BatonDatabase) { self.database = database }
+    public init(database: BatonDatabase, wakeups: Wakeups) {
+        self.database = database
+        self.wakeups = wakeups
+    }
 
     private var calendars: CalendarStore { CalendarStore(pool: database.pool) }
     private var policies: SLAPolicyStore { SLAPolicyStore(pool: database.pool) }
@@ -50,6 +54,7 @@ public struct SLAService: Sendable {
             try await calendars.set(region: region, timeZone: timeZone, hours: hours, holidays: holidays, by: principal, on: tx)
         }
         database.slaCatalog.invalidate()
+        wakeups.eventsWritten()
         return calendar
     }
 
@@ -64,6 +69,7 @@ public struct SLAService: Sendable {
             try await calendars.addHoliday(region: region, holiday, by: principal, on: tx)
         }
         database.slaCatalog.invalidate()
+        wakeups.eventsWritten()
         return added
     }
 
@@ -73,6 +79,7 @@ public struct SLAService: Sendable {
         let calendars = self.calendars
         try await database.pool.transaction { tx in try await calendars.removeHoliday(region: region, date: date, by: principal, on: tx) }
         database.slaCatalog.invalidate()
+        wakeups.eventsWritten()
     }
 
     // MARK: - Policies
@@ -93,6 +100,7 @@ public struct SLAService: Sendable {
             try await policies.create(policy, by: principal, on: tx)
         }
         database.slaCatalog.invalidate()
+        wakeups.eventsWritten()
         return created
     }
 
@@ -102,6 +110,7 @@ public struct SLAService: Sendable {
         let policies = self.policies
         let policy = try await database.pool.transaction { tx in try await policies.setActive(id: id, active, by: principal, on: tx) }
         database.slaCatalog.invalidate()
+        wakeups.eventsWritten()
         return policy
     }
 
@@ -128,11 +137,13 @@ public struct SLAService: Sendable {
         try principal.authorize(.holdTask)
         let catalog = try await database.slaCatalog.snapshot(pool: database.pool)
         let clocks = self.clocks
-        return try await database.pool.transaction { tx in
+        let task = try await database.pool.transaction { tx in
             try await clocks.hold(taskID: taskID, reason: reason, until: until, by: principal, catalog: catalog, on: tx) { task in
                 try principal.authorize(.holdTask, team: task.team, region: task.region, notFound: "no task \(taskID)")
             }
         }
+        wakeups.eventsWritten()
+        return task
     }
 
     /// Resumes a held task: every deadline moves by the business time it was held.
@@ -140,11 +151,13 @@ public struct SLAService: Sendable {
         try principal.authorize(.resumeTask)
         let catalog = try await database.slaCatalog.snapshot(pool: database.pool)
         let clocks = self.clocks
-        return try await database.pool.transaction { tx in
+        let task = try await database.pool.transaction { tx in
             try await clocks.resume(taskID: taskID, by: principal, catalog: catalog, on: tx) { task in
                 try principal.authorize(.resumeTask, team: task.team, region: task.region, notFound: "no task \(taskID)")
             }
         }
+        resumed(task)
+        return task
     }
 
     /// Resumes a task whose hold's `until` has passed, for the monitor: nothing happens (and
@@ -153,16 +166,22 @@ public struct SLAService: Sendable {
         let catalog = try await database.slaCatalog.snapshot(pool: database.pool)
         let clocks = self.clocks
         do {
-            _ = try await database.pool.transaction { tx in
+            let task = try await database.pool.transaction { tx in
                 try await clocks.resume(taskID: taskID, by: .system(), catalog: catalog, on: tx) { task in
                     guard let until = task.hold?.until, until <= Date() else {
                         throw BatonError(.conflict, "no longer due to resume")
                     }
                 }
             }
+            resumed(task)
             return true
         } catch let error as BatonError where error.kind == .conflict {
             return false
         }
+    }
+
+    /// A resumed task that is queued is claimable again.
+    private func resumed(_ task: QueueTask) {
+        task.state == .queued ? wakeups.queued(in: [task.team]) : wakeups.eventsWritten()
     }
 }

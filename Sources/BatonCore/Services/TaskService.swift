@@ -10,14 +10,16 @@ import PostgresClient
 /// domain values.
 public struct TaskService: Sendable {
     let database: BatonDatabase
-    let desks: Desks
+    let wakeups: Wakeups
     let sla: SLAService
 
-    public init(database: BatonDatabase, desks: Desks) {
+    public init(database: BatonDatabase, wakeups: Wakeups) {
         self.database = database
-        self.desks = desks
-        self.sla = SLAService(database: database)
+        self.wakeups = wakeups
+        self.sla = SLAService(database: database, wakeups: wakeups)
     }
+
+    private var desks: Desks { wakeups.desks }
 
     var store: TaskStore { TaskStore(pool: database.pool) }
     private var write: IdempotentWrite { IdempotentWrite(pool: database.pool) }
@@ -62,7 +64,7 @@ public struct TaskService: Sendable {
         let catalog = try await database.slaCatalog.snapshot(pool: database.pool)
         // Only tasks that a policy covers need a transaction for their clocks; the rest is one statement.
         let covered = catalog.covers(tasks, in: team)
-        return try await write.run(
+        let created = try await write.run(
             key: idempotencyKey,
             by: principal,
             operation: operation,
@@ -71,6 +73,8 @@ public struct TaskService: Sendable {
         ) { tx in
             try await create(tasks, in: team, by: principal, catalog: catalog, on: tx)
         }
+        wakeups.queued(in: [team.slug])
+        return created
     }
 
     /// Creates tasks on the caller's transaction and starts the clocks of those a policy covers:
@@ -135,11 +139,11 @@ public struct TaskService: Sendable {
         let team = try await self.team(slug, for: .claimTasks, by: principal)
         try request.validate()
         let leaseSeconds = request.leaseSeconds ?? team.defaultLeaseSeconds
-        let desk = await desks.desk(for: team.slug)
+        let desk = desks.desk(for: team.slug)
         let deadline = ContinuousClock.now + .seconds(request.waitSeconds)
         while true {
             // Read the generation before looking, so a task committed after the look wakes us.
-            let seen = await desk.current
+            let seen = desk.current
             let started = ContinuousClock.now
             let claimed = try await store.claim(
                 team: team.slug,
@@ -151,7 +155,10 @@ public struct TaskService: Sendable {
             )
             let now = ContinuousClock.now
             Metrics.Timer(label: "baton_claim_duration_seconds", dimensions: [("team", team.slug)]).recordInterval(since: started, now: now)
-            if !claimed.isEmpty { Counter(label: "baton_tasks_claimed_total", dimensions: [("team", team.slug)]).increment(by: claimed.count) }
+            if !claimed.isEmpty {
+                Counter(label: "baton_tasks_claimed_total", dimensions: [("team", team.slug)]).increment(by: claimed.count)
+                wakeups.eventsWritten()
+            }
             let remaining = deadline - now
             if !claimed.isEmpty || remaining <= .zero || Task.isCancelledOrShuttingDown || CancellationSignal.current?.isCancelled == true {
                 return claimed
@@ -174,7 +181,9 @@ public struct TaskService: Sendable {
     /// Completes a claimed task, fenced on the lease token.
     public func complete(id: Int, leaseToken: UUID, resultJSON: String?, by principal: Principal) async throws -> QueueTask {
         try principal.authorize(.completeTask)
-        return try fenced(try await store.complete(id: id, leaseToken: leaseToken, resultJSON: resultJSON, by: principal))
+        let task = try fenced(try await store.complete(id: id, leaseToken: leaseToken, resultJSON: resultJSON, by: principal))
+        wakeups.eventsWritten()
+        return task
     }
 
     /// What happened to one item of a batch completion.
@@ -191,7 +200,9 @@ public struct TaskService: Sendable {
         guard (1...1000).contains(items.count) else {
             throw BatonError(.ruleViolation, "a batch holds 1 to 1000 items", details: ["field": "items"])
         }
-        return try await store.completeMany(items, by: principal).map { outcome in
+        let outcomes = try await store.completeMany(items, by: principal)
+        wakeups.eventsWritten()
+        return outcomes.map { outcome in
             switch outcome {
             case .success(let task): .completed(task)
             case .failure(.staleLease(let task)): .staleLease(task)
@@ -210,15 +221,19 @@ public struct TaskService: Sendable {
         if let retryInSeconds, !(0...604_800).contains(retryInSeconds) {
             throw BatonError.invalidArgument("retry_in_seconds must be between 0 and 604800", field: "retry_in_seconds")
         }
-        return try fenced(
+        let task = try fenced(
             try await store.fail(id: id, leaseToken: leaseToken, error: error, retryInSeconds: retryInSeconds, by: principal)
         )
+        task.state == .queued ? wakeups.queued(in: [task.team]) : wakeups.eventsWritten()
+        return task
     }
 
     /// Puts a claimed task back in the queue at once, without counting the attempt.
     public func release(id: Int, leaseToken: UUID, by principal: Principal) async throws -> QueueTask {
         try principal.authorize(.releaseTask)
-        return try fenced(try await store.release(id: id, leaseToken: leaseToken, by: principal))
+        let task = try fenced(try await store.release(id: id, leaseToken: leaseToken, by: principal))
+        wakeups.queued(in: [task.team])
+        return task
     }
 
     // MARK: - Change a task's state
@@ -236,6 +251,7 @@ public struct TaskService: Sendable {
                     details: ["state": current.state.rawValue]
                 )
             }
+            wakeups.queued(in: [task.team])
             return task
         } catch let error as PostgresError where error.isUniqueViolation {
             throw BatonError(.conflict, "a live task with the same dedupe_key exists", details: ["state": current.state.rawValue])
@@ -257,6 +273,7 @@ public struct TaskService: Sendable {
         else {
             throw BatonError(.conflict, "only a queued or claimed task can be cancelled", details: ["state": current.state.rawValue])
         }
+        wakeups.eventsWritten()
         return task
     }
 
@@ -272,11 +289,13 @@ public struct TaskService: Sendable {
         try principal.authorize(.handoffTask)
         try request.validate()
         let catalog = try await database.slaCatalog.snapshot(pool: database.pool)
-        return try await write.run(key: idempotencyKey, by: principal, operation: "handoff/\(id)", request: request) { tx in
-            try await handoff(id: id, request, by: principal, catalog: catalog, on: tx) { source in
+        let result = try await write.run(key: idempotencyKey, by: principal, operation: "handoff/\(id)", request: request) { tx in
+            try await self.handoff(id: id, request, by: principal, catalog: catalog, on: tx) { source in
                 try principal.authorize(.handoffTask, team: source.team, region: source.region, notFound: "no task \(id)")
             }
         }
+        wakeups.queued(in: [result.task.team])
+        return result
     }
 
     /// A handoff on the caller's transaction, for the API and for SLA escalations (which take a
@@ -323,7 +342,7 @@ public struct TaskService: Sendable {
     public func detail(id: Int, by principal: Principal) async throws -> Detail {
         let task = try await task(id, for: .getTask, by: principal)
         let events = try await EventStore(pool: database.pool).history(entityType: "task", entityID: String(task.id))
-        let chain = try await store.chain(id: task.chainID).map { step -> ChainStep in
+        let chain = try await store.chain(of: task).map { step -> ChainStep in
             principal.canSee(team: step.team, region: step.region) ? .visible(step) : .hidden(id: step.id, team: step.team, state: step.state)
         }
         var clocks: [SLAClock]?
@@ -368,7 +387,10 @@ public struct TaskService: Sendable {
     /// Stops handing out a team's tasks (claims return nothing) or starts again.
     public func setPaused(team slug: String, _ paused: Bool, by principal: Principal) async throws -> Team {
         let team = try await self.team(slug, for: paused ? .pauseTeam : .resumeTeam, by: principal)
-        return try await database.teams.setPaused(team.slug, paused: paused, by: principal)
+        let changed = try await database.teams.setPaused(team.slug, paused: paused, by: principal)
+        // Resumed, its queued tasks are claimable again.
+        paused ? wakeups.eventsWritten() : wakeups.queued(in: [team.slug])
+        return changed
     }
 
     // MARK: - Access

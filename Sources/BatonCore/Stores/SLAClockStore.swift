@@ -315,10 +315,6 @@ public struct SLAClockStore: Sendable {
             [taskID, now]
         )
         guard let resumed = try rows.first.map(TaskStore.task) else { throw BatonError.notFound("no such task") }
-        if resumed.state == .queued {
-            // Claimable again: wake the team's long-poll waiters as an insert would.
-            try await tx.query("SELECT pg_notify('baton_tasks', $1)", [resumed.team])
-        }
         try await event(
             "task.resumed",
             resumed,

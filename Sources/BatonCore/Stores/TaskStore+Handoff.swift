@@ -55,10 +55,14 @@ extension TaskStore {
 
         let handedOff = try await tx.query(
             """
-            UPDATE tasks SET state = 'handed_off', lease_token = NULL, lease_expires_at = NULL, finished_at = now(),
-                             updated_at = now()
-            WHERE id = $1
-            RETURNING \(Self.columns)
+            WITH handed AS (
+                UPDATE tasks SET state = 'handed_off', lease_token = NULL, lease_expires_at = NULL, finished_at = now(),
+                                 updated_at = now()
+                WHERE id = $1
+                RETURNING *
+            ),
+            counted AS (\(Self.countFinished(from: "handed", state: "'handed_off'")))
+            SELECT \(Self.columns) FROM handed
             """,
             [id]
         )

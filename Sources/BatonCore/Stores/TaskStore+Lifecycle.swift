@@ -97,7 +97,8 @@ extension TaskStore {
                 \(Self.eventInsert(
                     from: "done", type: "'task.completed'",
                     data: "jsonb_build_object('worker', done.lease_worker, 'attempt', done.attempts)", by: principal))
-            )
+            ),
+            counted AS (\(unescaped: Self.countFinished(from: "done", state: "'done'")))
             SELECT \(unescaped: Self.columns) FROM done
             """,
             prepared: true
@@ -147,7 +148,8 @@ extension TaskStore {
                 \(Self.eventInsert(
                     from: "done", type: "'task.completed'",
                     data: "jsonb_build_object('worker', done.lease_worker, 'attempt', done.attempts)", by: principal))
-            )
+            ),
+            counted AS (\(unescaped: Self.countFinished(from: "done", state: "'done'")))
             SELECT \(unescaped: Self.columns) FROM done
             """,
             prepared: true
@@ -275,11 +277,24 @@ extension TaskStore {
             ),
             changed_events AS (
                 \(changedEvents)
-            )
+            ),
+            counted AS (\(unescaped: Self.countFinished(from: "changed", state: "changed.state")))
             SELECT \(unescaped: Self.columns) FROM changed
             """
         )
         return try rows.first.map(Self.task)
+    }
+
+    /// An `INSERT` of the finished-state counter deltas for the rows of CTE `source` that are
+    /// now in `state` (an SQL expression over them): one row per team and state, and only for
+    /// the states whose lifetime totals team stats report (done, cancelled, handed off).
+    static func countFinished(from source: String, state: String) -> String {
+        """
+        INSERT INTO team_task_deltas (team, state, delta)
+        SELECT \(source).team, \(state), count(*) FROM \(source)
+        WHERE \(state) IN ('done', 'cancelled', 'handed_off')
+        GROUP BY 1, 2
+        """
     }
 
     /// The task a lease-fenced change produced, or why not: not found (or out of scope), or

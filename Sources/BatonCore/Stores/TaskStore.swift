@@ -117,6 +117,7 @@ public struct TaskStore: Sendable {
         on connection: PostgresConnection
     ) async throws -> [Created] {
         guard !tasks.isEmpty else { return [] }
+        if tasks.count == 1 { return [try await createOne(tasks[0], in: team, by: principal, on: connection)] }
         func column(_ value: (NewTask) -> String?) -> PostgresTextArray { PostgresTextArray(tasks.map(value)) }
         let statement: PostgresQuery = """
             WITH input AS (
@@ -201,6 +202,50 @@ public struct TaskStore: Sendable {
         return results
     }
 
+    /// One task: the API's usual create, as one plain INSERT with its event (a batch goes
+    /// through the arrays above). The dedupe arbiter is named only when there is a key, since
+    /// `ON CONFLICT` makes every insert speculative.
+    private func createOne(_ task: NewTask, in team: Team, by principal: Principal, on connection: PostgresConnection) async throws -> Created {
+        let onConflict =
+            task.dedupeKey == nil ? "" : "ON CONFLICT (team, dedupe_key) WHERE dedupe_key IS NOT NULL AND state IN ('queued', 'claimed') DO NOTHING"
+        let rows = try await connection.query(
+            """
+            WITH inserted AS (
+                INSERT INTO tasks (id, chain_id, team, region, kind, title, payload, priority, run_at, due_at,
+                                   max_attempts, backoff_base_seconds, dedupe_key, subject_type, subject_id, tags, created_by)
+                SELECT n.id, n.id, t.slug, t.region, \(task.kind), \(task.title), coalesce(\(task.payloadJSON.map(PostgresJSONText.init))::jsonb, '{}'),
+                       coalesce(\(task.priority?.rank)::smallint, 2), coalesce(\(task.runAt)::timestamptz, now()), \(task.dueAt)::timestamptz,
+                       coalesce(\(task.maxAttempts)::integer, t.default_max_attempts), \(task.backoffBaseSeconds)::integer,
+                       \(task.dedupeKey)::text, \(task.subject?.type)::text, \(task.subject?.id)::text, coalesce(\(task.tags)::text[], '{}'),
+                       \(principal.actorID)
+                FROM teams t, (SELECT nextval('tasks_id_seq') AS id) n
+                WHERE t.slug = \(team.slug)
+                \(unescaped: onConflict)
+                RETURNING *
+            ),
+            created_events AS (
+                \(Self.eventInsert(
+                    from: "inserted", type: "'task.created'",
+                    data: "jsonb_build_object('kind', inserted.kind, 'chain_id', inserted.chain_id, 'priority', inserted.priority)",
+                    by: principal))
+            )
+            SELECT \(unescaped: Self.columns) FROM inserted
+            """,
+            prepared: true
+        )
+        if let row = rows.first { return Created(task: try Self.task(row), isNew: true) }
+        guard let key = task.dedupeKey else { throw BatonError.notFound("no team '\(team.slug)'") }
+        let found = try await connection.query(
+            "SELECT \(Self.columns) FROM tasks WHERE team = $1 AND dedupe_key = $2 AND state IN ('queued', 'claimed')",
+            [team.slug, key]
+        )
+        guard let existing = try found.first.map(Self.task) else {
+            // The live duplicate finished between the insert and the lookup; retrying is safe.
+            throw BatonError(.conflict, "a task with dedupe key '\(key)' changed concurrently; retry")
+        }
+        return Created(task: existing, isNew: false)
+    }
+
     // MARK: - Read
 
     /// One task, or `nil`.
@@ -225,9 +270,18 @@ public struct TaskStore: Sendable {
         ).first.map(Self.task)
     }
 
-    /// Every task of a handoff chain, oldest first.
-    public func chain(id chainID: Int) async throws -> [QueueTask] {
-        try await pool.query("SELECT \(Self.columns) FROM tasks WHERE chain_id = $1 ORDER BY id", [chainID]).map(Self.task)
+    /// Every task of `task`'s handoff chain, oldest first. A task never handed off is a chain of
+    /// one; longer chains are read through their partial index (migration 0008).
+    public func chain(of task: QueueTask) async throws -> [QueueTask] {
+        guard task.handedOffFrom != nil || task.state == .handedOff else { return [task] }
+        return try await pool.query(
+            """
+            SELECT \(Self.columns) FROM tasks
+            WHERE chain_id = $1 AND (handed_off_from IS NOT NULL OR state = 'handed_off')
+            ORDER BY id
+            """,
+            [task.chainID]
+        ).map(Self.task)
     }
 
     /// Filters for listing tasks.
@@ -274,7 +328,7 @@ public struct TaskStore: Sendable {
               AND (\(filter.state?.rawValue)::text IS NULL OR state = \(filter.state?.rawValue))
               AND (\(filter.kind)::text IS NULL OR kind = \(filter.kind))
               AND (\(filter.subject?.type)::text IS NULL OR (subject_type = \(filter.subject?.type) AND subject_id = \(filter.subject?.id)))
-              AND (\(filter.tag)::text IS NULL OR tags @> ARRAY[\(filter.tag)::text])
+              AND (\(filter.tag)::text IS NULL OR (tags <> '{}' AND tags @> ARRAY[\(filter.tag)::text]))
               AND (\(filter.createdAfter)::timestamptz IS NULL OR created_at >= \(filter.createdAfter))
               AND (\(filter.createdBefore)::timestamptz IS NULL OR created_at < \(filter.createdBefore))
             ORDER BY id

@@ -152,7 +152,6 @@ extension TeamStore {
                 by: principal,
                 on: tx
             )
-            if !paused { try await tx.query("SELECT pg_notify('baton_tasks', $1)", [slug]) }
             return team
         }
     }
