@@ -7,21 +7,22 @@ import Synchronization
 import Glibc
 #endif
 
-/// One libpq connection, confined to its own serial dispatch queue.
+/// One libpq connection, used by one task at a time (the pool's borrower).
 ///
-/// libpq calls block. Every call on the `PGconn` runs on `queue`, a serial queue that targets
-/// Dispatch's overcommitting pool, so a connection waiting on the server never occupies a
-/// thread of Swift's cooperative pool; callers suspend on a continuation until it finishes.
-/// The `PGconn` pointer is touched only on that queue.
+/// The connection is in libpq's non-blocking mode: the calling task sends a statement without
+/// blocking and suspends, and the process's ``SocketWatcher`` thread resumes it when the answer
+/// is readable; the task then reads the result, which is already in libpq's buffer. A
+/// statement therefore never occupies a thread of Swift's cooperative pool while it runs, and
+/// costs one thread hop (the watcher resuming the task) rather than two. Only connecting, which
+/// blocks in libpq, runs on a dispatch queue.
 public final class PostgresConnection: @unchecked Sendable {
     /// Parameter values for a statement, in `$1`, `$2`, … order; `nil` is SQL `NULL`.
     public typealias Binds = [(any PostgresEncodable)?]
 
-    private let queue: DispatchQueue
-    // Only touched on `queue`.
+    // Touched only by the task that holds the connection (the watcher thread never calls libpq).
     private var handle: OpaquePointer?
     private var preparedNames: [String: String] = [:]
-    private var closed = false
+    private let socket: Int32
     /// Cancels the statement in flight from any thread (`PQcancel` is thread-safe).
     private let canceller: StatementCanceller
 
@@ -32,33 +33,40 @@ public final class PostgresConnection: @unchecked Sendable {
     /// statements marked `prepared` then run unnamed.
     let usePreparedStatements: Bool
 
-    private init(handle: OpaquePointer, queue: DispatchQueue, logger: Logger, usePreparedStatements: Bool) {
+    private init(handle: OpaquePointer, logger: Logger, usePreparedStatements: Bool) {
         self.handle = handle
-        self.queue = queue
-        self.canceller = StatementCanceller(key: PQgetCancel(handle))
         self.usePreparedStatements = usePreparedStatements
         self.backendPID = PQbackendPID(handle)
+        self.socket = PQsocket(handle)
+        self.canceller = StatementCanceller(key: PQgetCancel(handle))
         self.logger = logger
+        PQsetnonblocking(handle, 1)
+        SocketWatcher.shared.add(socket)
     }
 
     deinit {
-        if let handle { PQfinish(handle) }
+        if let handle {
+            SocketWatcher.shared.remove(socket)
+            PQfinish(handle)
+        }
     }
 
-    /// Opens a connection. Blocking work happens on the new connection's own queue.
+    /// Connecting blocks in libpq, so it runs here rather than on the cooperative pool.
+    private static let connectQueue = DispatchQueue(label: "baton.postgres.connect", attributes: .concurrent)
+
+    /// Opens a connection. The blocking connect runs on a dispatch queue.
     public static func connect(
         configuration: PostgresConfiguration,
         usePreparedStatements: Bool = true,
         logger: Logger = Logger(label: "baton.postgres")
     ) async throws -> PostgresConnection {
-        let queue = DispatchQueue(label: "baton.postgres.connection")
         let handle = try await withCheckedThrowingContinuation {
             (continuation: CheckedContinuation<OpaquePointer, any Error>) in
-            queue.async {
+            connectQueue.async {
                 continuation.resume(with: Result { try configuration.openHandle() })
             }
         }
-        return PostgresConnection(handle: handle, queue: queue, logger: logger, usePreparedStatements: usePreparedStatements)
+        return PostgresConnection(handle: handle, logger: logger, usePreparedStatements: usePreparedStatements)
     }
 
     /// Runs a statement built by interpolation (see ``PostgresQuery``).
@@ -75,12 +83,12 @@ public final class PostgresConnection: @unchecked Sendable {
     /// connection is not reused.
     @discardableResult
     public func query(_ sql: String, _ binds: Binds = [], prepared: Bool = false) async throws -> PostgresQueryResult {
-        try await onQueue { handle in
+        try await cancellable {
             if prepared && self.usePreparedStatements {
-                return try self.executePrepared(handle, sql: sql, binds: binds)
+                return try await self.executePrepared(sql: sql, binds: binds)
             }
-            return try Self.withParameters(binds) { count, types, values in
-                try self.collect(handle, PQexecParams(handle, sql, count, types, values, nil, nil, 0))
+            return try await self.execute { handle in
+                try Self.withParameters(binds) { count, types, values in PQsendQueryParams(handle, sql, count, types, values, nil, nil, 0) }
             }
         }
     }
@@ -89,18 +97,19 @@ public final class PostgresConnection: @unchecked Sendable {
     /// migrations and `BEGIN`/`COMMIT`. Returns the last statement's result.
     @discardableResult
     public func simpleQuery(_ sql: String) async throws -> PostgresQueryResult {
-        try await onQueue { handle in try self.collect(handle, PQexec(handle, sql)) }
+        try await cancellable { try await self.execute { handle in PQsendQuery(handle, sql) } }
     }
 
     /// Like ``simpleQuery(_:)``, but not cancellable: ends a transaction whose work was cancelled.
     func uncancellableSimpleQuery(_ sql: String) async throws {
-        _ = try await enqueue(ticket: nil) { handle in try self.collect(handle, PQexec(handle, sql)) }
+        _ = try await execute { handle in PQsendQuery(handle, sql) }
     }
 
     /// True when libpq has seen the connection break.
     public var isBroken: Bool {
         get async {
-            (try? await enqueue(ticket: nil) { handle in PQstatus(handle) != CONNECTION_OK }) ?? true
+            guard let handle else { return true }
+            return PQstatus(handle) != CONNECTION_OK
         }
     }
 
@@ -109,43 +118,39 @@ public final class PostgresConnection: @unchecked Sendable {
     /// means the server is closing it: a terminated backend or a shutdown shows up here
     /// without a round trip, and the pool opens a fresh connection instead.
     func checkIdleHealth() async -> Bool {
-        (try? await enqueue(ticket: nil) { handle -> Bool in
-            guard PQstatus(handle) == CONNECTION_OK, PQtransactionStatus(handle) == PQTRANS_IDLE else { return false }
-            var descriptor = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
-            return poll(&descriptor, 1, 0) == 0
-        }) ?? false
+        guard let handle, PQstatus(handle) == CONNECTION_OK, PQtransactionStatus(handle) == PQTRANS_IDLE else { return false }
+        var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
+        return poll(&descriptor, 1, 0) == 0
     }
 
     /// Whether the session is idle, outside any transaction.
     func isIdleOutsideTransaction() async -> Bool {
-        (try? await enqueue(ticket: nil) { handle in PQtransactionStatus(handle) == PQTRANS_IDLE }) ?? false
+        guard let handle else { return false }
+        return PQtransactionStatus(handle) == PQTRANS_IDLE
     }
 
-    /// Whether the last call left the connection usable and outside a transaction; read
-    /// without a trip to the connection's queue.
-    var wasLeftReusable: Bool { reusable.withLock { $0 } }
+    /// Whether the last statement left the connection usable and outside a transaction.
+    var wasLeftReusable: Bool {
+        guard let handle, !wasCancelled else { return false }
+        return PQstatus(handle) == CONNECTION_OK && PQtransactionStatus(handle) == PQTRANS_IDLE
+    }
 
-    private let reusable = Mutex(true)
+    /// Whether a cancel request was sent on this session; such a connection is closed, not reused.
+    private(set) var wasCancelled = false
 
     /// Closes the connection. Further calls fail with ``PostgresError/Code/connectionLost``.
     public func close() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            queue.async {
-                if let handle = self.handle { PQfinish(handle) }
-                self.handle = nil
-                self.closed = true
-                continuation.resume()
-            }
-        }
+        guard let handle else { return }
+        SocketWatcher.shared.remove(socket)
+        PQfinish(handle)
+        self.handle = nil
     }
 
-    // MARK: - Confinement
+    // MARK: - Cancellation
 
-    /// Runs `body` on the connection's queue as a cancellable statement: task cancellation and
-    /// the current ``CancellationSignal`` cancel it on the server.
-    func onQueue<Result: Sendable>(
-        _ body: @escaping @Sendable (OpaquePointer) throws -> Result
-    ) async throws -> Result {
+    /// Runs `body` as a cancellable statement: task cancellation and the current
+    /// ``CancellationSignal`` cancel it on the server.
+    private func cancellable<Result: Sendable>(_ body: () async throws -> Result) async throws -> Result {
         let ticket = canceller.issueTicket()
         let signal = CancellationSignal.current
         var registration: Int?
@@ -159,77 +164,100 @@ public final class PostgresConnection: @unchecked Sendable {
         defer {
             if let registration { signal?.deregister(registration) }
         }
-        return try await withTaskCancellationHandler {
-            try await enqueue(ticket: ticket, body)
-        } onCancel: { [canceller] in
-            canceller.cancel(ticket)
+        guard canceller.start(ticket) else {
+            canceller.finish(ticket)
+            throw CancellationError()
         }
+        let result: Swift.Result<Result, any Error>
+        do {
+            result = .success(
+                try await withTaskCancellationHandler {
+                    try await body()
+                } onCancel: { [canceller] in
+                    canceller.cancel(ticket)
+                }
+            )
+        } catch {
+            result = .failure(error)
+        }
+        // After a cancel request the session is not reused: the request may still reach a later
+        // statement. A statement we cancelled ends in an error that is ours, not the server's.
+        if canceller.finish(ticket) {
+            wasCancelled = true
+            if case .failure = result { throw CancellationError() }
+        }
+        return try result.get()
     }
 
-    /// Runs `body` on the connection's queue; with a ticket, as the statement that ticket names.
-    private func enqueue<Result: Sendable>(
-        ticket: Int?,
-        _ body: @escaping @Sendable (OpaquePointer) throws -> Result
-    ) async throws -> Result {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Result, any Error>) in
-            queue.async {
-                guard let handle = self.handle else {
-                    if let ticket { self.canceller.finish(ticket) }
-                    continuation.resume(throwing: PostgresError(code: .connectionLost, message: "the connection is closed"))
-                    return
-                }
-                var result: Swift.Result<Result, any Error>
-                var spoiled = false
-                if let ticket {
-                    if self.canceller.start(ticket) {
-                        result = Swift.Result { try body(handle) }
-                        spoiled = self.canceller.finish(ticket)
-                        // A statement we cancelled ends in an error that is ours, not the server's.
-                        if spoiled, case .failure = result { result = .failure(CancellationError()) }
-                    } else {
-                        result = .failure(CancellationError())
-                    }
-                } else {
-                    result = Swift.Result { try body(handle) }
-                }
-                // Remember how the session was left, so the pool can decide whether to reuse
-                // the connection without another trip to this queue. After a cancel request the
-                // session is not reused: the request may still reach a later statement.
-                if spoiled { self.spoiled.withLock { $0 = true } }
-                let reusable =
-                    PQstatus(handle) == CONNECTION_OK && PQtransactionStatus(handle) == PQTRANS_IDLE
-                    && !self.spoiled.withLock { $0 }
-                self.reusable.withLock { $0 = reusable }
-                continuation.resume(with: result)
+    // MARK: - Sending and receiving
+
+    /// Sends a statement with `send` and returns its result (the last one, for several
+    /// statements): the first error when any of them failed.
+    private func execute(_ send: (OpaquePointer) throws -> Int32) async throws -> PostgresQueryResult {
+        guard let handle else { throw PostgresError(code: .connectionLost, message: "the connection is closed") }
+        // libpq copies the statement and its parameters into its buffer before `send` returns.
+        guard try send(handle) == 1 else { throw Self.connectionError(handle) }
+        try await flush(handle)
+        var last: PostgresQueryResult?
+        var firstError: (any Error)?
+        while true {
+            while PQisBusy(handle) == 1 {
+                await readable()
+                guard PQconsumeInput(handle) == 1 else { throw Self.connectionError(handle) }
+            }
+            guard let result = PQgetResult(handle) else { break }
+            do {
+                last = try collect(handle, result)
+            } catch {
+                if firstError == nil { firstError = error }
+            }
+        }
+        if let firstError { throw firstError }
+        guard let last else { throw Self.connectionError(handle) }
+        return last
+    }
+
+    /// Writes what libpq has buffered, waiting for the socket when it is full.
+    private func flush(_ handle: OpaquePointer) async throws {
+        while true {
+            switch PQflush(handle) {
+            case 0: return
+            case 1: await writable()
+            default: throw Self.connectionError(handle)
             }
         }
     }
 
-    private let spoiled = Mutex(false)
+    private func readable() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            SocketWatcher.shared.wait(for: socket) { continuation.resume() }
+        }
+    }
 
-    /// Whether a cancel request was sent on this session; such a connection is closed, not reused.
-    var wasCancelled: Bool { spoiled.withLock { $0 } }
+    private func writable() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            SocketWatcher.shared.wait(for: socket, writable: true) { continuation.resume() }
+        }
+    }
 
-    // MARK: - On the queue only
-
-    private func executePrepared(_ handle: OpaquePointer, sql: String, binds: Binds) throws -> PostgresQueryResult {
+    private func executePrepared(sql: String, binds: Binds) async throws -> PostgresQueryResult {
         let name: String
         if let existing = preparedNames[sql] {
             name = existing
         } else {
             name = "baton_\(preparedNames.count + 1)"
             let types = binds.map { $0.map { type(of: $0).postgresTypeOID } ?? 0 }
-            _ = try collect(handle, PQprepare(handle, name, sql, Int32(types.count), types))
+            _ = try await execute { handle in PQsendPrepare(handle, name, sql, Int32(types.count), types) }
             preparedNames[sql] = name
         }
         do {
-            return try Self.withParameters(binds) { count, _, values in
-                try self.collect(handle, PQexecPrepared(handle, name, count, values, nil, nil, 0))
+            return try await execute { handle in
+                try Self.withParameters(binds) { count, _, values in PQsendQueryPrepared(handle, name, count, values, nil, nil, 0) }
             }
         } catch let error as PostgresError where error.sqlState == "26000" {
             // A pooler or `DISCARD ALL` dropped our statements: forget them and prepare again.
             preparedNames.removeAll()
-            return try executePrepared(handle, sql: sql, binds: binds)
+            return try await executePrepared(sql: sql, binds: binds)
         }
     }
 
