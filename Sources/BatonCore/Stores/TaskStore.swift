@@ -40,9 +40,15 @@ public struct TaskStore: Sendable {
             """
     }
 
-    /// ``eventInsert(from:events:by:)`` with one event per row.
+    /// ``eventInsert(from:events:by:)`` with one event per row, without the lateral join.
     static func eventInsert(from source: String, type: String, data: String, by principal: Principal) -> PostgresQuery {
-        eventInsert(from: source, events: [(type, data)], by: principal)
+        """
+        INSERT INTO events (type, source, actor_type, actor_id, entity_type, entity_id, team, region, data)
+        SELECT \(unescaped: type), \(principal.source), 'principal', \(principal.actorID), 'task', \(unescaped: source).id::text,
+               \(unescaped: source).team, \(unescaped: source).region, \(unescaped: data)
+        FROM \(unescaped: source)
+        ORDER BY \(unescaped: source).id
+        """
     }
 
     static func task(_ row: PostgresRow) throws -> QueueTask {
