@@ -6,6 +6,7 @@ public struct BatonError: Error, Sendable, CustomStringConvertible {
             case invalidArgument = "invalid_argument"
             case notFound = "not_found"
             case conflict
+            case preconditionFailed = "precondition_failed"
             case ruleViolation = "rule_violation"
             case unauthenticated
             case forbidden
@@ -22,6 +23,8 @@ public struct BatonError: Error, Sendable, CustomStringConvertible {
         public static let notFound = Kind(.notFound)
         /// The record's state does not allow this (409).
         public static let conflict = Kind(.conflict)
+        /// The record changed since the caller read it: its If-Match names an old version (412).
+        public static let preconditionFailed = Kind(.preconditionFailed)
         /// Valid input that breaks a business rule (422).
         public static let ruleViolation = Kind(.ruleViolation)
         /// No or an invalid credential (401).

@@ -67,7 +67,9 @@ struct APIError: Error, Sendable {
     }
 
     private init(server error: ServerError) {
-        if error.underlyingError is APIError || error.underlyingError is BatonError || error.underlyingError is PostgresError {
+        if error.underlyingError is APIError || error.underlyingError is BatonError || error.underlyingError is PostgresError
+            || error.underlyingError is CancellationError
+        {
             self.init(error.underlyingError)
             return
         }
@@ -143,6 +145,7 @@ struct APIError: Error, Sendable {
         case .invalidArgument: .badRequest
         case .notFound: .notFound
         case .conflict: .conflict
+        case .preconditionFailed: .preconditionFailed
         case .ruleViolation: .unprocessableContent
         case .unauthenticated: .unauthorized
         case .forbidden: .forbidden

@@ -43,6 +43,14 @@ struct RequestBodyGate: Sendable {
     /// and scripts/schemathesis.sh fails on a drift (ST201, a null accepted, or ST202, an
     /// undeclared member's null refused).
     static let declaredMembers: [String: Set<String>] = [
+        "POST /v1/customers": [
+            "contacts", "email", "force", "legal_name", "name", "notes", "owner_id", "phone", "preferred_channel", "region", "role",
+            "segment", "status", "tags", "website",
+        ],
+        "PATCH /v1/customers/{id}": ["legal_name", "name", "notes", "owner_id", "segment", "status", "tags", "website"],
+        "POST /v1/customers/{id}/contacts": ["email", "name", "phone", "preferred_channel", "role"],
+        "PATCH /v1/customers/{id}/contacts/{contact_id}": ["email", "name", "phone", "preferred_channel", "role"],
+        "POST /v1/customers/{id}/interactions": ["contact_id", "follow_up_on", "kind", "member_id", "occurred_at", "summary"],
         "POST /v1/members": ["email", "name"],
         "POST /v1/members/{id}/memberships": ["role", "team"],
         "POST /v1/regions": ["code", "name", "time_zone"],

@@ -1,3 +1,4 @@
+import Foundation
 import HTTPTypes
 import Hummingbird
 import OpenAPIHummingbird
@@ -58,9 +59,16 @@ struct RecordingTransport<Context: RequestContext>: ServerTransport {
         router.register(
             { request, body, metadata in
                 let body = try await gate.body(for: request, body)
-                return try await RawRequestHeaders.$idempotencyKey.withValue(request.headerFields[RawRequestHeaders.idempotencyKeyName]) {
+                var (response, responseBody) = try await RawRequestHeaders.$idempotencyKey.withValue(
+                    request.headerFields[RawRequestHeaders.idempotencyKeyName]
+                ) {
                     try await handler(request, body, metadata)
                 }
+                // The runtime percent-encodes header values; an ETag is a quoted string as sent.
+                if let etag = response.headerFields[.eTag], etag.contains("%") {
+                    response.headerFields[.eTag] = etag.removingPercentEncoding ?? etag
+                }
+                return (response, responseBody)
             },
             method: method,
             path: path

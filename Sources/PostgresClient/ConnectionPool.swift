@@ -133,7 +133,7 @@ public actor ConnectionPool: Service {
     @discardableResult
     public nonisolated func query(
         _ sql: String,
-        _ binds: PostgresConnection.Binds = [],
+        _ binds: PostgresConnection.Binds,
         prepared: Bool = false
     ) async throws -> PostgresQueryResult {
         try await withConnection { connection in

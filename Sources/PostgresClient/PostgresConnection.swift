@@ -78,11 +78,14 @@ public final class PostgresConnection: @unchecked Sendable {
     /// Runs a parameterised statement. Set `prepared` for hot statements: the statement is
     /// prepared once per connection and executed by name afterwards.
     ///
+    /// `binds` has no default on purpose: a string literal with interpolations and no binds
+    /// must become a ``PostgresQuery`` (each value a parameter), never SQL text.
+    ///
     /// A statement is cancelled on the server (`PQcancel`) when the calling task is cancelled
     /// or the current ``CancellationSignal`` fires; it then throws `CancellationError` and the
     /// connection is not reused.
     @discardableResult
-    public func query(_ sql: String, _ binds: Binds = [], prepared: Bool = false) async throws -> PostgresQueryResult {
+    public func query(_ sql: String, _ binds: Binds, prepared: Bool = false) async throws -> PostgresQueryResult {
         try await cancellable {
             if prepared && self.usePreparedStatements {
                 return try await self.executePrepared(sql: sql, binds: binds)

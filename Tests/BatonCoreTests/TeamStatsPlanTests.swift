@@ -75,9 +75,9 @@ import Testing
                 // way has no partial index it can use.
                 try await connection.query("SET enable_seqscan = off")
                 try await connection.query("SET plan_cache_mode = force_generic_plan")
-                try await connection.query("PREPARE team_stats (text) AS \(TaskStore.statsSQL)")
+                try await connection.simpleQuery("PREPARE team_stats (text) AS \(TaskStore.statsSQL)")
                 let plan = try #require(
-                    try await connection.query("EXPLAIN (FORMAT JSON) EXECUTE team_stats ('\(team.slug)')").first
+                    try await connection.simpleQuery("EXPLAIN (FORMAT JSON) EXECUTE team_stats ('\(team.slug)')").first
                 )
                 let json = try JSONSerialization.jsonObject(with: Data(try plan.decode(String.self, "QUERY PLAN").utf8))
                 try await connection.query("DEALLOCATE team_stats")

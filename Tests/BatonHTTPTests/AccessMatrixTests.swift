@@ -75,7 +75,9 @@ import Testing
             let feed = try await api.call(.get, "/v1/events?limit=1000&wait_seconds=10", token: .some(agent)).json(AnyJSON.self)
             let events = feed["events"]?.array ?? []
             #expect(!events.isEmpty)
-            #expect(events.allSatisfy { $0["team"]?.string == "sales-emea" })
+            // Its team's events, and its region's events that belong to no team (the region's records).
+            #expect(events.allSatisfy { $0["team"]?.string == "sales-emea" || ($0["team"] == nil && $0["region"]?.string == "emea") })
+            #expect(events.contains { $0["team"]?.string == "sales-emea" })
             let visibleTeams = try await api.call(.get, "/v1/teams", token: .some(agent)).json(AnyJSON.self)
             #expect(visibleTeams["teams"]?.array.compactMap { $0["slug"]?.string } == ["sales-emea"])
         }

@@ -71,6 +71,9 @@ import Yams
         case .team(let permission):
             guard principal.has(permission) else { return .forbidden }
             return principal.canSee(team: "sales-emea", region: "emea") ? .allowed : .notFound
+        case .region(let permission):
+            guard principal.has(permission) else { return .forbidden }
+            return principal.scope.reaches(region: "emea") ? .allowed : .notFound
         }
     }
 
@@ -103,7 +106,9 @@ import Yams
                 try api.expect(.created, created)
                 let json = try created.json(AnyJSON.self)
                 let id = try #require(json["token"]?["id"]?.int)
-                let scope = Scope(allRegions: allRegions, teams: Set(teams), regions: Set(regions))
+                // A team's region is its slug's last part here (sales-emea is in emea).
+                let teamRegions = Set(teams.compactMap { $0.split(separator: "-").last.map(String.init) })
+                let scope = Scope(allRegions: allRegions, teams: Set(teams), regions: Set(regions), teamRegions: teamRegions)
                 let principal = Principal(tokenID: id, name: "", role: role, scope: scope)
                 let reach = allRegions ? "all regions" : "\(teams + regions)"
                 return (id, Caller(name: "\(role.rawValue) \(reach)", secret: json["secret"]?.string, principal: principal))
@@ -164,6 +169,11 @@ import Yams
                 "POST /v1/members": #"{"name":"n","email":"n@example.com"}"#,
                 "POST /v1/members/{id}/memberships": #"{"team":"sales-emea","role":"agent"}"#,
                 "POST /v1/tokens": #"{"name":"n","role":"viewer","regions":["emea"]}"#,
+                "POST /v1/customers": #"{"region":"emea","name":"Reviewed","force":true}"#,
+                "PATCH /v1/customers/{id}": #"{"status":"prospect"}"#,
+                "POST /v1/customers/{id}/contacts": #"{"name":"Someone"}"#,
+                "PATCH /v1/customers/{id}/contacts/{contact_id}": #"{"role":"Buyer"}"#,
+                "POST /v1/customers/{id}/interactions": #"{"kind":"note","summary":"reviewed"}"#,
             ]
             var checked = 0
             for (operation, id) in operations {
@@ -178,7 +188,20 @@ import Yams
                     // the next caller's status.
                     var path = parts[1].replacingOccurrences(of: "{team}", with: "sales-emea")
                         .replacingOccurrences(of: "{code}", with: "emea").replacingOccurrences(of: "{date}", with: "2026-12-25")
-                    if path.hasPrefix("/v1/tasks/{id}") {
+                    var headers: HTTPFields = [:]
+                    if path.hasPrefix("/v1/customers/{id}") {
+                        // A customer of EMEA (and a contact of it) per call, at version 1.
+                        let customer = try await api.call(
+                            .post,
+                            "/v1/customers",
+                            json: #"{"region":"emea","name":"Reviewed customer","force":true,"contacts":[{"name":"C"}]}"#
+                        )
+                        let created = try customer.json(AnyJSON.self)
+                        let id = try #require(created["customer"]?["id"]?.int)
+                        let contact = try #require(created["contacts"]?[0]?["id"]?.int)
+                        path = path.replacingOccurrences(of: "{id}", with: "\(id)").replacingOccurrences(of: "{contact_id}", with: "\(contact)")
+                        headers[HTTPField.Name("If-Match")!] = #""1""#
+                    } else if path.hasPrefix("/v1/tasks/{id}") {
                         let task = try await api.call(.post, "/v1/teams/sales-emea/tasks", json: #"{"kind":"k","title":"reviewed"}"#)
                         let id = try #require(try task.json(AnyJSON.self)["id"]?.int)
                         path = path.replacingOccurrences(of: "{id}", with: "\(id)")
@@ -189,8 +212,8 @@ import Yams
                     } else {
                         path = path.replacingOccurrences(of: "{id}", with: "\(policyID)")
                     }
-                    let send = bodies[operation] ?? ([.post, .put].contains(method) ? "{}" : nil)
-                    let response = try await api.call(method, path, json: send, token: .some(caller.secret))
+                    let send = bodies[operation] ?? ([.post, .put, .patch].contains(method) ? "{}" : nil)
+                    let response = try await api.call(method, path, json: send, token: .some(caller.secret), headers: headers)
                     let status = Int(response.status.code)
                     #expect(expected.matches(status), "\(caller.name) \(method) \(path): expected \(expected), got \(status) \(response.text)")
                     if status >= 400 {

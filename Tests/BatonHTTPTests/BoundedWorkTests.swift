@@ -76,17 +76,17 @@ import Testing
 
     @Test func migrationsAreNotBoundedByTheStatementTimeout() async throws {
         try await TestDatabase.withEmptyDatabase { url in
-            // A timeout the migrations could not meet (each file is one statement): they run with none.
             let pool = ConnectionPool(
                 try PostgresConfiguration(url),
-                configuration: .init(size: 2, statementTimeout: .milliseconds(20), lockTimeout: .milliseconds(20))
+                configuration: .init(size: 1, statementTimeout: .milliseconds(200), lockTimeout: .milliseconds(200))
             )
-            let database = BatonDatabase(pool: pool, logger: TestDatabase.quietLogger)
-            let applied = try await database.migrate()
-            #expect(applied.count == BatonDatabase.migrations.count)
-            let settings = try await pool.query("SELECT current_setting('statement_timeout') AS s, current_setting('lock_timeout') AS l")
-            #expect(try settings.first?.decode(String.self, "s") == "20ms", "the limit is back for everything else")
-            #expect(try settings.first?.decode(String.self, "l") == "20ms")
+            // A migration that takes longer than the pool's statement timeout still applies.
+            let slow = try #require(Migration(fileName: "0001_slow.sql", contents: Array("SELECT pg_sleep(0.5); CREATE TABLE slow (x int);".utf8)))
+            let applied = try await Migrator(migrations: [slow], logger: TestDatabase.quietLogger).migrate(pool)
+            #expect(applied.map(\.fileName) == ["0001_slow.sql"])
+            // The same connection is bounded again afterwards.
+            let error = try await #require(throws: PostgresError.self) { try await pool.query("SELECT pg_sleep(0.5)") }
+            #expect(error.sqlState == "57014")
             await pool.close()
         }
     }

@@ -201,11 +201,11 @@ import Testing
 
             // The idle-transaction timeout, off and then set for the database (new sessions see it).
             let name = try #require(try await pool.query("SELECT current_database() AS name").first?.decode(String.self, "name"))
-            try await pool.query("ALTER DATABASE \"\(name)\" SET idle_in_transaction_session_timeout = 0")
+            try await pool.query("ALTER DATABASE \"\(unescaped: name)\" SET idle_in_transaction_session_timeout = 0")
             let off = try Self.batonctl(["doctor"], url: url)
             #expect(results(off.output)["idle transaction timeout"] == "WARNING", "\(off.output)")
             #expect(off.output.contains("idle transaction timeout: Set it for the database"), "\(off.output)")
-            try await pool.query("ALTER DATABASE \"\(name)\" SET idle_in_transaction_session_timeout = '5min'")
+            try await pool.query("ALTER DATABASE \"\(unescaped: name)\" SET idle_in_transaction_session_timeout = '5min'")
             let on = try Self.batonctl(["doctor"], url: url)
             #expect(results(on.output)["idle transaction timeout"] == "ok", "\(on.output)")
             #expect(on.output.contains("sessions idle in a transaction for 5 min are ended"), "\(on.output)")

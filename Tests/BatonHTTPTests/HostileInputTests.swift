@@ -19,7 +19,7 @@ import Darwin
 /// the right 4xx in the error envelope, never a 500, and nothing is written.
 @Suite(.requiresDatabase) struct HostileInputTests {
     static func count(_ table: String, in database: BatonDatabase) async throws -> Int {
-        try #require(try await database.pool.query("SELECT count(*) AS n FROM \(table)").first?.decode(Int.self, "n"))
+        try #require(try await database.pool.query("SELECT count(*) AS n FROM \(unescaped: table)").first?.decode(Int.self, "n"))
     }
 
     /// Sends raw bytes as a JSON body, for bodies a Swift string cannot hold.

@@ -5,11 +5,17 @@ public enum Permission: String, Sendable, CaseIterable {
     case manageQueue
     case manageReferenceData
     case manageTokens
+    /// Customer records and what hangs off them.
+    case readRecords
+    case editRecords
+    case deleteRecords
 
     /// Whether `role` has this permission (within its scope).
     public func isGranted(to role: Role) -> Bool {
         switch self {
-        case .readQueue: true
+        case .readQueue, .readRecords: true
+        case .editRecords: role != .viewer
+        case .deleteRecords: role == .admin
         case .workQueue: role != .viewer
         case .manageQueue: role == .admin || role == .coordinator || role == .lead
         case .manageReferenceData, .manageTokens: role == .admin

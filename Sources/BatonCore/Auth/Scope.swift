@@ -8,11 +8,14 @@ public struct Scope: Sendable, Equatable, Codable {
     public var allRegions: Bool
     public var teams: Set<String>
     public var regions: Set<String>
+    /// The regions of the listed teams: a team's members work with the records of its region.
+    public var teamRegions: Set<String>
 
-    public init(allRegions: Bool = false, teams: Set<String> = [], regions: Set<String> = []) {
+    public init(allRegions: Bool = false, teams: Set<String> = [], regions: Set<String> = [], teamRegions: Set<String> = []) {
         self.allRegions = allRegions
         self.teams = teams
         self.regions = regions
+        self.teamRegions = teamRegions
     }
 
     /// Every team of every region.
@@ -21,6 +24,18 @@ public struct Scope: Sendable, Equatable, Codable {
     /// Whether a team is within reach.
     public func contains(team: String, region: String) -> Bool {
         allRegions || teams.contains(team) || regions.contains(region)
+    }
+
+    /// Whether a region's records (customers and what hangs off them) are within reach: every
+    /// region, a listed region, or the region of a listed team.
+    public func reaches(region: String) -> Bool {
+        allRegions || regions.contains(region) || teamRegions.contains(region)
+    }
+
+    /// The SQL condition that keeps records of regions within reach (see ``reaches(region:)``).
+    public func regionCondition(_ region: String) -> PostgresQuery {
+        if allRegions { return "TRUE" }
+        return "\(unescaped: region) = ANY(\(Array(regions.union(teamRegions)).sorted()))"
     }
 
     /// The SQL condition that keeps rows of teams within reach, given the expressions that hold

@@ -73,7 +73,7 @@ public final class TokenStore: Sendable {
     }
 
     public func list() async throws -> [TokenInfo] {
-        try await pool.query("SELECT \(Self.columns) FROM api_tokens ORDER BY id").map(Self.info)
+        try await pool.query("SELECT \(unescaped: Self.columns) FROM api_tokens ORDER BY id").map(Self.info)
     }
 
     /// Revokes a token; returns it, or `nil` when there is no such token.
@@ -107,7 +107,8 @@ public final class TokenStore: Sendable {
             """
             UPDATE api_tokens SET last_used_at = now()
             WHERE secret_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
-            RETURNING id, name, role, all_regions, teams, regions, member_id
+            RETURNING id, name, role, all_regions, teams, regions, member_id,
+                      ARRAY(SELECT DISTINCT region FROM teams WHERE slug = ANY(api_tokens.teams)) AS team_regions
             """,
             [hash],
             prepared: true
@@ -121,7 +122,8 @@ public final class TokenStore: Sendable {
                 scope: Scope(
                     allRegions: try row.decode(Bool.self, "all_regions"),
                     teams: Set(try row.decode([String].self, "teams")),
-                    regions: Set(try row.decode([String].self, "regions"))
+                    regions: Set(try row.decode([String].self, "regions")),
+                    teamRegions: Set(try row.decode([String].self, "team_regions"))
                 ),
                 memberID: try row.decode(Int?.self, "member_id")
             )

@@ -21,6 +21,9 @@ public enum UseCase: String, Sendable, CaseIterable {
     case listEvents, streamEvents
     // Tokens
     case listTokens, createToken, revokeToken
+    // Customers
+    case listCustomers, createCustomer, getCustomer, updateCustomer, deleteCustomer
+    case listContacts, addContact, updateContact, listInteractions, logInteraction, getCustomerTimeline
 
     /// Who may call an operation.
     public enum Access: Sendable, Equatable {
@@ -34,6 +37,9 @@ public enum UseCase: String, Sendable, CaseIterable {
         case team(Permission)
         /// The role decides (403); records named in the body are checked against scope one by one.
         case role(Permission)
+        /// It acts on a record of a region (a customer, named in the path): 403 for the role
+        /// first, then 404 when the region is out of reach.
+        case region(Permission)
     }
 
     /// The access table.
@@ -53,6 +59,11 @@ public enum UseCase: String, Sendable, CaseIterable {
             .team(.workQueue)
         case .completeTasks: .role(.workQueue)
         case .pauseTeam, .resumeTeam, .retryTask: .team(.manageQueue)
+        case .listCustomers: .anyToken
+        case .createCustomer: .role(.editRecords)
+        case .getCustomer, .listContacts, .listInteractions, .getCustomerTimeline: .region(.readRecords)
+        case .updateCustomer, .addContact, .updateContact, .logInteraction: .region(.editRecords)
+        case .deleteCustomer: .region(.deleteRecords)
         }
     }
 
@@ -60,7 +71,7 @@ public enum UseCase: String, Sendable, CaseIterable {
     public var permission: Permission? {
         switch access {
         case .open, .anyToken: nil
-        case .team(let permission), .role(let permission): permission
+        case .team(let permission), .role(let permission), .region(let permission): permission
         }
     }
 }
@@ -70,6 +81,13 @@ extension Principal {
     public func authorize(_ useCase: UseCase) throws(BatonError) {
         guard let permission = useCase.permission, !has(permission) else { return }
         throw BatonError(.forbidden, "the \(role.rawValue) role may not do this")
+    }
+
+    /// Refuses a caller who may not perform `useCase` on a record of `region`: 403 for the role,
+    /// then 404 when the region is out of reach.
+    public func authorize(_ useCase: UseCase, region: String, notFound message: @autoclosure () -> String) throws(BatonError) {
+        try authorize(useCase)
+        guard scope.reaches(region: region) else { throw BatonError.notFound(message()) }
     }
 
     /// Refuses a caller who may not perform `useCase` on `team`: 403 for the role, then 404

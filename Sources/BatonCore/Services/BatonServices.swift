@@ -10,6 +10,7 @@ public struct BatonServices: Sendable {
     public let referenceData: ReferenceDataService
     public let tokens: TokenService
     public let events: EventService
+    public let customers: CustomerService
 
     /// `desks` are this process's long-poll waiters, woken by notifications from every server
     /// (``NotificationRouter``); a process that does not serve long polls can use its own.
@@ -23,5 +24,6 @@ public struct BatonServices: Sendable {
         self.referenceData = ReferenceDataService(database: database, wakeups: wakeups)
         self.tokens = TokenService(database: database)
         self.events = EventService(database: database, desks: desks)
+        self.customers = CustomerService(database: database, wakeups: wakeups, tasks: tasks)
     }
 }

@@ -67,7 +67,16 @@ public struct EventStore: Sendable {
     /// The cursor is a scalar in the row comparison so that it bounds the index scan; joined as
     /// a row it was only a filter, and each call read the feed index from the start of history.
     public func feed(after: Int, limit: Int, types: [String]?, team: String?, scope: Scope) async throws -> [Event] {
-        let visible: PostgresQuery = scope.allRegions ? "TRUE" : "e.team IS NOT NULL AND \(scope.condition(team: "e.team", region: "e.region"))"
+        // A team's events reach the callers of its team or region; an event of a region's
+        // records (a customer's, without a team) those of the region; one of neither, everyone
+        // with every region.
+        let visible: PostgresQuery =
+            scope.allRegions
+            ? "TRUE"
+            : """
+            CASE WHEN e.team IS NOT NULL THEN \(scope.condition(team: "e.team", region: "e.region"))
+                 ELSE e.region IS NOT NULL AND \(scope.regionCondition("e.region")) END
+            """
         return try await pool.query(
             """
             SELECT \(unescaped: Self.columns(of: "e")) FROM events e

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 public import PostgresClient
 
 /// Regions: the SQL that reads and writes them.
@@ -31,6 +31,12 @@ public struct RegionStore: Sendable {
 }
 
 extension RegionStore {
+    /// A region's time zone (UTC for one that is gone or unknown to this system).
+    public func timeZone(of region: String) async throws -> TimeZone {
+        let identifier = try await pool.query("SELECT time_zone FROM regions WHERE code = $1", [region]).first?.decode(String.self, "time_zone")
+        return identifier.flatMap(TimeZone.init(identifier:)) ?? TimeZone(identifier: "UTC")!
+    }
+
     /// Creates a region with an event, on the caller's transaction.
     public func create(
         code: String,

@@ -1,0 +1,224 @@
+public import Foundation
+import PostgresClient
+
+/// The customer file's use cases: customers with their contacts and interactions, search,
+/// duplicate detection, edits under If-Match, and each customer's timeline. Records belong to
+/// a region: a caller reaches those of its regions (and of its teams' regions).
+public struct CustomerService: Sendable {
+    let database: BatonDatabase
+    let wakeups: Wakeups
+    let tasks: TaskService
+
+    public init(database: BatonDatabase, wakeups: Wakeups, tasks: TaskService) {
+        self.database = database
+        self.wakeups = wakeups
+        self.tasks = tasks
+    }
+
+    var store: CustomerStore { CustomerStore(pool: database.pool) }
+    private var write: IdempotentWrite { IdempotentWrite(pool: database.pool) }
+
+    /// A customer with its contacts, as created.
+    public struct Created: Sendable, Codable {
+        public var customer: Customer
+        public var contacts: [Contact]
+    }
+
+    // MARK: - Customers
+
+    /// Customers the caller reaches, optionally found by any part of the name and filtered.
+    public func list(_ filter: CustomerStore.Filter, page: PageRequest, by principal: Principal) async throws -> Page<Customer> {
+        try principal.authorize(.listCustomers)
+        if let query = filter.query, !TextRules.hasLength(query, in: 1...200) {
+            throw BatonError.invalidArgument("q must be 1 to 200 characters", field: "q")
+        }
+        if let tag = filter.tag, !TextRules.hasLength(tag, in: 1...100) {
+            throw BatonError.invalidArgument("tag must be 1 to 100 characters", field: "tag")
+        }
+        if let owner = filter.ownerID, owner < 1 { throw BatonError.invalidArgument("owner_id is not a member id", field: "owner_id") }
+        return try await store.list(filter, scope: principal.scope, page: page)
+    }
+
+    /// Creates a customer (with contacts) in a region the caller reaches. A likely duplicate (the
+    /// same name, or a contact's e-mail, in the region) is 409 naming it, unless `force`.
+    public func create(_ customer: NewCustomer, idempotencyKey: String? = nil, by principal: Principal) async throws -> Created {
+        try principal.authorize(.createCustomer)
+        guard principal.scope.reaches(region: customer.region) else {
+            throw BatonError(.ruleViolation, "no region '\(customer.region)' you may add customers to", details: ["field": "region"])
+        }
+        try customer.validate()
+        let store = self.store
+        let created = try await write.run(key: idempotencyKey, by: principal, operation: "createCustomer", request: customer) { tx in
+            let (customer, contacts) = try await store.create(customer, by: principal, on: tx)
+            return Created(customer: customer, contacts: contacts)
+        }
+        wakeups.eventsWritten()
+        return created
+    }
+
+    /// One customer the caller reaches.
+    public func customer(id: Int, by principal: Principal) async throws -> Customer {
+        try await reachable(id, for: .getCustomer, by: principal)
+    }
+
+    /// Edits a customer if it is still at `version` (its ETag); a stale version is 412 with
+    /// the current one.
+    public func update(id: Int, version: Int, _ changes: CustomerChanges, by principal: Principal) async throws -> Customer {
+        let current = try await reachable(id, for: .updateCustomer, by: principal)
+        try changes.validate()
+        let store = self.store
+        let updated = try await database.pool.transaction { tx -> Customer in
+            do {
+                guard let updated = try await store.update(id: id, version: version, changes, by: principal, on: tx) else {
+                    let now = try await store.find(id: id, scope: principal.scope, on: tx)
+                    throw Self.stale(version: now?.version ?? current.version)
+                }
+                return updated
+            } catch let error as PostgresError where error.sqlState == "23503" {
+                throw BatonError(.ruleViolation, "no member \(changes.ownerID ?? 0) to own the customer", details: ["field": "owner_id"])
+            }
+        }
+        wakeups.eventsWritten()
+        return updated
+    }
+
+    /// Deletes a customer (admin): it is kept for the audit trail and no longer listed.
+    public func delete(id: Int, by principal: Principal) async throws -> Customer {
+        _ = try await reachable(id, for: .deleteCustomer, by: principal)
+        let store = self.store
+        let deleted = try await database.pool.transaction { tx in try await store.delete(id: id, by: principal, on: tx) }
+        guard let deleted else { throw BatonError.notFound("no customer \(id)") }
+        wakeups.eventsWritten()
+        return deleted
+    }
+
+    // MARK: - Contacts
+
+    public func contacts(ofCustomer id: Int, by principal: Principal) async throws -> [Contact] {
+        _ = try await reachable(id, for: .listContacts, by: principal)
+        return try await store.contacts(of: id)
+    }
+
+    public func addContact(
+        _ contact: NewContact,
+        toCustomer id: Int,
+        idempotencyKey: String? = nil,
+        by principal: Principal
+    ) async throws
+        -> Contact
+    {
+        let customer = try await reachable(id, for: .addContact, by: principal)
+        try contact.validate()
+        let store = self.store
+        let added = try await write.run(key: idempotencyKey, by: principal, operation: "addContact/\(id)", request: contact) { tx in
+            try await store.addContact(contact, to: customer, by: principal, on: tx)
+        }
+        wakeups.eventsWritten()
+        return added
+    }
+
+    /// Edits a contact if it is still at `version`; a stale version is 412 with the current one.
+    public func updateContact(
+        id contactID: Int,
+        ofCustomer id: Int,
+        version: Int,
+        _ changes: ContactChanges,
+        by principal: Principal
+    ) async throws -> Contact {
+        let customer = try await reachable(id, for: .updateContact, by: principal)
+        try changes.validate()
+        let store = self.store
+        let updated = try await database.pool.transaction { tx -> Contact in
+            if let updated = try await store.updateContact(id: contactID, of: customer, version: version, changes, by: principal, on: tx) {
+                return updated
+            }
+            guard let current = try await store.contactVersion(id: contactID, customerID: id, on: tx) else {
+                throw BatonError.notFound("customer \(id) has no contact \(contactID)")
+            }
+            throw Self.stale(version: current)
+        }
+        wakeups.eventsWritten()
+        return updated
+    }
+
+    // MARK: - Interactions
+
+    public func interactions(ofCustomer id: Int, page: PageRequest, by principal: Principal) async throws -> Page<Interaction> {
+        _ = try await reachable(id, for: .listInteractions, by: principal)
+        return try await store.interactions(of: id, page: page)
+    }
+
+    /// Logs an interaction. A follow-up date queues a task for that day in the owner's team,
+    /// through the task service (so SLA policies apply), in the same transaction.
+    public func logInteraction(
+        _ interaction: NewInteraction,
+        forCustomer id: Int,
+        idempotencyKey: String? = nil,
+        by principal: Principal
+    ) async throws -> Interaction {
+        let customer = try await reachable(id, for: .logInteraction, by: principal)
+        try interaction.validate()
+        let store = self.store
+        let tasks = self.tasks
+        let catalog = try await database.slaCatalog.snapshot(pool: database.pool)
+        let zone = try await database.regions.timeZone(of: customer.region)
+        var followUpTeam: String?
+        let logged = try await write.run(key: idempotencyKey, by: principal, operation: "logInteraction/\(id)", request: interaction) { tx in
+            var logged = try await store.logInteraction(interaction, for: customer, by: principal, on: tx)
+            guard let day = interaction.followUpOn else { return logged }
+            guard let slug = try await store.followUpTeam(for: customer, on: tx),
+                let team = try await TeamStore(pool: database.pool).find(slug, on: tx)
+            else {
+                throw BatonError(.ruleViolation, "region \(customer.region) has no team to follow up", details: ["field": "follow_up_on"])
+            }
+            let title = "Follow up with \(customer.name): \(interaction.summary)"
+            let task = NewTask(
+                kind: "customer_follow_up",
+                // The column counts code points, which a Character prefix could exceed.
+                title: String(String.UnicodeScalarView(title.unicodeScalars.prefix(500))),
+                payloadJSON: PostgresJSON(["customer_id": String(customer.id), "interaction_id": String(logged.id)]).postgresText,
+                runAt: Self.startOfDay(day, in: zone),
+                dedupeKey: "follow-up-interaction-\(logged.id)",
+                subject: TaskSubject(type: "customer", id: String(customer.id))
+            )
+            let created = try await tasks.create([task], in: team, by: principal, catalog: catalog, on: tx)
+            logged = try await store.linkFollowUp(interaction: logged.id, task: created[0].task.id, on: tx)
+            followUpTeam = team.slug
+            return logged
+        }
+        if let followUpTeam { wakeups.queued(in: [followUpTeam]) } else { wakeups.eventsWritten() }
+        return logged
+    }
+
+    // MARK: - Timeline
+
+    public func timeline(ofCustomer id: Int, page: PageRequest, by principal: Principal) async throws -> Page<TimelineEntry> {
+        let customer = try await reachable(id, for: .getCustomerTimeline, by: principal)
+        return try await store.timeline(of: customer, page: page)
+    }
+
+    // MARK: - Helpers
+
+    /// The customer, when the caller may perform `useCase` on it: 403 for the role first, then
+    /// 404 for a customer that does not exist, was deleted, or is in a region out of reach.
+    func reachable(_ id: Int, for useCase: UseCase, by principal: Principal) async throws -> Customer {
+        try principal.authorize(useCase)
+        guard let customer = try await store.find(id: id, scope: principal.scope) else { throw BatonError.notFound("no customer \(id)") }
+        return customer
+    }
+
+    static func stale(version: Int) -> BatonError {
+        BatonError(
+            .preconditionFailed,
+            "the record changed since you read it: it is at version \(version)",
+            details: ["version": String(version)]
+        )
+    }
+
+    /// Midnight of a local date in a time zone, as an instant.
+    static func startOfDay(_ day: LocalDate, in zone: TimeZone) -> Date {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = zone
+        return calendar.date(from: DateComponents(year: day.year, month: day.month, day: day.day)) ?? Date()
+    }
+}
