@@ -28,6 +28,11 @@
 #              tasks bulk-loaded into the table against an empty table (target <= 1.2x), and
 #              the mean of the raw claim statement under pgbench at both sizes; then GET team
 #              stats at both sizes, one client
+#   customers  `batonctl import customers` of BENCH_CUSTOMERS generated customers (a tenth with
+#              Chinese, Japanese or Korean names) in rows/s (target >= 20,000), beside psql's
+#              \copy of the same file into a bare table; then name search over HTTP, one client,
+#              substrings of stored names (Latin, CJK) and broad suffixes: p50 <= 5 ms and
+#              p99 <= 20 ms, beside GET /healthz on the same server (scripts/bench/customers.py)
 #   durable    last: the Baton servers stop, the cluster restarts with fsync, synchronous_commit
 #              and full_page_writes on (as users run PostgreSQL), and the three pgbench lifecycles
 #              run again at each level, reported beside the asynchronous ones
@@ -44,7 +49,7 @@
 #   BENCH_WARMUP=1          unmeasured warm-up seconds before each run
 #   BENCH_CONCURRENCY="1 8 32"
 #   BENCH_BATCH_SIZE=10     tasks per batched cycle
-#   BENCH_SECTIONS="rss request lifecycle pgqueuer feed history durable schemathesis"
+#   BENCH_SECTIONS="rss request lifecycle pgqueuer feed history customers durable schemathesis"
 #   BENCH_HTTP_DRIVER=wrk   what drives the HTTP lifecycle rows: wrk (scripts/bench/lifecycle.lua,
 #                           one connection per wrk thread) or python (bench_http.py's workers)
 #   BENCH_PGBENCH_THREADS=2 pgbench -j (at most the number of clients)
@@ -60,6 +65,9 @@
 #   BENCH_HISTORY_ROUNDS=3  the history figures alternate empty and large in this many slices
 #   BENCH_FEED_EVENTS=200   measured events per feed path
 #   BENCH_RSS_CONNECTIONS=200
+#   BENCH_CUSTOMERS=100000  customers imported in the customers section
+#   BENCH_CUSTOMER_SEARCHES=3000  measured name searches
+#   BATONCTL_BIN=path       use this batonctl binary and skip its `swift build`
 #   BENCH_RSS_SECONDS=10    seconds of the active phase of the RSS section
 #   BENCH_QUICK=1           small defaults for development: 3 s runs, workers "1 8", 10,000
 #                           queued + 100,000 done, 50 feed events, 3 s RSS phases, 5 s PgQueuer
@@ -81,13 +89,17 @@ if [ "${BENCH_QUICK:-0}" = 1 ]; then
     BENCH_RSS_SECONDS="${BENCH_RSS_SECONDS:-3}"
     BENCH_RSS_HOLD="${BENCH_RSS_HOLD:-3}"
     BENCH_PGQUEUER_SECONDS="${BENCH_PGQUEUER_SECONDS:-5}"
+    BENCH_CUSTOMERS="${BENCH_CUSTOMERS:-20000}"
+    BENCH_CUSTOMER_SEARCHES="${BENCH_CUSTOMER_SEARCHES:-1000}"
 fi
 BENCH_SECONDS="${BENCH_SECONDS:-10}"
 BENCH_WARMUP="${BENCH_WARMUP:-1}"
 BENCH_CONCURRENCY="${BENCH_CONCURRENCY:-1 8 32}"
 BENCH_BATCH_SIZE="${BENCH_BATCH_SIZE:-10}"
 BENCH_STRICT="${BENCH_STRICT:-0}"
-BENCH_SECTIONS="${BENCH_SECTIONS:-rss request lifecycle pgqueuer feed history durable schemathesis}"
+BENCH_SECTIONS="${BENCH_SECTIONS:-rss request lifecycle pgqueuer feed history customers durable schemathesis}"
+BENCH_CUSTOMERS="${BENCH_CUSTOMERS:-100000}"
+BENCH_CUSTOMER_SEARCHES="${BENCH_CUSTOMER_SEARCHES:-3000}"
 BENCH_HTTP_DRIVER="${BENCH_HTTP_DRIVER:-wrk}"
 BENCH_PGBENCH_THREADS="${BENCH_PGBENCH_THREADS:-2}"
 BENCH_REQUEST_CONNECTIONS="${BENCH_REQUEST_CONNECTIONS:-8}"
@@ -118,8 +130,8 @@ for level in $BENCH_CONCURRENCY $BENCH_HISTORY_CONCURRENCY; do
 done
 for section in $BENCH_SECTIONS; do
     case "$section" in
-        rss | request | lifecycle | pgqueuer | feed | history | durable | schemathesis) ;;
-        *) bench_die "BENCH_SECTIONS holds rss, request, lifecycle, pgqueuer, feed, history, durable and schemathesis, not $section" ;;
+        rss | request | lifecycle | pgqueuer | feed | history | customers | durable | schemathesis) ;;
+        *) bench_die "BENCH_SECTIONS holds rss, request, lifecycle, pgqueuer, feed, history, customers, durable and schemathesis, not $section" ;;
     esac
 done
 case "$BENCH_HTTP_DRIVER" in
@@ -135,6 +147,8 @@ esac
 [[ "$BENCH_QUEUED" =~ ^[0-9]+$ ]] || bench_die "BENCH_QUEUED must be a whole number"
 [[ "$BENCH_FINISHED" =~ ^[0-9]+$ ]] || bench_die "BENCH_FINISHED must be a whole number"
 [[ "$BENCH_HISTORY_ROUNDS" =~ ^[1-9][0-9]*$ ]] || bench_die "BENCH_HISTORY_ROUNDS must be a positive whole number"
+[[ "$BENCH_CUSTOMERS" =~ ^[1-9][0-9]*$ ]] || bench_die "BENCH_CUSTOMERS must be a positive whole number"
+[[ "$BENCH_CUSTOMER_SEARCHES" =~ ^[1-9][0-9]*$ ]] || bench_die "BENCH_CUSTOMER_SEARCHES must be a positive whole number"
 [[ "$BENCH_FEED_EVENTS" =~ ^[1-9][0-9]*$ ]] || bench_die "BENCH_FEED_EVENTS must be a positive whole number"
 [[ "$BENCH_RSS_CONNECTIONS" =~ ^[1-9][0-9]*$ ]] && [ "$BENCH_RSS_CONNECTIONS" -le 1000 ] \
     || bench_die "BENCH_RSS_CONNECTIONS must be between 1 and 1000"
@@ -160,6 +174,14 @@ if [ -z "${BATON_BIN:-}" ]; then
     BATON_BIN=.build/release/baton
 fi
 [ -x "$BATON_BIN" ] || bench_die "no baton binary at $BATON_BIN"
+if section_on customers; then
+    if [ -z "${BATONCTL_BIN:-}" ]; then
+        echo "==> swift build -c release --product batonctl"
+        swift build -c release --product batonctl
+        BATONCTL_BIN=.build/release/batonctl
+    fi
+    [ -x "$BATONCTL_BIN" ] || bench_die "no batonctl binary at $BATONCTL_BIN"
+fi
 # The request section's baselines: a throwaway package of its own, so the product's build
 # does not grow.
 if section_on request && [ -z "${BENCH_BASELINE_BIN:-}" ]; then
@@ -773,6 +795,16 @@ if section_on history; then
         psql "postgres://postgres@127.0.0.1:$BATON_CLUSTER_PORT/$database" -X -q -f "$BENCH_DIR/explain-claim.sql" \
             >"$BENCH_DIR/explain-claim-$database.txt" 2>&1 || true
     done
+fi
+
+if section_on customers; then
+    echo "==> customers: importing $BENCH_CUSTOMERS with batonctl (beside psql's \\copy), then $BENCH_CUSTOMER_SEARCHES name searches"
+    settle
+    PYTHONPATH=scripts python3 scripts/bench/customers.py --port "$SERVER_PORT" --token "$TOKEN" \
+        --database-url "$DATABASE_URL" --batonctl "$BATONCTL_BIN" --work-dir "$BENCH_DIR" \
+        --rows "$BENCH_CUSTOMERS" --searches "$BENCH_CUSTOMER_SEARCHES" >>"$RESULTS" \
+        || bench_die "the customers driver failed"
+    kill -0 "$SERVER_PID" 2>/dev/null || bench_die "the server exited during the customers section"
 fi
 
 if section_on rss; then

@@ -1502,6 +1502,60 @@ def feed_section(rows, args, lines, targets) -> int:
     return 0
 
 
+def customers_section(rows, args, lines, targets) -> int:
+    row = next((r for r in rows if r["path"] == "customers"), None)
+    if row is None:
+        return 0
+    missed = 0
+    n = row["rows"]
+    lines.append("")
+    lines.append(
+        f"Customers: importing {n} generated customers from CSV (a tenth with Chinese, Japanese or Korean names),"
+    )
+    lines.append(
+        "then name search over HTTP, one keep-alive client. Baselines: psql's \\copy of the same file into a bare table"
+    )
+    lines.append("(no checks, no indexes: the least loading it needs), and GET /healthz on the same server.")
+    copy_rate = n / row["copy_s"] if row.get("copy_s") else None
+    import_rate = n / row["import_s"] if row.get("import_s") and row.get("imported") == n else None
+    header = f"{'import':<44}  {'seconds':>8}  {'rows/s':>9}  {'vs copy':>7}"
+    lines.append(header)
+    lines.append("-" * len(header))
+    copy_label = "psql \\copy into a bare table (baseline)"
+    lines.append(f"{copy_label:<44}  {fmt(row.get('copy_s'), 2):>8}  {fmt(copy_rate, 0):>9}  {'(base)':>7}")
+    lines.append(
+        f"{'batonctl import customers':<44}  {fmt(row.get('import_s'), 2):>8}  {fmt(import_rate, 0):>9}  "
+        f"{ratio_text(import_rate, copy_rate):>7}"
+    )
+    header = f"{'search':<44}  {'samples':>8}  {'p50 ms':>9}  {'p99 ms':>7}"
+    lines.append(header)
+    lines.append("-" * len(header))
+    for key, label in [
+        ("search", "every name search"),
+        ("latin", "  substrings of Latin names"),
+        ("cjk", "  substrings of CJK names"),
+        ("broad", "  broad (gmbh, holding, 有限公司, ...)"),
+        ("healthz", "GET /healthz (baseline)"),
+    ]:
+        part = row.get(key) or {}
+        lines.append(f"{label:<44}  {part.get('samples', 0):>8}  {fmt(part.get('p50_ms'), 2):>9}  {fmt(part.get('p99_ms'), 2):>7}")
+    empty = (row.get("search") or {}).get("empty", 0)
+    if empty:
+        lines.append(f"({empty} searches for substrings of stored names found nothing: a search defect)")
+    checks = [
+        ("import >= 20,000 rows/s", import_rate, lambda v: v >= 20_000, f"{fmt(import_rate, 0)} rows/s"),
+        ("search p50 <= 5 ms", (row.get("search") or {}).get("p50_ms"), lambda v: v <= 5, None),
+        ("search p99 <= 20 ms", (row.get("search") or {}).get("p99_ms"), lambda v: v <= 20, None),
+        ("CJK search p99 <= 20 ms", (row.get("cjk") or {}).get("p99_ms"), lambda v: v <= 20, None),
+    ]
+    for label, value, ok, shown in checks:
+        met = value is not None and ok(value) and not row.get("errors") and not empty
+        missed += 0 if met else 1
+        text = shown or (f"{fmt(value, 2)} ms" if value is not None else "not measured")
+        targets.append(f"  {'customers: ' + label:<46}  {'PASS' if met else 'MISS'} ({text})")
+    return missed
+
+
 RSS_LABELS = [
     ("idle", "idle after start (baseline)"),
     ("warm", "idle again after a burst that opened the DB pool"),
@@ -1553,6 +1607,7 @@ def cmd_table(args) -> int:
     missed += lifecycle_section(rows, args, lines, targets)
     missed += request_section(rows, args, lines, targets)
     missed += history_section(rows, args, lines, targets)
+    missed += customers_section(rows, args, lines, targets)
     feed_section(rows, args, lines, targets)
     rss_section(rows, args, lines, targets)
     lines.append("")

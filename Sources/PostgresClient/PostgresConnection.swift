@@ -220,6 +220,63 @@ public final class PostgresConnection: @unchecked Sendable {
         return last
     }
 
+    /// Runs `COPY … FROM STDIN` (`statement`) with `chunks` of text-format data (see
+    /// ``PostgresCopyText``), the fast way to load many rows; returns how many it loaded.
+    /// Cancellable like any statement.
+    @discardableResult
+    public func copyIn(_ statement: String, chunks: some Sequence<[UInt8]> & Sendable) async throws -> Int {
+        try await cancellable {
+            guard let handle = self.handle else { throw PostgresError(code: .connectionLost, message: "the connection is closed") }
+            guard PQsendQuery(handle, statement) == 1 else { throw Self.connectionError(handle) }
+            try await self.flush(handle)
+            // The server answers COPY_IN, then takes the data.
+            while PQisBusy(handle) == 1 {
+                await self.readable()
+                guard PQconsumeInput(handle) == 1 else { throw Self.connectionError(handle) }
+            }
+            guard let started = PQgetResult(handle) else { throw Self.connectionError(handle) }
+            guard PQresultStatus(started) == PGRES_COPY_IN else {
+                defer { PQclear(started) }
+                _ = try self.collect(handle, started)
+                throw PostgresError(code: .unexpectedResult, message: "the statement is not COPY FROM STDIN")
+            }
+            PQclear(started)
+            for chunk in chunks where !chunk.isEmpty {
+                while true {
+                    let sent = chunk.withUnsafeBufferPointer { buffer in
+                        buffer.withMemoryRebound(to: CChar.self) { PQputCopyData(handle, $0.baseAddress, Int32($0.count)) }
+                    }
+                    if sent == 1 { break }
+                    guard sent == 0 else { throw Self.connectionError(handle) }
+                    await self.writable()
+                }
+            }
+            while true {
+                let ended = PQputCopyEnd(handle, nil)
+                if ended == 1 { break }
+                guard ended == 0 else { throw Self.connectionError(handle) }
+                await self.writable()
+            }
+            try await self.flush(handle)
+            var loaded = 0
+            var firstError: (any Error)?
+            while true {
+                while PQisBusy(handle) == 1 {
+                    await self.readable()
+                    guard PQconsumeInput(handle) == 1 else { throw Self.connectionError(handle) }
+                }
+                guard let result = PQgetResult(handle) else { break }
+                do {
+                    loaded = try self.collect(handle, result).affectedRows
+                } catch {
+                    if firstError == nil { firstError = error }
+                }
+            }
+            if let firstError { throw firstError }
+            return loaded
+        }
+    }
+
     /// Writes what libpq has buffered, waiting for the socket when it is full.
     private func flush(_ handle: OpaquePointer) async throws {
         while true {

@@ -9,10 +9,11 @@ import PostgresClient
 struct BatonCtl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "batonctl",
-        abstract: "Administer a Baton database: migrations, reference data, tokens, queues and dead letters.",
+        abstract: "Administer a Baton database: migrations, reference data, tokens, queues, dead letters, imports and exports.",
         subcommands: [
             Migrate.self, Status.self, RegionCommand.self, TeamCommand.self, MemberCommand.self, TokenCommand.self, QueueCommand.self,
             TaskCommand.self, DeadLetterCommand.self, CalendarCommand.self, HolidayCommand.self, SLACommand.self, DoctorCommand.self,
+            ImportCommand.self, ExportCommand.self,
         ]
     )
 }

@@ -88,6 +88,8 @@ import Testing
             #expect(try await Self.names(api, "50%") == ["Café 50% Off_Sale"], "wildcards are literal")
             #expect(try await Self.names(api, "e_5").isEmpty, "an underscore is not a wildcard (cafe 50% would match)")
             #expect(try await Self.names(api, "zzz").isEmpty)
+            #expect(try await Self.names(api, "s") == ["Müller & Söhne", "Société Générale"], "one Latin letter: a word starting with it")
+            #expect(try await Self.names(api, "F") == ["Ｆｕｊｉ Film"], "not Off_Sale: no word of it starts with f")
             let tooLong = try await api.call(.get, "/v1/customers?q=\(String(repeating: "a", count: 201))")
             #expect(tooLong.status == .badRequest)
         }

@@ -7,32 +7,60 @@ import Foundation
 public enum SearchText {
     public static func fold(_ text: String) -> String {
         let folded = text.folding(options: [.caseInsensitive, .diacriticInsensitive, .widthInsensitive], locale: nil)
-        return folded.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        var result = ""
+        result.reserveCapacity(folded.utf8.count)
+        var space = false
+        for scalar in folded.unicodeScalars {
+            let isSpace = scalar.isASCII ? scalar == " " || (0x09...0x0D).contains(scalar.value) : scalar.properties.isWhitespace
+            if isSpace {
+                space = !result.isEmpty
+                continue
+            }
+            if space {
+                result.unicodeScalars.append(" ")
+                space = false
+            }
+            result.unicodeScalars.append(scalar)
+        }
+        return result
     }
 
-    /// What a folded name is found by: each character and each pair of neighbouring characters,
-    /// spaces aside.
+    /// What a folded name is found by (a folded text's only white space is single spaces):
+    /// every pair of neighbouring characters; every character outside ASCII, since in Chinese,
+    /// Japanese and Korean one character can be a word; and each word's first character
+    /// marked with `^`, which a one-letter Latin query looks for. Sorted and unique.
     public static func grams(_ folded: String) -> [String] {
         let characters = Array(folded)
-        var grams: Set<String> = []
-        for (index, character) in characters.enumerated() where !character.isWhitespace {
-            grams.insert(String(character))
-            if index + 1 < characters.count, !characters[index + 1].isWhitespace {
-                grams.insert(String(characters[index]) + String(characters[index + 1]))
+        var grams: [String] = []
+        grams.reserveCapacity(characters.count * 2)
+        for (index, character) in characters.enumerated() where character != " " {
+            if !character.isASCII { grams.append(String(character)) }
+            if index == 0 || characters[index - 1] == " " { grams.append("^" + String(character)) }
+            if index + 1 < characters.count, characters[index + 1] != " " {
+                grams.append(String(character) + String(characters[index + 1]))
             }
         }
-        return grams.sorted()
+        grams.sort()
+        var unique: [String] = []
+        unique.reserveCapacity(grams.count)
+        for gram in grams where gram != unique.last { unique.append(gram) }
+        return unique
     }
 
-    /// The grams a folded query needs: its pairs (spaces aside), or its one character.
+    /// The grams a folded query needs: its pairs (spaces aside); a lone character outside
+    /// ASCII itself, anywhere in a name; a lone ASCII character, a word starting with it (a
+    /// single Latin letter is in most names, and no use to search by).
     public static func queryGrams(_ folded: String) -> [String] {
         let characters = Array(folded)
-        guard characters.count > 1 else { return characters.map { String($0) } }
         var grams: Set<String> = []
-        for index in 0..<(characters.count - 1) where !characters[index].isWhitespace && !characters[index + 1].isWhitespace {
+        for index in 0..<max(characters.count - 1, 0) where characters[index] != " " && characters[index + 1] != " " {
             grams.insert(String(characters[index]) + String(characters[index + 1]))
         }
-        if grams.isEmpty { grams = Set(characters.filter { !$0.isWhitespace }.map { String($0) }) }
+        if grams.isEmpty {
+            for character in characters where character != " " {
+                grams.insert(character.isASCII ? "^" + String(character) : String(character))
+            }
+        }
         return grams.sorted()
     }
 

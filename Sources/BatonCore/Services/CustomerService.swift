@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 import PostgresClient
 
 /// The customer file's use cases: customers with their contacts and interactions, search,

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import PostgresClient
 
 /// Customers: the SQL that reads and writes them, their duplicate checks and their search.
