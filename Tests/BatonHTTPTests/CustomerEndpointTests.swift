@@ -90,6 +90,8 @@ import Testing
             #expect(try await Self.names(api, "zzz").isEmpty)
             #expect(try await Self.names(api, "s") == ["Müller & Söhne", "Société Générale"], "one Latin letter: a word starting with it")
             #expect(try await Self.names(api, "F") == ["Ｆｕｊｉ Film"], "not Off_Sale: no word of it starts with f")
+            #expect(try await Self.names(api, "so") == ["Müller & Söhne", "Société Générale"], "two Latin letters: a word starting with them")
+            #expect(try await Self.names(api, "ul").isEmpty, "two letters inside a word are not a word's start")
             let tooLong = try await api.call(.get, "/v1/customers?q=\(String(repeating: "a", count: 201))")
             #expect(tooLong.status == .badRequest)
         }

@@ -26,18 +26,24 @@ public enum SearchText {
     }
 
     /// What a folded name is found by (a folded text's only white space is single spaces):
-    /// every pair of neighbouring characters; every character outside ASCII, since in Chinese,
-    /// Japanese and Korean one character can be a word; and each word's first character
-    /// marked with `^`, which a one-letter Latin query looks for. Sorted and unique.
+    /// every run of three characters, spaces included (the most selective grams a query of
+    /// three or more characters can use); every character outside ASCII and every pair with
+    /// one, since in Chinese, Japanese and Korean one or two characters make a word; and each
+    /// word's first letter and first two letters marked with `^`, which one- and two-letter
+    /// Latin queries look for. Sorted and unique.
     public static func grams(_ folded: String) -> [String] {
         let characters = Array(folded)
         var grams: [String] = []
         grams.reserveCapacity(characters.count * 2)
-        for (index, character) in characters.enumerated() where character != " " {
+        for (index, character) in characters.enumerated() {
+            let next = index + 1 < characters.count ? characters[index + 1] : nil
+            if index + 2 < characters.count { grams.append(String(characters[index...index + 2])) }
+            guard character != " " else { continue }
             if !character.isASCII { grams.append(String(character)) }
-            if index == 0 || characters[index - 1] == " " { grams.append("^" + String(character)) }
-            if index + 1 < characters.count, characters[index + 1] != " " {
-                grams.append(String(character) + String(characters[index + 1]))
+            if let next, next != " ", !character.isASCII || !next.isASCII { grams.append(String(character) + String(next)) }
+            if index == 0 || characters[index - 1] == " " {
+                grams.append("^" + String(character))
+                if let next, next != " " { grams.append("^" + String(character) + String(next)) }
             }
         }
         grams.sort()
@@ -47,21 +53,16 @@ public enum SearchText {
         return unique
     }
 
-    /// The grams a folded query needs: its pairs (spaces aside); a lone character outside
-    /// ASCII itself, anywhere in a name; a lone ASCII character, a word starting with it (a
-    /// single Latin letter is in most names, and no use to search by).
+    /// The grams a folded query needs: of three or more characters, its runs of three; of
+    /// two or one with a character outside ASCII, itself (found anywhere); of two or one ASCII
+    /// characters, a word starting with it (one or two Latin letters are in most names, and
+    /// no use to search by anywhere).
     public static func queryGrams(_ folded: String) -> [String] {
         let characters = Array(folded)
-        var grams: Set<String> = []
-        for index in 0..<max(characters.count - 1, 0) where characters[index] != " " && characters[index + 1] != " " {
-            grams.insert(String(characters[index]) + String(characters[index + 1]))
+        guard characters.count >= 3 else {
+            return characters.allSatisfy(\.isASCII) ? ["^" + folded] : [folded]
         }
-        if grams.isEmpty {
-            for character in characters where character != " " {
-                grams.insert(character.isASCII ? "^" + String(character) : String(character))
-            }
-        }
-        return grams.sorted()
+        return Set((0..<(characters.count - 2)).map { String(characters[$0...$0 + 2]) }).sorted()
     }
 
     /// A folded query as a `LIKE` pattern that matches it anywhere, its wildcards escaped.

@@ -84,33 +84,69 @@ public struct CustomerStore: Sendable {
     }
 
     /// Customers within `scope` in id order, a page at a time. A name query goes through the
-    /// grams index (every pair of characters of the query must be in the name) and is then
-    /// checked as a substring, so any part of a name in any script finds it.
+    /// grams index (every gram of the query must be in the name) and is then checked as a
+    /// substring, so any part of a name in any script finds it.
+    ///
+    /// A query found in many names (`gmbh`) would make the index hand over thousands of rows
+    /// only for the first page of them to be kept, and the planner cannot tell such a query
+    /// from a rare one (it takes the grams as independent). So the next `searchWindow` customers
+    /// are read in order first, which fills a page of a common query at once; only when they do
+    /// not is the index asked for the rest.
     public func list(_ filter: Filter, scope: Scope, page: PageRequest) async throws -> Page<Customer> {
         var after = 0
         if let cursor = page.after {
             guard let value = TextRules.integerCursor(cursor) else { throw BatonError.invalidArgument("after is not a cursor", field: "after") }
             after = value
         }
-        var conditions: [PostgresQuery] = ["deleted_at IS NULL", "id > \(after)", scope.regionCondition("region")]
-        if let query = filter.query.map(SearchText.fold), !query.isEmpty {
-            conditions.append("search_grams @> \(SearchText.queryGrams(query))::text[]")
-            conditions.append("search_name LIKE \(SearchText.containsPattern(query))")
-        }
+        var conditions: [PostgresQuery] = ["deleted_at IS NULL", scope.regionCondition("region")]
         if let region = filter.region { conditions.append("region = \(region)") }
         if let status = filter.status { conditions.append("status = \(status.rawValue)") }
         if let owner = filter.ownerID { conditions.append("owner_id = \(owner)") }
         if let tag = filter.tag { conditions.append("tags <> '{}' AND tags @> ARRAY[\(tag)::text]") }
-        let rows = try await pool.query(
-            """
-            SELECT \(unescaped: Self.columns) FROM customers
-            WHERE \(PostgresQuery.joined(conditions, separator: " AND "))
-            ORDER BY id
-            LIMIT \(page.limit + 1)
-            """
-        )
+        let limit = page.limit + 1
+        let rows: PostgresQueryResult
+        if let query = filter.query.map(SearchText.fold), !query.isEmpty {
+            let pattern = SearchText.containsPattern(query)
+            let grams = SearchText.queryGrams(query)
+            let filters = PostgresQuery.joined(conditions, separator: " AND ")
+            rows = try await pool.query(
+                """
+                WITH bound AS MATERIALIZED (
+                    SELECT coalesce(
+                        (SELECT id FROM customers WHERE id > \(after) ORDER BY id OFFSET \(Self.searchWindow) LIMIT 1),
+                        9223372036854775807) AS id
+                ),
+                near AS MATERIALIZED (
+                    SELECT \(unescaped: Self.columns) FROM customers
+                    WHERE id > \(after) AND id <= (SELECT id FROM bound) AND \(filters)
+                      AND search_grams @> \(grams)::text[] AND search_name LIKE \(pattern)
+                    ORDER BY id LIMIT \(limit)
+                )
+                SELECT * FROM near
+                UNION ALL
+                (SELECT \(unescaped: Self.columns) FROM customers
+                 WHERE (SELECT count(*) FROM near) < \(limit) AND id > (SELECT id FROM bound) AND \(filters)
+                   AND search_grams @> \(grams)::text[] AND search_name LIKE \(pattern)
+                 ORDER BY id LIMIT \(limit))
+                ORDER BY id
+                LIMIT \(limit)
+                """
+            )
+        } else {
+            rows = try await pool.query(
+                """
+                SELECT \(unescaped: Self.columns) FROM customers
+                WHERE id > \(after) AND \(PostgresQuery.joined(conditions, separator: " AND "))
+                ORDER BY id
+                LIMIT \(limit)
+                """
+            )
+        }
         return page.page(try rows.map(Self.customer)) { String($0.id) }
     }
+
+    /// How many customers a name search reads in id order before it asks the grams index.
+    static let searchWindow = 2_000
 
     // MARK: - Write
 
