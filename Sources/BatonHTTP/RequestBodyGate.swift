@@ -43,8 +43,10 @@ struct RequestBodyGate: Sendable {
     /// and scripts/schemathesis.sh fails on a drift (ST201, a null accepted, or ST202, an
     /// undeclared member's null refused).
     static let declaredMembers: [String: Set<String>] = [
+        "POST /v1/campaigns": ["budget_minor", "channel", "currency", "ends_on", "name", "owner_id", "region", "starts_on"],
+        "PATCH /v1/campaigns/{id}": ["budget_minor", "channel", "ends_on", "name", "owner_id", "starts_on"],
         "POST /v1/customers": [
-            "contacts", "email", "force", "legal_name", "name", "notes", "owner_id", "phone", "preferred_channel", "region", "role",
+            "campaign_id", "contacts", "email", "force", "legal_name", "name", "notes", "owner_id", "phone", "preferred_channel", "region", "role",
             "segment", "status", "tags", "website",
         ],
         "PATCH /v1/customers/{id}": ["legal_name", "name", "notes", "owner_id", "segment", "status", "tags", "website"],
@@ -53,7 +55,16 @@ struct RequestBodyGate: Sendable {
         "POST /v1/customers/{id}/interactions": ["contact_id", "follow_up_on", "kind", "member_id", "occurred_at", "summary"],
         "POST /v1/members": ["email", "name"],
         "POST /v1/members/{id}/memberships": ["role", "team"],
+        "POST /v1/opportunities": [
+            "amount_minor", "campaign_id", "currency", "customer_id", "expected_close", "owner_id", "probability", "stage", "title",
+        ],
+        "PATCH /v1/opportunities/{id}": ["amount_minor", "currency", "expected_close", "owner_id", "probability", "title"],
+        "POST /v1/opportunities/{id}/lose": ["note", "reason"],
+        "POST /v1/opportunities/{id}/reopen": ["note", "stage"],
+        "POST /v1/opportunities/{id}/stage": ["note", "stage"],
+        "POST /v1/opportunities/{id}/win": ["note"],
         "POST /v1/regions": ["code", "name", "time_zone"],
+        "PUT /v1/regions/{code}/pipeline": ["lost_reasons", "name", "probability", "reason", "stage", "stages"],
         "POST /v1/regions/{code}/holidays": ["date", "name"],
         "POST /v1/sla/policies": [
             "action", "after_minutes", "basis", "calendar_region", "claim_within_minutes", "department", "done_within_minutes", "escalations",

@@ -147,6 +147,8 @@ import Yams
             try api.expect(.created, policy)
             let policyID = try #require(try policy.json(AnyJSON.self)["id"]?.int)
             try api.expect(.created, await api.call(.post, "/v1/regions/emea/holidays", json: #"{"date":"2026-12-25","name":"Christmas"}"#))
+            // Customer 1: the EMEA customer the reviewed deals are for.
+            try api.expect(.created, await api.call(.post, "/v1/customers", json: #"{"region":"emea","name":"Reviewed account"}"#))
 
             // Valid bodies, so that what decides the status is access and not the body's shape.
             let bodies = [
@@ -174,6 +176,14 @@ import Yams
                 "POST /v1/customers/{id}/contacts": #"{"name":"Someone"}"#,
                 "PATCH /v1/customers/{id}/contacts/{contact_id}": #"{"role":"Buyer"}"#,
                 "POST /v1/customers/{id}/interactions": #"{"kind":"note","summary":"reviewed"}"#,
+                "POST /v1/opportunities": #"{"customer_id":1,"title":"Reviewed","amount_minor":100,"currency":"EUR"}"#,
+                "PATCH /v1/opportunities/{id}": #"{"title":"Reviewed again"}"#,
+                "POST /v1/opportunities/{id}/stage": #"{"stage":"qualified"}"#,
+                "POST /v1/opportunities/{id}/lose": #"{"reason":"price"}"#,
+                "PUT /v1/regions/{code}/pipeline":
+                    #"{"stages":[{"stage":"new","name":"New","probability":10}],"lost_reasons":[{"reason":"price","name":"Price"}]}"#,
+                "POST /v1/campaigns": #"{"region":"emea","name":"Reviewed","channel":"email","currency":"EUR"}"#,
+                "PATCH /v1/campaigns/{id}": #"{"name":"Reviewed again"}"#,
             ]
             var checked = 0
             for (operation, id) in operations {
@@ -200,6 +210,25 @@ import Yams
                         let id = try #require(created["customer"]?["id"]?.int)
                         let contact = try #require(created["contacts"]?[0]?["id"]?.int)
                         path = path.replacingOccurrences(of: "{id}", with: "\(id)").replacingOccurrences(of: "{contact_id}", with: "\(contact)")
+                        headers[HTTPField.Name("If-Match")!] = #""1""#
+                    } else if path.hasPrefix("/v1/opportunities/{id}") {
+                        // An EMEA deal per call, open in its first stage, at version 1.
+                        let deal = try await api.call(
+                            .post,
+                            "/v1/opportunities",
+                            json: #"{"customer_id":1,"title":"Reviewed deal","amount_minor":100,"currency":"EUR"}"#
+                        )
+                        let id = try #require(try deal.json(AnyJSON.self)["id"]?.int)
+                        path = path.replacingOccurrences(of: "{id}", with: "\(id)")
+                        headers[HTTPField.Name("If-Match")!] = #""1""#
+                    } else if path.hasPrefix("/v1/campaigns/{id}") {
+                        let campaign = try await api.call(
+                            .post,
+                            "/v1/campaigns",
+                            json: #"{"region":"emea","name":"Reviewed campaign","channel":"email","currency":"EUR"}"#
+                        )
+                        let id = try #require(try campaign.json(AnyJSON.self)["id"]?.int)
+                        path = path.replacingOccurrences(of: "{id}", with: "\(id)")
                         headers[HTTPField.Name("If-Match")!] = #""1""#
                     } else if path.hasPrefix("/v1/tasks/{id}") {
                         let task = try await api.call(.post, "/v1/teams/sales-emea/tasks", json: #"{"kind":"k","title":"reviewed"}"#)

@@ -1177,13 +1177,6 @@ import Testing
     }
 }
 
-extension AnyJSON {
-    fileprivate var double: Double? {
-        if case .number(let value) = self { return value }
-        return nil
-    }
-}
-
 extension SLAEndpointTests {
     @Test func textWithANulCharacterIsRefusedNotCutShort() async throws {
         try await Self.withRegions { api, database in

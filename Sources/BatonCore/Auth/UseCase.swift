@@ -24,6 +24,12 @@ public enum UseCase: String, Sendable, CaseIterable {
     // Customers
     case listCustomers, createCustomer, getCustomer, updateCustomer, deleteCustomer
     case listContacts, addContact, updateContact, listInteractions, logInteraction, getCustomerTimeline
+    // Pipeline
+    case listOpportunities, createOpportunity, getOpportunity, updateOpportunity, deleteOpportunity, listOpportunityTransitions
+    case moveOpportunityStage, winOpportunity, loseOpportunity, reopenOpportunity
+    case getPipeline, getPipelineSettings, setPipelineSettings
+    // Campaigns
+    case listCampaigns, createCampaign, getCampaign, updateCampaign, getCampaignResults
 
     /// Who may call an operation.
     public enum Access: Sendable, Equatable {
@@ -64,6 +70,13 @@ public enum UseCase: String, Sendable, CaseIterable {
         case .getCustomer, .listContacts, .listInteractions, .getCustomerTimeline: .region(.readRecords)
         case .updateCustomer, .addContact, .updateContact, .logInteraction: .region(.editRecords)
         case .deleteCustomer: .region(.deleteRecords)
+        case .listOpportunities, .getPipeline, .listCampaigns: .anyToken
+        case .createOpportunity, .createCampaign: .role(.editRecords)
+        case .getOpportunity, .listOpportunityTransitions, .getCampaign, .getCampaignResults, .getPipelineSettings: .region(.readRecords)
+        case .updateOpportunity, .moveOpportunityStage, .winOpportunity, .loseOpportunity, .reopenOpportunity, .updateCampaign:
+            .region(.editRecords)
+        case .deleteOpportunity: .region(.deleteRecords)
+        case .setPipelineSettings: .role(.manageReferenceData)
         }
     }
 

@@ -12,6 +12,8 @@ public struct Customer: Sendable, Equatable, Codable {
     public var tags: [String]
     public var website: String?
     public var notes: String?
+    /// The campaign that brought the customer in.
+    public var campaignID: Int?
     /// Bumped by every edit; the ETag an edit's If-Match names.
     public var version: Int
     public var createdBy: String?

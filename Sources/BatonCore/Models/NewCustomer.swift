@@ -9,6 +9,9 @@ public struct NewCustomer: Sendable, Equatable, Codable {
     public var tags: [String]?
     public var website: String?
     public var notes: String?
+    /// The campaign that brought the customer in: a lead from a campaign lands as a follow-up
+    /// task in the region's sales queue.
+    public var campaignID: Int?
     /// Contacts created with the customer (their e-mail addresses also find duplicates).
     public var contacts: [NewContact]
     public var force: Bool
@@ -23,6 +26,7 @@ public struct NewCustomer: Sendable, Equatable, Codable {
         tags: [String]? = nil,
         website: String? = nil,
         notes: String? = nil,
+        campaignID: Int? = nil,
         contacts: [NewContact] = [],
         force: Bool = false
     ) {
@@ -35,6 +39,7 @@ public struct NewCustomer: Sendable, Equatable, Codable {
         self.tags = tags
         self.website = website
         self.notes = notes
+        self.campaignID = campaignID
         self.contacts = contacts
         self.force = force
     }
@@ -44,6 +49,7 @@ public struct NewCustomer: Sendable, Equatable, Codable {
         try CustomerRules.check(name: name, field: "name")
         try CustomerRules.check(legalName: legalName, segment: segment, website: website, notes: notes, tags: tags)
         if let ownerID, ownerID < 1 { throw .invalidArgument("owner_id is not a member id", field: "owner_id") }
+        if let campaignID, campaignID < 1 { throw .invalidArgument("campaign_id is not a campaign id", field: "campaign_id") }
         guard contacts.count <= 50 else { throw .invalidArgument("at most 50 contacts at once", field: "contacts") }
         for (index, contact) in contacts.enumerated() { try contact.validate(field: "contacts[\(index)].") }
     }

@@ -48,11 +48,28 @@ public struct CustomerService: Sendable {
         }
         try customer.validate()
         let store = self.store
+        let catalog = customer.campaignID == nil ? nil : try await database.slaCatalog.snapshot(pool: database.pool)
+        var leadTeam: String?
         let created = try await write.run(key: idempotencyKey, by: principal, operation: "createCustomer", request: customer) { tx in
-            let (customer, contacts) = try await store.create(customer, by: principal, on: tx)
-            return Created(customer: customer, contacts: contacts)
+            let (created, contacts) = try await store.create(customer, by: principal, on: tx)
+            if let campaign = created.campaignID, let catalog {
+                // A lead a campaign brought in lands in the region's sales queue.
+                leadTeam = try await queueTask(
+                    about: created,
+                    kind: "campaign_lead",
+                    title: "New lead from campaign \(campaign): \(created.name)",
+                    payload: ["customer_id": String(created.id), "campaign_id": String(campaign)],
+                    runAt: nil,
+                    dedupeKey: "campaign-lead-\(created.id)",
+                    field: "campaign_id",
+                    catalog: catalog,
+                    by: principal,
+                    on: tx
+                ).team
+            }
+            return Created(customer: created, contacts: contacts)
         }
-        wakeups.eventsWritten()
+        if let leadTeam { wakeups.queued(in: [leadTeam]) } else { wakeups.eventsWritten() }
         return created
     }
 
@@ -159,35 +176,63 @@ public struct CustomerService: Sendable {
         let customer = try await reachable(id, for: .logInteraction, by: principal)
         try interaction.validate()
         let store = self.store
-        let tasks = self.tasks
         let catalog = try await database.slaCatalog.snapshot(pool: database.pool)
         let zone = try await database.regions.timeZone(of: customer.region)
         var followUpTeam: String?
         let logged = try await write.run(key: idempotencyKey, by: principal, operation: "logInteraction/\(id)", request: interaction) { tx in
             var logged = try await store.logInteraction(interaction, for: customer, by: principal, on: tx)
             guard let day = interaction.followUpOn else { return logged }
-            guard let slug = try await store.followUpTeam(for: customer, on: tx),
-                let team = try await TeamStore(pool: database.pool).find(slug, on: tx)
-            else {
-                throw BatonError(.ruleViolation, "region \(customer.region) has no team to follow up", details: ["field": "follow_up_on"])
-            }
-            let title = "Follow up with \(customer.name): \(interaction.summary)"
-            let task = NewTask(
+            let queued = try await queueTask(
+                about: customer,
                 kind: "customer_follow_up",
-                // The column counts code points, which a Character prefix could exceed.
-                title: String(String.UnicodeScalarView(title.unicodeScalars.prefix(500))),
-                payloadJSON: PostgresJSON(["customer_id": String(customer.id), "interaction_id": String(logged.id)]).postgresText,
+                title: "Follow up with \(customer.name): \(interaction.summary)",
+                payload: ["customer_id": String(customer.id), "interaction_id": String(logged.id)],
                 runAt: Self.startOfDay(day, in: zone),
                 dedupeKey: "follow-up-interaction-\(logged.id)",
-                subject: TaskSubject(type: "customer", id: String(customer.id))
+                field: "follow_up_on",
+                catalog: catalog,
+                by: principal,
+                on: tx
             )
-            let created = try await tasks.create([task], in: team, by: principal, catalog: catalog, on: tx)
-            logged = try await store.linkFollowUp(interaction: logged.id, task: created[0].task.id, on: tx)
-            followUpTeam = team.slug
+            logged = try await store.linkFollowUp(interaction: logged.id, task: queued.taskID, on: tx)
+            followUpTeam = queued.team
             return logged
         }
         if let followUpTeam { wakeups.queued(in: [followUpTeam]) } else { wakeups.eventsWritten() }
         return logged
+    }
+
+    /// Queues a task about `customer` in the team its follow-ups go to (the owner's sales team,
+    /// else the region's), through the task service so SLA policies apply, on the caller's
+    /// transaction. A region without such a team is a 422 on `field`.
+    func queueTask(
+        about customer: Customer,
+        kind: String,
+        title: String,
+        payload: [String: String],
+        runAt: Date?,
+        dedupeKey: String,
+        field: String,
+        catalog: SLACatalog.Snapshot,
+        by principal: Principal,
+        on tx: PostgresConnection
+    ) async throws -> (taskID: Int, team: String) {
+        guard let slug = try await store.followUpTeam(for: customer, on: tx),
+            let team = try await TeamStore(pool: database.pool).find(slug, on: tx)
+        else {
+            throw BatonError(.ruleViolation, "region \(customer.region) has no sales team to hand this to", details: ["field": field])
+        }
+        let task = NewTask(
+            kind: kind,
+            // The column counts code points, which a Character prefix could exceed.
+            title: String(String.UnicodeScalarView(title.unicodeScalars.prefix(500))),
+            payloadJSON: PostgresJSON(payload).postgresText,
+            runAt: runAt,
+            dedupeKey: dedupeKey,
+            subject: TaskSubject(type: "customer", id: String(customer.id))
+        )
+        let created = try await tasks.create([task], in: team, by: principal, catalog: catalog, on: tx)
+        return (created[0].task.id, team.slug)
     }
 
     // MARK: - Timeline

@@ -108,7 +108,8 @@ extension CustomerStore {
     // MARK: - Timeline
 
     /// Everything about a customer, newest first: its interactions, the tasks about it
-    /// (subject `customer:ID`) and the changes to its records (events), a page at a time. The
+    /// (subject `customer:ID`), its opportunities' transitions and the changes to its records
+    /// (events), a page at a time. The
     /// cursor is the last entry's time, kind and id.
     public func timeline(of customer: Customer, page: PageRequest) async throws -> Page<TimelineEntry> {
         var beforeTime = Date.distantFuture
@@ -133,6 +134,16 @@ extension CustomerStore {
                 UNION ALL
                 SELECT 'task', t.state, t.created_at, t.id, t.title, '/v1/tasks/' || t.id
                 FROM tasks t WHERE t.subject_type = 'customer' AND t.subject_id = \(key)
+                UNION ALL
+                SELECT 'opportunity', t.action, t.at, t.id,
+                       o.title || ': ' || CASE t.action WHEN 'created' THEN 'opened in ' || t.to_stage
+                                                        WHEN 'stage' THEN t.from_stage || ' to ' || t.to_stage
+                                                        WHEN 'lost' THEN 'lost (' || t.reason || ')'
+                                                        WHEN 'reopened' THEN 'reopened in ' || t.to_stage
+                                                        ELSE t.action END,
+                       '/v1/opportunities/' || o.id
+                FROM opportunity_transitions t JOIN opportunities o ON o.id = t.opportunity_id
+                WHERE o.customer_id = \(customer.id) AND o.deleted_at IS NULL
                 UNION ALL
                 SELECT 'event', e.type, e.occurred_at, e.id, coalesce(e.data->>'name', e.data->>'summary', e.data->>'status', e.type), NULL
                 FROM events e WHERE e.entity_type = 'customer' AND e.entity_id = \(key) AND e.type <> 'interaction.logged'

@@ -8,8 +8,8 @@ public struct CustomerStore: Sendable {
     public init(pool: ConnectionPool) { self.pool = pool }
 
     static let columns = """
-        id, region, name, legal_name, segment, status, owner_id, tags, website, notes, version, created_by, created_at,
-        updated_at, deleted_at
+        id, region, name, legal_name, segment, status, owner_id, tags, website, notes, campaign_id, version, created_by,
+        created_at, updated_at, deleted_at
         """
 
     static func customer(_ row: PostgresRow) throws -> Customer {
@@ -24,6 +24,7 @@ public struct CustomerStore: Sendable {
             tags: try row.decode([String].self, "tags"),
             website: try row.decode(String?.self, "website"),
             notes: try row.decode(String?.self, "notes"),
+            campaignID: try row.decode(Int?.self, "campaign_id"),
             version: try row.decode(Int.self, "version"),
             createdBy: try row.decode(String?.self, "created_by"),
             createdAt: try row.decode(Date.self, "created_at"),
@@ -44,12 +45,7 @@ public struct CustomerStore: Sendable {
     )
         -> PostgresQuery
     {
-        """
-        INSERT INTO events (type, source, actor_type, actor_id, entity_type, entity_id, region, data)
-        SELECT \(type), \(principal.source), 'principal', \(principal.actorID), 'customer', \(unescaped: customer),
-               \(unescaped: region), \(unescaped: data)
-        FROM \(unescaped: source)
-        """
+        EventStore.recordEvents(type, from: source, entityType: "customer", entityID: customer, region: region, data: data, by: principal)
     }
 
     // MARK: - Read
@@ -171,18 +167,25 @@ public struct CustomerStore: Sendable {
                 details: ["existing_id": String(duplicate.customer.id), "reason": duplicate.reason]
             )
         }
+        if let campaignID = customer.campaignID,
+            try await tx.query("SELECT 1 FROM campaigns WHERE id = \(campaignID) AND region = \(customer.region)").first == nil
+        {
+            throw BatonError(.ruleViolation, "no campaign \(campaignID) in region \(customer.region)", details: ["field": "campaign_id"])
+        }
         let row: PostgresRow?
         do {
             row = try await tx.query(
                 """
                 WITH created AS (
                     INSERT INTO customers (region, name, legal_name, segment, status, owner_id, tags, website, notes, search_name,
-                                           search_grams, created_by)
+                                           search_grams, campaign_id, created_by)
                     SELECT r.code, \(customer.name), nullif(\(customer.legalName), ''), nullif(\(customer.segment), ''),
                            coalesce(\(customer.status?.rawValue), 'lead'), \(customer.ownerID),
                            coalesce(\(customer.tags)::text[], '{}'), nullif(\(customer.website), ''), nullif(\(customer.notes), ''),
-                           \(folded), \(SearchText.grams(folded)), \(principal.actorID)
+                           \(folded), \(SearchText.grams(folded)), \(customer.campaignID), \(principal.actorID)
                     FROM regions r WHERE r.code = \(customer.region)
+                      AND (\(customer.campaignID)::bigint IS NULL
+                           OR EXISTS (SELECT 1 FROM campaigns WHERE id = \(customer.campaignID) AND region = r.code))
                     RETURNING *
                 ),
                 written AS (

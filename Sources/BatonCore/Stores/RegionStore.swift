@@ -37,6 +37,16 @@ extension RegionStore {
         return identifier.flatMap(TimeZone.init(identifier:)) ?? TimeZone(identifier: "UTC")!
     }
 
+    /// Whether a region exists.
+    public func exists(_ code: String) async throws -> Bool {
+        try await pool.query("SELECT 1 FROM regions WHERE code = \(code)").first != nil
+    }
+
+    /// Every region's code, in order.
+    public func codes() async throws -> [String] {
+        try await pool.query("SELECT code FROM regions ORDER BY code").map { try $0.decode(String.self, "code") }
+    }
+
     /// Creates a region with an event, on the caller's transaction.
     public func create(
         code: String,

@@ -13,6 +13,7 @@ extension Components.Schemas.Customer {
             tags: customer.tags,
             website: customer.website,
             notes: customer.notes,
+            campaignId: customer.campaignID.map(Int64.init),
             version: customer.version,
             createdBy: customer.createdBy,
             createdAt: customer.createdAt,
@@ -93,6 +94,7 @@ extension NewCustomer {
             tags: body.tags,
             website: body.website,
             notes: body.notes,
+            campaignID: body.campaignId.map(Int.init),
             contacts: (body.contacts ?? []).map(NewContact.init),
             force: body.force ?? false
         )
