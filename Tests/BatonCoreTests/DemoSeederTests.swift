@@ -49,6 +49,34 @@ import Testing
             #expect(try sla.decode(Int.self, "olas") == 1)
             #expect(try sla.decode(Int.self, "overdue") > 0)
             #expect(try sla.decode(Int.self, "at_risk") > 0)
+            // The customer file: names in several scripts, contacts, interactions, campaigns whose
+            // leads landed in sales, and deals in every stage, won and lost.
+            let records = try #require(
+                try await pool.query(
+                    """
+                    SELECT (SELECT count(*) FROM customers) AS customers,
+                           (SELECT count(*) FROM customers WHERE name ~ '[一-龥ぁ-ヿ가-힣]') AS cjk,
+                           (SELECT count(*) FROM contacts) AS contacts, (SELECT count(*) FROM interactions) AS interactions,
+                           (SELECT count(*) FROM campaigns) AS campaigns,
+                           (SELECT count(*) FROM tasks WHERE kind = 'campaign_lead') AS leads,
+                           (SELECT count(*) FROM tasks WHERE kind = 'customer_follow_up') AS follow_ups,
+                           (SELECT count(DISTINCT stage) FROM opportunities WHERE outcome = 'open') AS open_stages,
+                           (SELECT count(*) FROM opportunities WHERE outcome = 'won') AS won,
+                           (SELECT count(*) FROM opportunities WHERE outcome = 'lost') AS lost
+                    """
+                ).first
+            )
+            #expect(try records.decode(Int.self, "customers") == 12)
+            #expect(try records.decode(Int.self, "cjk") == 5)
+            #expect(try records.decode(Int.self, "contacts") == 12)
+            #expect(try records.decode(Int.self, "interactions") > 12)
+            #expect(try records.decode(Int.self, "campaigns") == 2)
+            #expect(try records.decode(Int.self, "leads") == 3)
+            #expect(try records.decode(Int.self, "follow_ups") > 0)
+            #expect(try records.decode(Int.self, "open_stages") == 4)
+            #expect(try records.decode(Int.self, "won") > 0)
+            #expect(try records.decode(Int.self, "lost") > 0)
+
             let sweep = try await SLAMonitor(services: BatonServices(database: database), logger: TestDatabase.quietLogger).sweep()
             #expect(sweep.breached > 0)
             #expect(sweep.atRisk > 0)

@@ -2,8 +2,10 @@ import Foundation
 import PostgresClient
 
 /// `baton serve --demo`: two regions with business calendars, the four departments and a
-/// coordination team in each, members, SLA and OLA policies, and a few hundred tasks in every
-/// state (some of them at risk or breached), so a newcomer can try the API at once. Seeds only
+/// coordination team in each, members, SLA and OLA policies, a few hundred tasks in every
+/// state (some of them at risk or breached), and customers (some with Chinese, Japanese and
+/// Korean names) with contacts, interactions, campaigns and deals in every stage, won and lost,
+/// so a newcomer can try the API at once. Seeds only
 /// an empty database (no regions yet).
 public struct DemoSeeder: Sendable {
     let services: BatonServices
@@ -45,6 +47,7 @@ public struct DemoSeeder: Sendable {
         database.slaCatalog.invalidate()
         try await seedTasks(by: system)
         try await seedSLATasks(by: system)
+        try await seedCustomers(by: system)
         return true
     }
 

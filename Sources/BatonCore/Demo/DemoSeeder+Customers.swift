@@ -1,0 +1,198 @@
+import Foundation
+
+extension DemoSeeder {
+    /// A demo customer: its region, name (some in Chinese, Japanese and Korean), status, the
+    /// member who owns it (by e-mail) and one contact.
+    private struct DemoCustomer {
+        var region: String
+        var name: String
+        var status: CustomerStatus
+        var owner: String?
+        var contact: (name: String, email: String, role: String)
+        var fromCampaign: Bool = false
+    }
+
+    private static let customers: [DemoCustomer] = [
+        .init(
+            region: "emea",
+            name: "Müller & Söhne GmbH",
+            status: .active,
+            owner: "ada@example.com",
+            contact: ("Jana Müller", "jana@mueller.example", "Purchasing")
+        ),
+        .init(
+            region: "emea",
+            name: "Société Lumière SA",
+            status: .active,
+            owner: "ada@example.com",
+            contact: ("Luc Fournier", "luc@lumiere.example", "CFO")
+        ),
+        .init(
+            region: "emea",
+            name: "Nordwind Logistik AG",
+            status: .prospect,
+            owner: "ada@example.com",
+            contact: ("Sven Ahl", "sven@nordwind.example", "COO")
+        ),
+        .init(
+            region: "emea",
+            name: "Helios Energía SL",
+            status: .lead,
+            owner: nil,
+            contact: ("Marta Ruiz", "marta@helios.example", "Buyer"),
+            fromCampaign: true
+        ),
+        .init(
+            region: "emea",
+            name: "Kranich Maschinenbau KG",
+            status: .lead,
+            owner: nil,
+            contact: ("Olaf Kranich", "olaf@kranich.example", "Owner"),
+            fromCampaign: true
+        ),
+        .init(
+            region: "emea",
+            name: "Orbis Retail plc",
+            status: .churned,
+            owner: "ada@example.com",
+            contact: ("Amy Shaw", "amy@orbis.example", "Head of IT")
+        ),
+        .init(region: "apac", name: "华为技术有限公司", status: .active, owner: "chandra@example.com", contact: ("王伟", "wang.wei@huawei.example", "采购经理")),
+        .init(region: "apac", name: "上海明辉贸易有限公司", status: .prospect, owner: "chandra@example.com", contact: ("李娜", "li.na@minghui.example", "总经理")),
+        .init(
+            region: "apac",
+            name: "株式会社さくら精機",
+            status: .active,
+            owner: "chandra@example.com",
+            contact: ("佐藤 花子", "hanako@sakura-seiki.example", "購買部")
+        ),
+        .init(
+            region: "apac",
+            name: "トヨタ部品販売株式会社",
+            status: .lead,
+            owner: nil,
+            contact: ("鈴木 一郎", "suzuki@parts.example", "Manager"),
+            fromCampaign: true
+        ),
+        .init(
+            region: "apac",
+            name: "한빛전자 주식회사",
+            status: .prospect,
+            owner: "chandra@example.com",
+            contact: ("김민준", "minjun@hanbit.example", "Director")
+        ),
+        .init(
+            region: "apac",
+            name: "Tata Agro Exports Pvt Ltd",
+            status: .active,
+            owner: "chandra@example.com",
+            contact: ("Priya Nair", "priya@tata-agro.example", "Buyer")
+        ),
+    ]
+
+    /// Customers with contacts and interactions, a campaign per region whose leads landed in
+    /// sales, and opportunities across every stage, won and lost.
+    func seedCustomers(by system: Principal) async throws {
+        var owners: [String: Int] = [:]
+        for member in try await services.referenceData.members(page: try PageRequest(limit: 200, after: nil), by: system).items {
+            owners[member.email] = member.id
+        }
+        var campaigns: [String: Int] = [:]
+        for (region, name, channel, budget, currency) in [
+            ("emea", "Hannover Messe 2026", CampaignChannel.events, 4_500_000, "EUR"),
+            ("apac", "Tokyo partner webinar", CampaignChannel.partner, 150_000_000, "JPY"),
+        ] {
+            let campaign = try await services.campaigns.create(
+                NewCampaign(
+                    region: region,
+                    name: name,
+                    channel: channel,
+                    budgetMinor: budget,
+                    currency: currency,
+                    startsOn: LocalDate(parsing: "2026-04-20"),
+                    endsOn: LocalDate(parsing: "2026-06-30")
+                ),
+                by: system
+            )
+            campaigns[region] = campaign.id
+        }
+        var created: [Customer] = []
+        for demo in Self.customers {
+            let customer = try await services.customers.create(
+                NewCustomer(
+                    region: demo.region,
+                    name: demo.name,
+                    status: demo.status,
+                    ownerID: demo.owner.flatMap { owners[$0] },
+                    tags: demo.status == .active ? ["key-account"] : [],
+                    campaignID: demo.fromCampaign ? campaigns[demo.region] : nil,
+                    contacts: [NewContact(name: demo.contact.name, role: demo.contact.role, email: demo.contact.email, preferredChannel: .email)]
+                ),
+                by: system
+            ).customer
+            created.append(customer)
+            _ = try await services.customers.logInteraction(
+                NewInteraction(
+                    kind: .call,
+                    summary: "Introductory call with \(demo.contact.name)",
+                    occurredAt: Date().addingTimeInterval(-20 * 86_400)
+                ),
+                forCustomer: customer.id,
+                by: system
+            )
+            if demo.status == .prospect, demo.owner != nil {
+                let inTwoDays = Date().addingTimeInterval(2 * 86_400)
+                let parts = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: inTwoDays)
+                _ = try await services.customers.logInteraction(
+                    NewInteraction(
+                        kind: .meeting,
+                        summary: "Proposal walkthrough; send the revised quote",
+                        followUpOn: LocalDate(year: parts.year ?? 2027, month: parts.month ?? 1, day: parts.day ?? 1)
+                    ),
+                    forCustomer: customer.id,
+                    by: system
+                )
+            }
+        }
+        try await seedOpportunities(for: created, by: system)
+    }
+
+    /// Two to three deals per customer, spread over the stages; some won, some lost.
+    private func seedOpportunities(for customers: [Customer], by system: Principal) async throws {
+        let stages = ["new", "qualified", "proposal", "negotiation"]
+        let reasons = ["price", "competitor", "timing", "no_budget"]
+        for (index, customer) in customers.enumerated() {
+            let currency = customer.region == "emea" ? "EUR" : "USD"
+            for deal in 0..<(2 + index % 2) {
+                let number = index * 3 + deal
+                var opportunity = try await services.opportunities.create(
+                    NewOpportunity(
+                        customerID: customer.id,
+                        title: ["Annual supply contract", "Pilot project", "Spare parts framework"][deal % 3],
+                        amountMinor: (12 + number * 7 % 40) * 100_000,
+                        currency: currency,
+                        expectedClose: LocalDate(year: 2027, month: 1 + number % 6, day: 15),
+                        stage: stages[number % stages.count]
+                    ),
+                    by: system
+                )
+                switch number % 5 {
+                case 1: opportunity = try await services.opportunities.win(id: opportunity.id, note: "Signed", by: system)
+                case 3:
+                    opportunity = try await services.opportunities.lose(
+                        id: opportunity.id,
+                        reason: reasons[number % reasons.count],
+                        note: nil,
+                        by: system
+                    )
+                case 2:
+                    if opportunity.stage != "negotiation" {
+                        let next = stages[(stages.firstIndex(of: opportunity.stage) ?? 0) + 1]
+                        opportunity = try await services.opportunities.move(id: opportunity.id, to: next, note: nil, by: system)
+                    }
+                default: break
+                }
+            }
+        }
+    }
+}
