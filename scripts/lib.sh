@@ -52,7 +52,7 @@ baton_start_throwaway_cluster() {
     [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$BATON_CLUSTER_DIR"
     baton_as_pg "$bindir/initdb" -D "$BATON_CLUSTER_DIR/data" -U postgres --auth=trust -E UTF8 --locale=C --no-sync >/dev/null
     baton_as_pg "$bindir/pg_ctl" -D "$BATON_CLUSTER_DIR/data" -l "$BATON_CLUSTER_DIR/server.log" -w -t 60 \
-        -o "-c listen_addresses=127.0.0.1 -p $BATON_CLUSTER_PORT -c unix_socket_directories=$BATON_CLUSTER_DIR -c max_connections=${BATON_CLUSTER_MAX_CONNECTIONS:-400} -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+        -o "-c listen_addresses=127.0.0.1 -p $BATON_CLUSTER_PORT -c unix_socket_directories=$BATON_CLUSTER_DIR -c max_connections=${BATON_CLUSTER_MAX_CONNECTIONS:-1000} -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
         start >/dev/null
     BATON_CLUSTER_URL="postgres://postgres@127.0.0.1:$BATON_CLUSTER_PORT/postgres"
     BATON_CLUSTER_DESCRIPTION="127.0.0.1:$BATON_CLUSTER_PORT, data in $BATON_CLUSTER_DIR"
