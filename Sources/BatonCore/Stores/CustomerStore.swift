@@ -44,12 +44,7 @@ public struct CustomerStore: Sendable {
     )
         -> PostgresQuery
     {
-        """
-        INSERT INTO events (type, source, actor_type, actor_id, entity_type, entity_id, region, data)
-        SELECT \(type), \(principal.source), 'principal', \(principal.actorID), 'customer', \(unescaped: customer),
-               \(unescaped: region), \(unescaped: data)
-        FROM \(unescaped: source)
-        """
+        EventStore.insert(type, from: source, entityType: "customer", entity: customer, region: region, data: data, by: principal)
     }
 
     // MARK: - Read
