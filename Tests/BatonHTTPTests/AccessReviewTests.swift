@@ -148,6 +148,10 @@ import Yams
             let policyID = try #require(try policy.json(AnyJSON.self)["id"]?.int)
             try api.expect(.created, await api.call(.post, "/v1/regions/emea/holidays", json: #"{"date":"2026-12-25","name":"Christmas"}"#))
 
+            let reviewed = try await api.call(.post, "/v1/customers", json: #"{"region":"emea","name":"Reviewed cases","force":true}"#)
+            try api.expect(.created, reviewed)
+            let reviewedID = try #require(try reviewed.json(AnyJSON.self)["customer"]?["id"]?.int)
+
             // Valid bodies, so that what decides the status is access and not the body's shape.
             let bodies = [
                 "POST /v1/regions": #"{"code":"latam","name":"LATAM","time_zone":"America/Sao_Paulo"}"#,
@@ -174,6 +178,13 @@ import Yams
                 "POST /v1/customers/{id}/contacts": #"{"name":"Someone"}"#,
                 "PATCH /v1/customers/{id}/contacts/{contact_id}": #"{"role":"Buyer"}"#,
                 "POST /v1/customers/{id}/interactions": #"{"kind":"note","summary":"reviewed"}"#,
+                "POST /v1/cases": #"{"customer_id":\#(reviewedID),"kind":"inquiry","subject":"Reviewed"}"#,
+                "PATCH /v1/cases/{id}": #"{"priority":"high"}"#,
+                "POST /v1/cases/{id}/pending": #"{"waiting_on":"customer"}"#,
+                "POST /v1/cases/{id}/resolve": #"{"resolution":"Reviewed"}"#,
+                "POST /v1/cases/{id}/reopen": #"{"reason":"Reviewed"}"#,
+                "POST /v1/feedback": #"{"customer_id":\#(reviewedID),"score":5}"#,
+                "PUT /v1/regions/{code}/case-settings": #"{"reopen_window_days":14}"#,
             ]
             var checked = 0
             for (operation, id) in operations {
@@ -200,6 +211,12 @@ import Yams
                         let id = try #require(created["customer"]?["id"]?.int)
                         let contact = try #require(created["contacts"]?[0]?["id"]?.int)
                         path = path.replacingOccurrences(of: "{id}", with: "\(id)").replacingOccurrences(of: "{contact_id}", with: "\(contact)")
+                        headers[HTTPField.Name("If-Match")!] = #""1""#
+                    } else if path.hasPrefix("/v1/cases/{id}") {
+                        // A case of an EMEA customer per call, at version 1.
+                        let opened = try await api.call(.post, "/v1/cases", json: #"{"customer_id":\#(reviewedID),"kind":"complaint","subject":"R"}"#)
+                        let id = try #require(try opened.json(AnyJSON.self)["id"]?.int)
+                        path = path.replacingOccurrences(of: "{id}", with: "\(id)")
                         headers[HTTPField.Name("If-Match")!] = #""1""#
                     } else if path.hasPrefix("/v1/tasks/{id}") {
                         let task = try await api.call(.post, "/v1/teams/sales-emea/tasks", json: #"{"kind":"k","title":"reviewed"}"#)

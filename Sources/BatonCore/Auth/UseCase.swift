@@ -24,6 +24,10 @@ public enum UseCase: String, Sendable, CaseIterable {
     // Customers
     case listCustomers, createCustomer, getCustomer, updateCustomer, deleteCustomer
     case listContacts, addContact, updateContact, listInteractions, logInteraction, getCustomerTimeline
+    // Cases and feedback
+    case listCases, createCase, getCase, updateCase, deleteCase, listCaseTransitions
+    case openCase, setCasePending, resolveCase, closeCase, reopenCase
+    case getCaseSettings, setCaseSettings, listFeedback, createFeedback, getCSAT
 
     /// Who may call an operation.
     public enum Access: Sendable, Equatable {
@@ -64,6 +68,12 @@ public enum UseCase: String, Sendable, CaseIterable {
         case .getCustomer, .listContacts, .listInteractions, .getCustomerTimeline: .region(.readRecords)
         case .updateCustomer, .addContact, .updateContact, .logInteraction: .region(.editRecords)
         case .deleteCustomer: .region(.deleteRecords)
+        case .listCases, .listFeedback, .getCSAT: .anyToken
+        case .createCase, .createFeedback: .role(.editRecords)
+        case .getCase, .listCaseTransitions, .getCaseSettings: .region(.readRecords)
+        case .updateCase, .openCase, .setCasePending, .resolveCase, .closeCase, .reopenCase: .region(.editRecords)
+        case .deleteCase: .region(.deleteRecords)
+        case .setCaseSettings: .role(.manageReferenceData)
         }
     }
 

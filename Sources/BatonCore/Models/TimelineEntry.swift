@@ -2,9 +2,10 @@ public import Foundation
 
 /// One line of a customer's timeline: something that happened, when, and the record it links to.
 public struct TimelineEntry: Sendable, Equatable, Codable {
-    /// `interaction`, `task` or `event` (a change of the customer's records).
+    /// `interaction`, `task`, `event` (a change of the customer's records), `case` or `feedback`.
     public var kind: String
-    /// The interaction's kind, the task's state, or the event's type.
+    /// The interaction's kind, the task's state, the event's type, the case's state, or the
+    /// feedback's score (`score_4`).
     public var type: String
     public var at: Date
     public var id: Int

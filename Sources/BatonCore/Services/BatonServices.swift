@@ -11,6 +11,7 @@ public struct BatonServices: Sendable {
     public let tokens: TokenService
     public let events: EventService
     public let customers: CustomerService
+    public let cases: CaseService
 
     /// `desks` are this process's long-poll waiters, woken by notifications from every server
     /// (``NotificationRouter``); a process that does not serve long polls can use its own.
@@ -25,5 +26,6 @@ public struct BatonServices: Sendable {
         self.tokens = TokenService(database: database)
         self.events = EventService(database: database, desks: desks)
         self.customers = CustomerService(database: database, wakeups: wakeups, tasks: tasks)
+        self.cases = CaseService(database: database, wakeups: wakeups, tasks: tasks)
     }
 }
