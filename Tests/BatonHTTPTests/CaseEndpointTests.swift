@@ -94,6 +94,8 @@ import Testing
             let foreignContact = try #require(try other.json(AnyJSON.self)["contacts"]?[0]?["id"]?.int)
             for (json, field) in [
                 (#"{"customer_id":\#(customer),"kind":"inquiry","subject":"x","team":"nowhere-emea"}"#, "team"),
+                (#"{"customer_id":\#(customer),"kind":"inquiry","subject":"x","team":"Not A Team!"}"#, "team"),
+                (#"{"customer_id":\#(customer),"kind":"inquiry","subject":"   "}"#, "subject"),
                 (#"{"customer_id":\#(customer),"kind":"inquiry","subject":"x","contact_id":\#(foreignContact)}"#, "contact_id"),
                 (#"{"customer_id":999999,"kind":"inquiry","subject":"x"}"#, "customer_id"),
             ] {
@@ -539,7 +541,7 @@ import Testing
             }
             let months = try await periods("region=emea&from=2026-01-01&to=2026-03-31&grain=month")
             #expect(months.compactMap { $0["start"]?.string } == ["2026-01-01", "2026-02-01", "2026-03-01"])
-            #expect(months.compactMap { $0["end"]?.string } == ["2026-02-01", "2026-03-01", "2026-04-01"])
+            #expect(months.compactMap { $0["end"]?.string } == ["2026-01-31", "2026-02-28", "2026-03-31"])
             #expect(months.compactMap { $0["responses"]?.int } == [3, 0, 2])
             #expect(months.compactMap { $0["satisfied"]?.int } == [2, 0, 1])
             #expect(months.map { $0["csat"] } == [.number(66.7), nil, .number(50)], "no responses: no percentage")

@@ -7,7 +7,7 @@ public enum CSATGrain: String, Sendable, Codable, CaseIterable {
 
 /// The CSAT of one period: the share of 4 and 5 scores among the responses.
 public struct CSATPeriod: Sendable, Equatable, Codable {
-    /// The period's first day (UTC, `YYYY-MM-DD`), and the day after its last.
+    /// The period's first and last day (UTC, `YYYY-MM-DD`).
     public var start: String
     public var end: String
     public var responses: Int

@@ -35,15 +35,16 @@ public struct NewCase: Sendable, Equatable, Codable {
         if let contactID, contactID < 1 { throw .invalidArgument("contact_id is not a contact id", field: "contact_id") }
         try CaseRules.check(subject: subject)
         try CaseRules.check(description: description)
-        if let team, !TextRules.isTeamSlug(team) { throw .invalidArgument("team is not a team slug", field: "team") }
     }
 }
 
 /// The length rules of case fields, shared by opening and editing.
 enum CaseRules {
     static func check(subject: String) throws(BatonError) {
-        guard TextRules.hasLength(subject, in: 1...300), subject.unicodeScalars.contains(where: { !TextRules.isSpace($0) }) else {
-            throw .invalidArgument("subject must be 1 to 300 characters, not only spaces", field: "subject")
+        guard TextRules.hasLength(subject, in: 1...300) else { throw .invalidArgument("subject must be 1 to 300 characters", field: "subject") }
+        // The document cannot say "not only spaces": a rule (422), not a malformed request.
+        guard subject.unicodeScalars.contains(where: { !TextRules.isSpace($0) }) else {
+            throw BatonError(.ruleViolation, "subject must not be only spaces", details: ["field": "subject"])
         }
     }
 

@@ -101,7 +101,7 @@ public struct FeedbackStore: Sendable {
         let rows = try await pool.query(
             """
             WITH periods AS (
-                SELECT p::date AS start, (p + \(unescaped: step))::date AS "end"
+                SELECT p::date AS start, (p + \(unescaped: step))::date - 1 AS last
                 FROM generate_series(date_trunc(\(grain.rawValue), \(from.description)::date::timestamp),
                                      date_trunc(\(grain.rawValue), \(to.description)::date::timestamp),
                                      \(unescaped: step)) AS p
@@ -109,20 +109,20 @@ public struct FeedbackStore: Sendable {
             scores AS (
                 SELECT (created_at AT TIME ZONE 'UTC')::date AS day, score FROM feedback
                 WHERE created_at >= (SELECT min(start) FROM periods)::timestamp AT TIME ZONE 'UTC'
-                  AND created_at < (SELECT max("end") FROM periods)::timestamp AT TIME ZONE 'UTC'
+                  AND created_at < ((SELECT max(last) FROM periods) + 1)::timestamp AT TIME ZONE 'UTC'
                   AND \(PostgresQuery.joined(conditions, separator: " AND "))
             )
-            SELECT p.start::text AS start, p."end"::text AS "end", count(s.score)::int AS responses,
+            SELECT p.start::text AS start, p.last::text AS last, count(s.score)::int AS responses,
                    count(s.score) FILTER (WHERE s.score >= 4)::int AS satisfied
-            FROM periods p LEFT JOIN scores s ON s.day >= p.start AND s.day < p."end"
-            GROUP BY p.start, p."end"
+            FROM periods p LEFT JOIN scores s ON s.day BETWEEN p.start AND p.last
+            GROUP BY p.start, p.last
             ORDER BY p.start
             """
         )
         return try rows.map { row in
             CSATPeriod(
                 start: try row.decode(String.self, "start"),
-                end: try row.decode(String.self, "end"),
+                end: try row.decode(String.self, "last"),
                 responses: try row.decode(Int.self, "responses"),
                 satisfied: try row.decode(Int.self, "satisfied")
             )

@@ -119,7 +119,7 @@ extension APIHandler {
         let principal = try RequestPrincipal.require()
         guard case .json(let body) = input.body else { throw BatonError.invalidArgument("expected JSON") }
         let settings = try await services.cases.setSettings(
-            CaseSettings(region: input.path.code, reopenWindowDays: body.reopenWindowDays),
+            CaseSettings(region: input.path.code, reopenWindowDays: Int(body.reopenWindowDays)),
             by: principal
         )
         return .ok(.init(body: .json(.init(settings))))
@@ -145,7 +145,7 @@ extension APIHandler {
                 customerID: Int(body.customerId),
                 caseID: body.caseId.map(Int.init),
                 orderID: body.orderId.map(Int.init),
-                score: body.score,
+                score: Int(body.score),
                 comment: body.comment
             ),
             idempotencyKey: RawRequestHeaders.idempotencyKey(parsed: input.headers.idempotencyKey),

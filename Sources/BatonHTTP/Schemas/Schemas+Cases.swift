@@ -43,7 +43,7 @@ extension Components.Schemas.CaseTransition {
 
 extension Components.Schemas.CaseSettings {
     init(_ settings: CaseSettings) {
-        self.init(region: settings.region, reopenWindowDays: settings.reopenWindowDays)
+        self.init(region: settings.region, reopenWindowDays: Int32(settings.reopenWindowDays))
     }
 }
 
@@ -56,7 +56,7 @@ extension Components.Schemas.Feedback {
             orderId: feedback.orderID.map(Int64.init),
             region: feedback.region,
             team: feedback.team,
-            score: feedback.score,
+            score: Int32(feedback.score),
             comment: feedback.comment,
             createdBy: feedback.createdBy,
             createdAt: feedback.createdAt
