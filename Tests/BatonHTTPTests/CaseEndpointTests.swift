@@ -222,6 +222,21 @@ import Testing
             let types = task["events"]?.array.compactMap { $0["type"]?.string } ?? []
             #expect(types.filter { $0 == "task.held" }.count == 2)
             #expect(types.filter { $0 == "task.resumed" }.count == 2)
+            // A case task handed to another team is followed there.
+            let handed = try await Self.open(api, customer: customer)
+            let handedID = try #require(handed["id"]?.int)
+            let handoff = try await api.call(
+                .post,
+                "/v1/tasks/\(try #require(handed["task_id"]?.int))/handoff",
+                json: #"{"to_team":"logistics-emea","note":"the parcel"}"#
+            )
+            try api.expect(.ok, handoff)
+            let successor = try #require(try handoff.json(AnyJSON.self)["task"]?["id"]?.int)
+            try api.expect(.ok, await Self.act(api, handedID, "pending", #"{"waiting_on":"customer"}"#))
+            let followed = try await api.call(.get, "/v1/tasks/\(successor)").json(AnyJSON.self)
+            #expect(followed["task"]?["hold"] != nil, "the task it was handed to is held")
+            try api.expect(.ok, await Self.act(api, handedID, "resolve", #"{"resolution":"Found it"}"#))
+            #expect(try await api.call(.get, "/v1/tasks/\(successor)").json(AnyJSON.self)["task"]?["state"]?.string == "cancelled")
             // Resolved while waiting on the customer: the held task is cancelled, its clocks stop.
             try api.expect(.ok, await Self.act(api, id, "pending", #"{"waiting_on":"customer"}"#))
             try api.expect(.ok, await Self.act(api, id, "resolve", #"{"resolution":"Invoice received"}"#))

@@ -148,18 +148,10 @@ public struct CaseService: Sendable {
                 by: principal,
                 on: tx
             )
-            if let taskID = current.taskID, let task = try await TaskStore(pool: database.pool).lock(id: taskID, on: tx), task.state.isLive {
-                if current.state == .pendingCustomer, task.hold != nil {
-                    let resumed = try await tasks.sla.resume(taskID: taskID, by: principal, catalog: catalog, on: tx)
-                    if resumed.state == .queued { queuedIn.insert(resumed.team) }
-                }
-                if action == .waitOnCustomer, task.hold == nil {
-                    let reason = Self.title("Case \(id) waits on the customer" + (note.map { ": \($0)" } ?? ""), limit: 1000)
-                    _ = try await tasks.sla.hold(taskID: taskID, reason: reason, by: principal, catalog: catalog, on: tx)
-                }
-                if action == .resolve {
-                    _ = try await tasks.cancelIfLive(id: taskID, reason: "case \(id) was resolved", by: principal, on: tx)
-                }
+            if let taskID = current.taskID,
+                let woken = try await applyToTask(taskID, of: current, action, note: note, by: principal, catalog: catalog, on: tx)
+            {
+                queuedIn.insert(woken)
             }
             guard action == .resolve || action == .reopen else { return record }
             guard let team = try await TeamStore(pool: database.pool).find(record.team, on: tx) else {
@@ -228,6 +220,37 @@ public struct CaseService: Sendable {
             throw BatonError(.ruleViolation, "region \(customer.region) has no support team; name the team", details: ["field": "team"])
         }
         return team
+    }
+
+    /// What an action does to the case's task, or to the live task it was handed off to: leaving
+    /// `pending_customer` resumes its clocks, waiting on the customer holds them, resolving
+    /// cancels it. A task that has finished is left alone. Returns the team of a task that is
+    /// claimable again.
+    private func applyToTask(
+        _ taskID: Int,
+        of record: Case,
+        _ action: CaseAction,
+        note: String?,
+        by principal: Principal,
+        catalog: SLACatalog.Snapshot,
+        on tx: PostgresConnection
+    ) async throws -> String? {
+        guard let liveID = try await store.liveTask(inChainOf: taskID, on: tx),
+            let task = try await TaskStore(pool: database.pool).lock(id: liveID, on: tx), task.state.isLive
+        else { return nil }
+        var woken: String?
+        if record.state == .pendingCustomer, task.hold != nil {
+            let resumed = try await tasks.sla.resume(taskID: task.id, by: principal, catalog: catalog, on: tx)
+            if resumed.state == .queued { woken = resumed.team }
+        }
+        if action == .waitOnCustomer, task.hold == nil {
+            let reason = Self.title("Case \(record.id) waits on the customer" + (note.map { ": \($0)" } ?? ""), limit: 1000)
+            _ = try await tasks.sla.hold(taskID: task.id, reason: reason, by: principal, catalog: catalog, on: tx)
+        }
+        if action == .resolve {
+            _ = try await tasks.cancelIfLive(id: task.id, reason: "case \(record.id) was resolved", by: principal, on: tx)
+        }
+        return woken
     }
 
     /// 409 when a resolved or closed case is past its region's reopen window.

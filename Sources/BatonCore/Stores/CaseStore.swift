@@ -108,6 +108,18 @@ public struct CaseStore: Sendable {
         }
     }
 
+    /// The live (queued or claimed) task of the handoff chain `taskID` is on, newest first: a
+    /// case's task handed to another team is followed there.
+    public func liveTask(inChainOf taskID: Int, on tx: PostgresConnection) async throws -> Int? {
+        try await tx.query(
+            """
+            SELECT id FROM tasks
+            WHERE chain_id = (SELECT chain_id FROM tasks WHERE id = \(taskID)) AND state IN ('queued', 'claimed')
+            ORDER BY id DESC LIMIT 1
+            """
+        ).first?.decode(Int.self, "id")
+    }
+
     // MARK: - Write
 
     /// Opens a case in state `new`, owned by `team`, with its first transition and its event,
