@@ -45,6 +45,13 @@ struct RequestBodyGate: Sendable {
     static let declaredMembers: [String: Set<String>] = [
         "POST /v1/campaigns": ["budget_minor", "channel", "currency", "ends_on", "name", "owner_id", "region", "starts_on"],
         "PATCH /v1/campaigns/{id}": ["budget_minor", "channel", "ends_on", "name", "owner_id", "starts_on"],
+        "POST /v1/cases": ["channel", "contact_id", "customer_id", "description", "kind", "priority", "subject", "team"],
+        "PATCH /v1/cases/{id}": ["channel", "contact_id", "description", "priority", "subject"],
+        "POST /v1/cases/{id}/close": ["note"],
+        "POST /v1/cases/{id}/open": ["note"],
+        "POST /v1/cases/{id}/pending": ["note", "waiting_on"],
+        "POST /v1/cases/{id}/reopen": ["reason"],
+        "POST /v1/cases/{id}/resolve": ["resolution"],
         "POST /v1/customers": [
             "campaign_id", "contacts", "email", "force", "legal_name", "name", "notes", "owner_id", "phone", "preferred_channel", "region", "role",
             "segment", "status", "tags", "website",
@@ -53,6 +60,7 @@ struct RequestBodyGate: Sendable {
         "POST /v1/customers/{id}/contacts": ["email", "name", "phone", "preferred_channel", "role"],
         "PATCH /v1/customers/{id}/contacts/{contact_id}": ["email", "name", "phone", "preferred_channel", "role"],
         "POST /v1/customers/{id}/interactions": ["contact_id", "follow_up_on", "kind", "member_id", "occurred_at", "summary"],
+        "POST /v1/feedback": ["case_id", "comment", "customer_id", "order_id", "score"],
         "POST /v1/members": ["email", "name"],
         "POST /v1/members/{id}/memberships": ["role", "team"],
         "POST /v1/opportunities": [
@@ -89,6 +97,7 @@ struct RequestBodyGate: Sendable {
             "title", "type",
         ],
         "POST /v1/tokens": ["all_regions", "expires_at", "name", "regions", "role", "teams"],
+        "PUT /v1/regions/{code}/case-settings": ["reopen_window_days"],
         "PUT /v1/regions/{code}/calendar": [
             "date", "end", "friday", "holidays", "hours", "monday", "name", "saturday", "start", "sunday", "thursday", "time_zone", "tuesday",
             "wednesday",

@@ -147,8 +147,9 @@ import Yams
             try api.expect(.created, policy)
             let policyID = try #require(try policy.json(AnyJSON.self)["id"]?.int)
             try api.expect(.created, await api.call(.post, "/v1/regions/emea/holidays", json: #"{"date":"2026-12-25","name":"Christmas"}"#))
-            // Customer 1: the EMEA customer the reviewed deals are for.
-            try api.expect(.created, await api.call(.post, "/v1/customers", json: #"{"region":"emea","name":"Reviewed account"}"#))
+            let reviewed = try await api.call(.post, "/v1/customers", json: #"{"region":"emea","name":"Reviewed cases","force":true}"#)
+            try api.expect(.created, reviewed)
+            let reviewedID = try #require(try reviewed.json(AnyJSON.self)["customer"]?["id"]?.int)
 
             // Valid bodies, so that what decides the status is access and not the body's shape.
             let bodies = [
@@ -176,7 +177,7 @@ import Yams
                 "POST /v1/customers/{id}/contacts": #"{"name":"Someone"}"#,
                 "PATCH /v1/customers/{id}/contacts/{contact_id}": #"{"role":"Buyer"}"#,
                 "POST /v1/customers/{id}/interactions": #"{"kind":"note","summary":"reviewed"}"#,
-                "POST /v1/opportunities": #"{"customer_id":1,"title":"Reviewed","amount_minor":100,"currency":"EUR"}"#,
+                "POST /v1/opportunities": #"{"customer_id":\#(reviewedID),"title":"Reviewed","amount_minor":100,"currency":"EUR"}"#,
                 "PATCH /v1/opportunities/{id}": #"{"title":"Reviewed again"}"#,
                 "POST /v1/opportunities/{id}/stage": #"{"stage":"qualified"}"#,
                 "POST /v1/opportunities/{id}/lose": #"{"reason":"price"}"#,
@@ -184,6 +185,13 @@ import Yams
                     #"{"stages":[{"stage":"new","name":"New","probability":10}],"lost_reasons":[{"reason":"price","name":"Price"}]}"#,
                 "POST /v1/campaigns": #"{"region":"emea","name":"Reviewed","channel":"email","currency":"EUR"}"#,
                 "PATCH /v1/campaigns/{id}": #"{"name":"Reviewed again"}"#,
+                "POST /v1/cases": #"{"customer_id":\#(reviewedID),"kind":"inquiry","subject":"Reviewed"}"#,
+                "PATCH /v1/cases/{id}": #"{"priority":"high"}"#,
+                "POST /v1/cases/{id}/pending": #"{"waiting_on":"customer"}"#,
+                "POST /v1/cases/{id}/resolve": #"{"resolution":"Reviewed"}"#,
+                "POST /v1/cases/{id}/reopen": #"{"reason":"Reviewed"}"#,
+                "POST /v1/feedback": #"{"customer_id":\#(reviewedID),"score":5}"#,
+                "PUT /v1/regions/{code}/case-settings": #"{"reopen_window_days":14}"#,
             ]
             var checked = 0
             for (operation, id) in operations {
@@ -216,7 +224,7 @@ import Yams
                         let deal = try await api.call(
                             .post,
                             "/v1/opportunities",
-                            json: #"{"customer_id":1,"title":"Reviewed deal","amount_minor":100,"currency":"EUR"}"#
+                            json: #"{"customer_id":\#(reviewedID),"title":"Reviewed deal","amount_minor":100,"currency":"EUR"}"#
                         )
                         let id = try #require(try deal.json(AnyJSON.self)["id"]?.int)
                         path = path.replacingOccurrences(of: "{id}", with: "\(id)")
@@ -228,6 +236,12 @@ import Yams
                             json: #"{"region":"emea","name":"Reviewed campaign","channel":"email","currency":"EUR"}"#
                         )
                         let id = try #require(try campaign.json(AnyJSON.self)["id"]?.int)
+                        path = path.replacingOccurrences(of: "{id}", with: "\(id)")
+                        headers[HTTPField.Name("If-Match")!] = #""1""#
+                    } else if path.hasPrefix("/v1/cases/{id}") {
+                        // A case of an EMEA customer per call, at version 1.
+                        let opened = try await api.call(.post, "/v1/cases", json: #"{"customer_id":\#(reviewedID),"kind":"complaint","subject":"R"}"#)
+                        let id = try #require(try opened.json(AnyJSON.self)["id"]?.int)
                         path = path.replacingOccurrences(of: "{id}", with: "\(id)")
                         headers[HTTPField.Name("If-Match")!] = #""1""#
                     } else if path.hasPrefix("/v1/tasks/{id}") {

@@ -30,6 +30,10 @@ public enum UseCase: String, Sendable, CaseIterable {
     case getPipeline, getPipelineSettings, setPipelineSettings
     // Campaigns
     case listCampaigns, createCampaign, getCampaign, updateCampaign, getCampaignResults
+    // Cases and feedback
+    case listCases, createCase, getCase, updateCase, deleteCase, listCaseTransitions
+    case openCase, setCasePending, resolveCase, closeCase, reopenCase
+    case getCaseSettings, setCaseSettings, listFeedback, createFeedback, getCSAT
 
     /// Who may call an operation.
     public enum Access: Sendable, Equatable {
@@ -77,6 +81,12 @@ public enum UseCase: String, Sendable, CaseIterable {
             .region(.editRecords)
         case .deleteOpportunity: .region(.deleteRecords)
         case .setPipelineSettings: .role(.manageReferenceData)
+        case .listCases, .listFeedback, .getCSAT: .anyToken
+        case .createCase, .createFeedback: .role(.editRecords)
+        case .getCase, .listCaseTransitions, .getCaseSettings: .region(.readRecords)
+        case .updateCase, .openCase, .setCasePending, .resolveCase, .closeCase, .reopenCase: .region(.editRecords)
+        case .deleteCase: .region(.deleteRecords)
+        case .setCaseSettings: .role(.manageReferenceData)
         }
     }
 

@@ -2,9 +2,11 @@ public import Foundation
 
 /// One line of a customer's timeline: something that happened, when, and the record it links to.
 public struct TimelineEntry: Sendable, Equatable, Codable {
-    /// `interaction`, `task`, `opportunity` (a transition) or `event` (a change of the customer's records).
+    /// `interaction`, `task`, `opportunity` (a transition), `event` (a change of the customer's
+    /// records), `case` or `feedback`.
     public var kind: String
-    /// The interaction's kind, the task's state, the transition's action, or the event's type.
+    /// The interaction's kind, the task's state, the transition's action, the event's type, the
+    /// case's state, or the feedback's score (`score_4`).
     public var type: String
     public var at: Date
     public var id: Int

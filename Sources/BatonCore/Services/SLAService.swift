@@ -160,6 +160,25 @@ public struct SLAService: Sendable {
         return task
     }
 
+    /// Holds a task's clocks on the caller's transaction, for a write that pauses the record the
+    /// task is about (a case waiting on the customer); the caller has authorized that write.
+    func hold(
+        taskID: Int,
+        reason: String,
+        by principal: Principal,
+        catalog: SLACatalog.Snapshot,
+        on tx: PostgresConnection
+    ) async throws
+        -> QueueTask
+    {
+        try await clocks.hold(taskID: taskID, reason: reason, until: nil, by: principal, catalog: catalog, on: tx) { _ in }
+    }
+
+    /// Resumes a held task on the caller's transaction (see ``hold(taskID:reason:by:catalog:on:)``).
+    func resume(taskID: Int, by principal: Principal, catalog: SLACatalog.Snapshot, on tx: PostgresConnection) async throws -> QueueTask {
+        try await clocks.resume(taskID: taskID, by: principal, catalog: catalog, on: tx) { _ in }
+    }
+
     /// Resumes a task whose hold's `until` has passed, for the monitor: nothing happens (and
     /// `false` comes back) when another server or a person resumed it first.
     func resumeEndedHold(taskID: Int) async throws -> Bool {

@@ -277,6 +277,20 @@ public struct TaskService: Sendable {
         return task
     }
 
+    /// Cancels a queued or claimed task on the caller's transaction, for a write that makes it
+    /// moot (a resolved case); `nil` when the task had already finished.
+    func cancelIfLive(id: Int, reason: String, by principal: Principal, on tx: PostgresConnection) async throws -> QueueTask? {
+        try await store.transition(
+            id: id,
+            from: [.queued, .claimed],
+            to: .cancelled,
+            eventType: "task.cancelled",
+            reason: reason,
+            by: principal,
+            on: tx
+        )
+    }
+
     /// Hands a live task to another team in one transaction: the task becomes `handed_off`, a
     /// new task is queued in the target team on the same chain (its SLA clocks started, OLAs
     /// from the source department included), and the old team's clocks stop.

@@ -31,11 +31,11 @@ public struct CampaignStore: Sendable {
     }
 
     static func event(_ type: String, from source: String, data: String, by principal: Principal) -> PostgresQuery {
-        EventStore.recordEvents(
+        EventStore.insert(
             type,
             from: source,
             entityType: "campaign",
-            entityID: "\(source).id::text",
+            entity: "\(source).id::text",
             region: "\(source).region",
             data: data,
             by: principal

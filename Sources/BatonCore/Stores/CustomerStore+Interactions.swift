@@ -108,9 +108,10 @@ extension CustomerStore {
     // MARK: - Timeline
 
     /// Everything about a customer, newest first: its interactions, the tasks about it
-    /// (subject `customer:ID`), its opportunities' transitions and the changes to its records
-    /// (events), a page at a time. The
-    /// cursor is the last entry's time, kind and id.
+    /// (subject `customer:ID`), its opportunities' transitions, the changes to its records
+    /// (events; those of its opportunities, cases and feedback have their own entity types and
+    /// are not repeated), its cases (at their opening, with their current state) and its
+    /// feedback, a page at a time. The cursor is the last entry's time, kind and id.
     public func timeline(of customer: Customer, page: PageRequest) async throws -> Page<TimelineEntry> {
         var beforeTime = Date.distantFuture
         var beforeKind = "~"
@@ -147,6 +148,13 @@ extension CustomerStore {
                 UNION ALL
                 SELECT 'event', e.type, e.occurred_at, e.id, coalesce(e.data->>'name', e.data->>'summary', e.data->>'status', e.type), NULL
                 FROM events e WHERE e.entity_type = 'customer' AND e.entity_id = \(key) AND e.type <> 'interaction.logged'
+                UNION ALL
+                SELECT 'case', c.state, c.created_at, c.id, c.subject, '/v1/cases/' || c.id
+                FROM cases c WHERE c.customer_id = \(customer.id) AND c.deleted_at IS NULL
+                UNION ALL
+                SELECT 'feedback', 'score_' || f.score, f.created_at, f.id, coalesce(f.comment, 'score ' || f.score),
+                       '/v1/feedback?customer_id=' || f.customer_id
+                FROM feedback f WHERE f.customer_id = \(customer.id)
             ) AS entries
             WHERE (at, kind, id) < (\(beforeTime)::timestamptz, \(beforeKind)::text, \(beforeID)::bigint)
             ORDER BY at DESC, kind DESC, id DESC

@@ -45,7 +45,7 @@ public struct CustomerStore: Sendable {
     )
         -> PostgresQuery
     {
-        EventStore.recordEvents(type, from: source, entityType: "customer", entityID: customer, region: region, data: data, by: principal)
+        EventStore.insert(type, from: source, entityType: "customer", entity: customer, region: region, data: data, by: principal)
     }
 
     // MARK: - Read

@@ -61,26 +61,6 @@ public struct EventStore: Sendable {
         )
     }
 
-    /// An `INSERT INTO events` of one event per row of CTE `source`, about the record
-    /// `entityType`/`entityID` (an SQL expression over the rows) in `region` (another), for use
-    /// inside a `WITH` so the event is written by the statement that made the change.
-    static func recordEvents(
-        _ type: String,
-        from source: String,
-        entityType: String,
-        entityID: String,
-        region: String,
-        data: String,
-        by principal: Principal
-    ) -> PostgresQuery {
-        """
-        INSERT INTO events (type, source, actor_type, actor_id, entity_type, entity_id, region, data)
-        SELECT \(type), \(principal.source), 'principal', \(principal.actorID), \(entityType), \(unescaped: entityID),
-               \(unescaped: region), \(unescaped: data)
-        FROM \(unescaped: source)
-        """
-    }
-
     /// Events after the event `after` (0 for the beginning) in feed order, up to `limit`,
     /// optionally only of some types and of one team, within `scope`: a scoped caller sees the
     /// events of its teams (events of no team, such as a new member, only with every region).

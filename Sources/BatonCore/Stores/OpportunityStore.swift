@@ -47,11 +47,11 @@ public struct OpportunityStore: Sendable {
 
     /// One event per row of CTE `source` (opportunities), for use inside a `WITH`.
     static func event(_ type: String, from source: String, data: String, by principal: Principal) -> PostgresQuery {
-        EventStore.recordEvents(
+        EventStore.insert(
             type,
             from: source,
             entityType: "opportunity",
-            entityID: "\(source).id::text",
+            entity: "\(source).id::text",
             region: "\(source).region",
             data: data,
             by: principal

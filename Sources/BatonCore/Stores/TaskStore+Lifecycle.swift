@@ -246,14 +246,16 @@ extension TaskStore {
     }
 
     /// Moves a task from one of `from` states to `to` with an event; `nil` when it was not in
-    /// one of those states (or does not exist). Used for retry (dead → queued) and cancel.
+    /// one of those states (or does not exist). Used for retry (dead → queued) and cancel; on
+    /// `connection` when it is part of the caller's transaction.
     public func transition(
         id: Int,
         from: [TaskState],
         to: TaskState,
         eventType: String,
         reason: String?,
-        by principal: Principal
+        by principal: Principal,
+        on connection: PostgresConnection? = nil
     ) async throws -> QueueTask? {
         let resetAttempts = to == .queued
         let changedEvents: PostgresQuery = """
@@ -262,8 +264,7 @@ extension TaskStore {
                    changed.region, jsonb_strip_nulls(jsonb_build_object('reason', \(reason)::text))
             FROM changed
             """
-        let rows = try await pool.query(
-            """
+        let query: PostgresQuery = """
             WITH changed AS (
                 UPDATE tasks
                 SET state = \(to.rawValue),
@@ -281,7 +282,8 @@ extension TaskStore {
             counted AS (\(unescaped: Self.countFinished(from: "changed", state: "changed.state")))
             SELECT \(unescaped: Self.columns) FROM changed
             """
-        )
+        let rows: PostgresQueryResult
+        if let connection { rows = try await connection.query(query) } else { rows = try await pool.query(query) }
         return try rows.first.map(Self.task)
     }
 
