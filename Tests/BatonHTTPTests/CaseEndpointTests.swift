@@ -454,6 +454,7 @@ import Testing
             #expect(!all.contains { $0["id"]?.int == id }, "a deleted case is not listed")
             let kept = try await database.pool.query("SELECT deleted_at IS NOT NULL AS gone FROM cases WHERE id = $1", [id])
             #expect(try kept.first?.decode(Bool.self, "gone") == true)
+            #expect(try await Self.tasks(of: id, database).map(\.state) == ["cancelled"], "no work is left about a deleted case")
         }
     }
 

@@ -96,11 +96,19 @@ public struct CaseService: Sendable {
         return updated
     }
 
-    /// Deletes a case (admin): it is kept for the audit trail and no longer listed.
+    /// Deletes a case (admin): it is kept for the audit trail and no longer listed, and the
+    /// unfinished tasks about it (subject `case:ID`, handed-off ones included) are cancelled.
     public func delete(id: Int, by principal: Principal) async throws -> Case {
         _ = try await reachable(id, for: .deleteCase, by: principal)
         let store = self.store
-        let deleted = try await database.pool.transaction { tx in try await store.delete(id: id, by: principal, on: tx) }
+        let tasks = self.tasks
+        let deleted = try await database.pool.transaction { tx -> Case? in
+            guard let deleted = try await store.delete(id: id, by: principal, on: tx) else { return nil }
+            for taskID in try await store.liveTasks(about: id, on: tx) {
+                _ = try await tasks.cancelIfLive(id: taskID, reason: "case \(id) was deleted", by: principal, on: tx)
+            }
+            return deleted
+        }
         guard let deleted else { throw BatonError.notFound("no case \(id)") }
         wakeups.eventsWritten()
         return deleted

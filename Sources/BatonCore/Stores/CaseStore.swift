@@ -120,6 +120,17 @@ public struct CaseStore: Sendable {
         ).first?.decode(Int.self, "id")
     }
 
+    /// The live (queued or claimed) tasks about a case, by their subject.
+    public func liveTasks(about caseID: Int, on tx: PostgresConnection) async throws -> [Int] {
+        try await tx.query(
+            """
+            SELECT id FROM tasks
+            WHERE subject_type = 'case' AND subject_id = \(String(caseID)) AND state IN ('queued', 'claimed')
+            ORDER BY id
+            """
+        ).map { try $0.decode(Int.self, "id") }
+    }
+
     // MARK: - Write
 
     /// Opens a case in state `new`, owned by `team`, with its first transition and its event,
