@@ -62,7 +62,9 @@ import Testing
                            (SELECT count(*) FROM tasks WHERE kind = 'customer_follow_up') AS follow_ups,
                            (SELECT count(DISTINCT stage) FROM opportunities WHERE outcome = 'open') AS open_stages,
                            (SELECT count(*) FROM opportunities WHERE outcome = 'won') AS won,
-                           (SELECT count(*) FROM opportunities WHERE outcome = 'lost') AS lost
+                           (SELECT count(*) FROM opportunities WHERE outcome = 'lost') AS lost,
+                           (SELECT count(DISTINCT state) FROM cases) AS case_states,
+                           (SELECT count(*) FROM feedback) AS feedback
                     """
                 ).first
             )
@@ -76,6 +78,8 @@ import Testing
             #expect(try records.decode(Int.self, "open_stages") == 4)
             #expect(try records.decode(Int.self, "won") > 0)
             #expect(try records.decode(Int.self, "lost") > 0)
+            #expect(try records.decode(Int.self, "case_states") == 6, "new, open, both pending, resolved and closed")
+            #expect(try records.decode(Int.self, "feedback") > 0)
 
             let sweep = try await SLAMonitor(services: BatonServices(database: database), logger: TestDatabase.quietLogger).sweep()
             #expect(sweep.breached > 0)

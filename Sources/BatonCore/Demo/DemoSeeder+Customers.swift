@@ -91,7 +91,8 @@ extension DemoSeeder {
     ]
 
     /// Customers with contacts and interactions, a campaign per region whose leads landed in
-    /// sales, and opportunities across every stage, won and lost.
+    /// sales, opportunities across every stage, won and lost, and cases in every state with
+    /// feedback.
     func seedCustomers(by system: Principal) async throws {
         var owners: [String: Int] = [:]
         for member in try await services.referenceData.members(page: try PageRequest(limit: 200, after: nil), by: system).items {
@@ -155,6 +156,53 @@ extension DemoSeeder {
             }
         }
         try await seedOpportunities(for: created, by: system)
+        try await seedCases(for: created, by: system)
+    }
+
+    /// Inquiries and complaints in every state, and feedback on the resolved ones and others.
+    private func seedCases(for customers: [Customer], by system: Principal) async throws {
+        let cases = services.cases
+        // The actions that bring a new case to each state, in order.
+        let paths: [[CaseAction]] = [
+            [], [.open], [.open, .waitOnCustomer], [.open, .waitInternally], [.open, .resolve], [.open, .resolve, .close],
+            [.open, .resolve, .reopen],
+        ]
+        let subjects = [
+            (CaseKind.inquiry, "Delivery date for the next shipment"), (.complaint, "Pallets arrived damaged"),
+            (.inquiry, "Invoice copy requested"), (.complaint, "Order shipped to the old address"),
+            (.inquiry, "Volume discount for 2027"), (.complaint, "Late delivery, production stopped"),
+        ]
+        for (index, customer) in customers.enumerated() {
+            for round in 0..<2 {
+                let number = index * 2 + round
+                let (kind, subject) = subjects[number % subjects.count]
+                let opened = try await cases.create(
+                    NewCase(
+                        customerID: customer.id,
+                        kind: kind,
+                        channel: [CaseChannel.email, .phone, .chat][number % 3],
+                        subject: subject,
+                        priority: kind == .complaint ? .high : .normal
+                    ),
+                    by: system
+                )
+                for action in paths[number % paths.count] {
+                    let note: String? =
+                        switch action {
+                        case .resolve: "Answered and confirmed with the customer"
+                        case .reopen: "The customer wrote back: not solved"
+                        default: nil
+                        }
+                    _ = try await cases.act(action, onCase: opened.id, note: note, by: system)
+                }
+                if paths[number % paths.count].last == .resolve || paths[number % paths.count].last == .close {
+                    _ = try await cases.createFeedback(
+                        NewFeedback(customerID: customer.id, caseID: opened.id, score: [5, 4, 2, 5, 3][number % 5], comment: "Thanks for the help"),
+                        by: system
+                    )
+                }
+            }
+        }
     }
 
     /// Two to three deals per customer, spread over the stages; some won, some lost.
