@@ -246,7 +246,7 @@ import Testing
                 json:
                     #"{"stages":[{"stage":"new","name":"A","probability":5},{"stage":"new","name":"B","probability":6}],"lost_reasons":[{"reason":"price","name":"Price"}]}"#
             )
-            #expect(duplicate.status == .badRequest)
+            #expect(duplicate.status == .unprocessableContent)
             let agent = try await api.makeToken(role: "agent", teams: ["sales-emea"])
             #expect(try await api.call(.put, "/v1/regions/emea/pipeline", json: replacement, token: agent).status == .forbidden)
             #expect(try await api.call(.get, "/v1/regions/apac/pipeline", token: agent).status == .notFound)

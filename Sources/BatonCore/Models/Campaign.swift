@@ -57,7 +57,9 @@ public struct NewCampaign: Sendable, Equatable, Codable {
     public func validate() throws(BatonError) {
         try OpportunityRules.check(title: name, field: "name", max: 200)
         try OpportunityRules.check(amountMinor: budgetMinor, currency: currency, amountField: "budget_minor")
-        if let startsOn, let endsOn, endsOn < startsOn { throw .invalidArgument("ends_on is before starts_on", field: "ends_on") }
+        if let startsOn, let endsOn, endsOn < startsOn {
+            throw BatonError(.ruleViolation, "ends_on is before starts_on", details: ["field": "ends_on"])
+        }
         if let ownerID, ownerID < 1 { throw .invalidArgument("owner_id is not a member id", field: "owner_id") }
     }
 }
@@ -90,7 +92,9 @@ public struct CampaignChanges: Sendable, Equatable, Codable {
     public func validate() throws(BatonError) {
         if let name { try OpportunityRules.check(title: name, field: "name", max: 200) }
         if let budgetMinor, budgetMinor < 0 { throw .invalidArgument("budget_minor must not be negative", field: "budget_minor") }
-        if let startsOn, let endsOn, endsOn < startsOn { throw .invalidArgument("ends_on is before starts_on", field: "ends_on") }
+        if let startsOn, let endsOn, endsOn < startsOn {
+            throw BatonError(.ruleViolation, "ends_on is before starts_on", details: ["field": "ends_on"])
+        }
         if let ownerID, ownerID < 0 { throw .invalidArgument("owner_id is not a member id", field: "owner_id") }
     }
 }

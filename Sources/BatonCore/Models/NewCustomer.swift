@@ -58,9 +58,9 @@ public struct NewCustomer: Sendable, Equatable, Codable {
 /// The length and shape rules of customer fields, shared by creating and editing.
 enum CustomerRules {
     static func check(name: String, field: String) throws(BatonError) {
-        guard TextRules.hasLength(name, in: 1...300), !SearchText.fold(name).isEmpty else {
-            throw .invalidArgument("\(field) must be 1 to 300 characters, not only spaces", field: field)
-        }
+        guard TextRules.hasLength(name, in: 1...300) else { throw .invalidArgument("\(field) must be 1 to 300 characters", field: field) }
+        // Spaces only is the document's shape but no name: a 422, as for every rule of content.
+        guard !SearchText.fold(name).isEmpty else { throw BatonError(.ruleViolation, "\(field) must not be only spaces", details: ["field": field]) }
     }
 
     static func check(optional value: String?, max: Int, field: String) throws(BatonError) {

@@ -84,9 +84,8 @@ public struct OpportunityChanges: Sendable, Equatable, Codable {
 /// The shape rules of opportunity and campaign fields.
 enum OpportunityRules {
     static func check(title: String, field: String = "title", max: Int = 300) throws(BatonError) {
-        guard TextRules.hasLength(title, in: 1...max), !SearchText.fold(title).isEmpty else {
-            throw .invalidArgument("\(field) must be 1 to \(max) characters, not only spaces", field: field)
-        }
+        guard TextRules.hasLength(title, in: 1...max) else { throw .invalidArgument("\(field) must be 1 to \(max) characters", field: field) }
+        guard !SearchText.fold(title).isEmpty else { throw BatonError(.ruleViolation, "\(field) must not be only spaces", details: ["field": field]) }
     }
 
     static func check(amountMinor: Int, currency: String, amountField: String = "amount_minor") throws(BatonError) {

@@ -49,10 +49,10 @@ public struct PipelineSettings: Sendable, Equatable, Codable {
             try Self.check(code: reason.reason, name: reason.name, field: "lost_reasons[\(index)]", key: "reason")
         }
         if let repeated = Self.firstRepeat(stages.map(\.stage)) {
-            throw .invalidArgument("stage '\(repeated)' is listed twice", field: "stages")
+            throw BatonError(.ruleViolation, "stage '\(repeated)' is listed twice", details: ["field": "stages"])
         }
         if let repeated = Self.firstRepeat(lostReasons.map(\.reason)) {
-            throw .invalidArgument("lost reason '\(repeated)' is listed twice", field: "lost_reasons")
+            throw BatonError(.ruleViolation, "lost reason '\(repeated)' is listed twice", details: ["field": "lost_reasons"])
         }
     }
 

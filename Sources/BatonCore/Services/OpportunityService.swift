@@ -23,6 +23,9 @@ public struct OpportunityService: Sendable {
 
     public func list(_ filter: OpportunityStore.Filter, page: PageRequest, by principal: Principal) async throws -> Page<Opportunity> {
         try principal.authorize(.listOpportunities)
+        for (value, field) in [(filter.customerID, "customer_id"), (filter.ownerID, "owner_id"), (filter.campaignID, "campaign_id")] {
+            if let value, value < 1 { throw BatonError.invalidArgument("\(field) is not an id", field: field) }
+        }
         if let stage = filter.stage, !PipelineSettings.isCode(stage) {
             throw BatonError.invalidArgument("stage must be lower-case letters, digits and _", field: "stage")
         }

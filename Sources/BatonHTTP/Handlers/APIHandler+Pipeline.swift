@@ -209,10 +209,13 @@ extension APIHandler {
         .init(headers: .init(eTag: etag(campaign.version)), body: .json(.init(campaign)))
     }
 
-    /// A `YYYY-MM-DD` date of a body, when given.
+    /// A `YYYY-MM-DD` date of a body, when given. A date that does not exist (2026-02-30) is
+    /// a 422: its shape is what the document asks for.
     static func date(_ text: String?, field: String) throws -> LocalDate? {
         guard let text else { return nil }
-        guard let day = LocalDate(parsing: text) else { throw BatonError.invalidArgument("\(field) must be a date such as 2026-12-07", field: field) }
+        guard let day = LocalDate(parsing: text) else {
+            throw BatonError(.ruleViolation, "\(field) must be a date that exists, such as 2026-12-07", details: ["field": field])
+        }
         return day
     }
 }
