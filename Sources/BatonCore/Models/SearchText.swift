@@ -25,25 +25,27 @@ public enum SearchText {
         return result
     }
 
-    /// What a folded name is found by (a folded text's only white space is single spaces):
-    /// every run of three characters, spaces included (the most selective grams a query of
-    /// three or more characters can use); every character outside ASCII and every pair with
-    /// one, since in Chinese, Japanese and Korean one or two characters make a word; and each
-    /// word's first letter and first two letters marked with `^`, which one- and two-letter
-    /// Latin queries look for. Sorted and unique.
+    /// What a folded name is found by (a folded text's only white space is single spaces),
+    /// counted in code points as PostgreSQL counts characters: every run of three of the name
+    /// with a space in front (so ` ab` marks a word starting with `ab`, and a query of three or
+    /// more characters finds its runs of three); every character outside ASCII and every pair
+    /// with one, since in Chinese, Japanese and Korean one or two characters make a word.
+    /// Sorted and unique. `baton_search_grams(text)` (0012_search_grams.sql) computes the same
+    /// in SQL; a test holds the two together.
     public static func grams(_ folded: String) -> [String] {
-        let characters = Array(folded)
+        let scalars = Array(folded.unicodeScalars)
         var grams: [String] = []
-        grams.reserveCapacity(characters.count * 2)
-        for (index, character) in characters.enumerated() {
-            let next = index + 1 < characters.count ? characters[index + 1] : nil
-            if index + 2 < characters.count { grams.append(String(characters[index...index + 2])) }
-            guard character != " " else { continue }
-            if !character.isASCII { grams.append(String(character)) }
-            if let next, next != " ", !character.isASCII || !next.isASCII { grams.append(String(character) + String(next)) }
-            if index == 0 || characters[index - 1] == " " {
-                grams.append("^" + String(character))
-                if let next, next != " " { grams.append("^" + String(character) + String(next)) }
+        grams.reserveCapacity(scalars.count * 2)
+        var padded: [Unicode.Scalar] = [" "]
+        padded.append(contentsOf: scalars)
+        if padded.count >= 3 {
+            for index in 0...(padded.count - 3) { grams.append(string(padded[index..<index + 3])) }
+        }
+        for (index, scalar) in scalars.enumerated() where scalar != " " {
+            if !scalar.isASCII { grams.append(String(scalar)) }
+            if index + 1 < scalars.count {
+                let next = scalars[index + 1]
+                if next != " ", !scalar.isASCII || !next.isASCII { grams.append(string(scalars[index...index + 1])) }
             }
         }
         grams.sort()
@@ -53,25 +55,41 @@ public enum SearchText {
         return unique
     }
 
-    /// The grams a folded query needs: of three or more characters, its runs of three; of
-    /// two or one with a character outside ASCII, itself (found anywhere); of two or one ASCII
-    /// characters, a word starting with it (one or two Latin letters are in most names, and
-    /// no use to search by anywhere).
-    public static func queryGrams(_ folded: String) -> [String] {
-        let characters = Array(folded)
-        guard characters.count >= 3 else {
-            return characters.allSatisfy(\.isASCII) ? ["^" + folded] : [folded]
-        }
-        return Set((0..<(characters.count - 2)).map { String(characters[$0...$0 + 2]) }).sorted()
+    /// How a folded query is looked for: the grams every match has and the `LIKE` pattern a
+    /// match of `" " + search_name` fits.
+    public struct Query: Sendable, Equatable {
+        public var grams: [String]
+        public var pattern: String
     }
 
-    /// A folded query as a `LIKE` pattern that matches it anywhere, its wildcards escaped.
-    public static func containsPattern(_ folded: String) -> String {
-        var pattern = "%"
+    /// A folded query of three or more characters is found anywhere, through its runs of three;
+    /// one or two with a character outside ASCII, anywhere, through itself; two ASCII
+    /// characters, at a word's start, through ` ab`; one ASCII character, at a word's start,
+    /// without grams (one or two Latin letters are in most names, and of no use anywhere).
+    public static func query(_ folded: String) -> Query {
+        let scalars = Array(folded.unicodeScalars)
+        let contains = "%" + escaped(folded) + "%"
+        if scalars.count >= 3 {
+            let grams = Set((0...(scalars.count - 3)).map { string(scalars[$0..<$0 + 3]) }).sorted()
+            return Query(grams: grams, pattern: contains)
+        }
+        if !scalars.allSatisfy(\.isASCII) { return Query(grams: [folded], pattern: contains) }
+        return Query(grams: scalars.count == 2 ? [" " + folded] : [], pattern: "% " + escaped(folded) + "%")
+    }
+
+    /// A folded text with `LIKE`'s wildcards and escape escaped.
+    private static func escaped(_ folded: String) -> String {
+        var pattern = ""
         for character in folded {
             if character == "%" || character == "_" || character == "\\" { pattern.append("\\") }
             pattern.append(character)
         }
-        return pattern + "%"
+        return pattern
+    }
+
+    private static func string<Scalars: Sequence<Unicode.Scalar>>(_ scalars: Scalars) -> String {
+        var text = ""
+        text.unicodeScalars.append(contentsOf: scalars)
+        return text
     }
 }

@@ -102,9 +102,10 @@ public struct CustomerStore: Sendable {
         let limit = page.limit + 1
         let rows: PostgresQueryResult
         if let query = filter.query.map(SearchText.fold), !query.isEmpty {
-            let pattern = SearchText.containsPattern(query)
-            let grams = SearchText.queryGrams(query)
-            let filters = PostgresQuery.joined(conditions, separator: " AND ")
+            let search = SearchText.query(query)
+            var matches: [PostgresQuery] = ["(' ' || search_name) LIKE \(search.pattern)"]
+            if !search.grams.isEmpty { matches.insert("search_grams @> \(search.grams)::text[]", at: 0) }
+            let filters = PostgresQuery.joined(conditions + matches, separator: " AND ")
             rows = try await pool.query(
                 """
                 WITH bound AS MATERIALIZED (
@@ -115,14 +116,12 @@ public struct CustomerStore: Sendable {
                 near AS MATERIALIZED (
                     SELECT \(unescaped: Self.columns) FROM customers
                     WHERE id > \(after) AND id <= (SELECT id FROM bound) AND \(filters)
-                      AND search_grams @> \(grams)::text[] AND search_name LIKE \(pattern)
                     ORDER BY id LIMIT \(limit)
                 )
                 SELECT * FROM near
                 UNION ALL
                 (SELECT \(unescaped: Self.columns) FROM customers
                  WHERE (SELECT count(*) FROM near) < \(limit) AND id > (SELECT id FROM bound) AND \(filters)
-                   AND search_grams @> \(grams)::text[] AND search_name LIKE \(pattern)
                  ORDER BY id LIMIT \(limit))
                 ORDER BY id
                 LIMIT \(limit)
