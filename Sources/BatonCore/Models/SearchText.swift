@@ -6,6 +6,7 @@ import Foundation
 /// cluster) does not fold anything beyond ASCII.
 public enum SearchText {
     public static func fold(_ text: String) -> String {
+        if let ascii = foldASCII(text) { return ascii }
         let folded = text.folding(options: [.caseInsensitive, .diacriticInsensitive, .widthInsensitive], locale: nil)
         var result = ""
         result.reserveCapacity(folded.utf8.count)
@@ -25,6 +26,27 @@ public enum SearchText {
         return result
     }
 
+    /// `fold` of a text that is all ASCII, where folding is lower case and spaces alone (the
+    /// common case, and Foundation's folding is far slower); `nil` for any other text.
+    private static func foldASCII(_ text: String) -> String? {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(text.utf8.count)
+        var space = false
+        for byte in text.utf8 {
+            guard byte < 0x80 else { return nil }
+            if byte == 0x20 || (0x09...0x0D).contains(byte) {
+                space = !bytes.isEmpty
+                continue
+            }
+            if space {
+                bytes.append(0x20)
+                space = false
+            }
+            bytes.append((0x41...0x5A).contains(byte) ? byte + 0x20 : byte)
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
     /// What a folded name is found by (a folded text's only white space is single spaces),
     /// counted in code points as PostgreSQL counts characters: every run of three of the name
     /// with a space in front (so ` ab` marks a word starting with `ab`, and a query of three or
@@ -33,20 +55,25 @@ public enum SearchText {
     /// Sorted and unique. `baton_search_grams(text)` (0012_search_grams.sql) computes the same
     /// in SQL; a test holds the two together.
     public static func grams(_ folded: String) -> [String] {
-        let scalars = Array(folded.unicodeScalars)
+        let scalars = folded.unicodeScalars
+        var bounds = Array(scalars.indices)
+        bounds.append(scalars.endIndex)
+        let count = bounds.count - 1
+        // Each gram is a slice of the folded text, copied as UTF-8.
+        func piece(_ from: Int, _ to: Int) -> String { String(scalars[bounds[from]..<bounds[to]]) }
         var grams: [String] = []
-        grams.reserveCapacity(scalars.count * 2)
-        var padded: [Unicode.Scalar] = [" "]
-        padded.append(contentsOf: scalars)
-        if padded.count >= 3 {
-            for index in 0...(padded.count - 3) { grams.append(string(padded[index..<index + 3])) }
+        grams.reserveCapacity(count * 2)
+        if count >= 2 { grams.append(" " + piece(0, 2)) }
+        if count >= 3 {
+            for index in 0...(count - 3) { grams.append(piece(index, index + 3)) }
         }
-        for (index, scalar) in scalars.enumerated() where scalar != " " {
-            if !scalar.isASCII { grams.append(String(scalar)) }
-            if index + 1 < scalars.count {
-                let next = scalars[index + 1]
-                if next != " ", !scalar.isASCII || !next.isASCII { grams.append(string(scalars[index...index + 1])) }
-            }
+        var index = 0
+        var previous: Unicode.Scalar?
+        for scalar in scalars {
+            if let previous, previous != " ", scalar != " ", !previous.isASCII || !scalar.isASCII { grams.append(piece(index - 1, index + 1)) }
+            if !scalar.isASCII { grams.append(piece(index, index + 1)) }
+            previous = scalar
+            index += 1
         }
         grams.sort()
         var unique: [String] = []
