@@ -85,7 +85,7 @@ public struct CustomerStore: Sendable {
     ///
     /// A query found in many names (`gmbh`) would make the index hand over thousands of rows
     /// only for the first page of them to be kept, and the planner cannot tell such a query
-    /// from a rare one (it takes the grams as independent). So the next `searchWindow` customers
+    /// from a rare one (it takes the grams as independent). So the next `searchWindow` ids
     /// are read in order first, which fills a page of a common query at once; only when they do
     /// not is the index asked for the rest.
     public func list(_ filter: Filter, scope: Scope, page: PageRequest) async throws -> Page<Customer> {
@@ -106,12 +106,15 @@ public struct CustomerStore: Sendable {
             var matches: [PostgresQuery] = ["(' ' || search_name) LIKE \(search.pattern)"]
             if !search.grams.isEmpty { matches.insert("search_grams @> \(search.grams)::text[]", at: 0) }
             let filters = PostgresQuery.joined(conditions + matches, separator: " AND ")
+            // Prepared: the plan is generic (as the pool's connections plan everything), so it
+            // is made once per connection and filter combination. The window's end is one of its
+            // parameters; `id + 0` keeps the planner from ANDing the grams index with a scan of every id
+            // past the window (6 ms at 100,000 customers), so the rest is read through the
+            // grams alone.
             rows = try await pool.query(
                 """
                 WITH bound AS MATERIALIZED (
-                    SELECT coalesce(
-                        (SELECT id FROM customers WHERE id > \(after) ORDER BY id OFFSET \(Self.searchWindow) LIMIT 1),
-                        9223372036854775807) AS id
+                    SELECT coalesce((SELECT id FROM customers WHERE id > \(after) ORDER BY id LIMIT 1), 0) + \(Self.searchWindow) AS id
                 ),
                 near AS MATERIALIZED (
                     SELECT \(unescaped: Self.columns) FROM customers
@@ -121,11 +124,12 @@ public struct CustomerStore: Sendable {
                 SELECT * FROM near
                 UNION ALL
                 (SELECT \(unescaped: Self.columns) FROM customers
-                 WHERE (SELECT count(*) FROM near) < \(limit) AND id > (SELECT id FROM bound) AND \(filters)
+                 WHERE (SELECT count(*) FROM near) < \(limit) AND id + 0 > (SELECT id FROM bound) AND \(filters)
                  ORDER BY id LIMIT \(limit))
                 ORDER BY id
                 LIMIT \(limit)
-                """
+                """,
+                prepared: true
             )
         } else {
             rows = try await pool.query(
@@ -140,8 +144,9 @@ public struct CustomerStore: Sendable {
         return page.page(try rows.map(Self.customer)) { String($0.id) }
     }
 
-    /// How many customers a name search reads in id order before it asks the grams index.
-    static let searchWindow = 2_000
+    /// How many ids (from the first after the cursor) a name search reads in id order before it
+    /// asks the grams index: the customers with them, fewer where ids were skipped.
+    static let searchWindow = 5_000
 
     // MARK: - Write
 
