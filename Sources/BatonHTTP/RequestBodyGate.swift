@@ -71,6 +71,8 @@ struct RequestBodyGate: Sendable {
         "POST /v1/opportunities/{id}/reopen": ["note", "stage"],
         "POST /v1/opportunities/{id}/stage": ["note", "stage"],
         "POST /v1/opportunities/{id}/win": ["note"],
+        "POST /v1/products": ["category", "currency", "name", "sku", "unit_price_minor"],
+        "PATCH /v1/products/{id}": ["active", "category", "currency", "name", "unit_price_minor"],
         "POST /v1/regions": ["code", "name", "time_zone"],
         "PUT /v1/regions/{code}/pipeline": ["lost_reasons", "name", "probability", "reason", "stage", "stages"],
         "POST /v1/regions/{code}/holidays": ["date", "name"],
@@ -86,6 +88,9 @@ struct RequestBodyGate: Sendable {
         "POST /v1/tasks/{id}/heartbeat": ["lease_seconds", "lease_token"],
         "POST /v1/tasks/{id}/hold": ["reason", "until"],
         "POST /v1/tasks/{id}/release": ["lease_token"],
+        "PATCH /v1/stock/{region}/{sku}": ["reorder_point", "reorder_quantity", "snoozed_until"],
+        "POST /v1/stock/{region}/{sku}/adjust": ["delta", "reason"],
+        "POST /v1/stock/{region}/{sku}/receive": ["quantity", "reason"],
         "POST /v1/teams": ["default_lease_seconds", "default_max_attempts", "department", "name", "region", "slug"],
         "POST /v1/teams/{team}/claim": ["kinds", "lease_seconds", "limit", "wait_seconds", "worker"],
         "POST /v1/teams/{team}/tasks": [

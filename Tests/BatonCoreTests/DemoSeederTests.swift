@@ -64,7 +64,10 @@ import Testing
                            (SELECT count(*) FROM opportunities WHERE outcome = 'won') AS won,
                            (SELECT count(*) FROM opportunities WHERE outcome = 'lost') AS lost,
                            (SELECT count(DISTINCT state) FROM cases) AS case_states,
-                           (SELECT count(*) FROM feedback) AS feedback
+                           (SELECT count(*) FROM feedback) AS feedback,
+                           (SELECT count(*) FROM stock) AS stock,
+                           (SELECT count(*) FROM stock WHERE below_reorder) AS below,
+                           (SELECT count(*) FROM tasks WHERE kind = 'restock' AND subject_type = 'stock') AS restock
                     """
                 ).first
             )
@@ -80,6 +83,9 @@ import Testing
             #expect(try records.decode(Int.self, "lost") > 0)
             #expect(try records.decode(Int.self, "case_states") == 6, "new, open, both pending, resolved and closed")
             #expect(try records.decode(Int.self, "feedback") > 0)
+            #expect(try records.decode(Int.self, "stock") == 12)
+            #expect(try records.decode(Int.self, "below") > 0)
+            #expect(try records.decode(Int.self, "restock") == (try records.decode(Int.self, "below")), "one task per crossing")
 
             let sweep = try await SLAMonitor(services: BatonServices(database: database), logger: TestDatabase.quietLogger).sweep()
             #expect(sweep.breached > 0)

@@ -150,6 +150,13 @@ import Yams
             let reviewed = try await api.call(.post, "/v1/customers", json: #"{"region":"emea","name":"Reviewed cases","force":true}"#)
             try api.expect(.created, reviewed)
             let reviewedID = try #require(try reviewed.json(AnyJSON.self)["customer"]?["id"]?.int)
+            let product = try await api.call(
+                .post,
+                "/v1/products",
+                json: #"{"sku":"REVIEWED-1","name":"Reviewed","unit_price_minor":100,"currency":"EUR"}"#
+            )
+            try api.expect(.created, product)
+            let productID = try #require(try product.json(AnyJSON.self)["id"]?.int)
 
             // Valid bodies, so that what decides the status is access and not the body's shape.
             let bodies = [
@@ -183,6 +190,11 @@ import Yams
                 "POST /v1/opportunities/{id}/lose": #"{"reason":"price"}"#,
                 "PUT /v1/regions/{code}/pipeline":
                     #"{"stages":[{"stage":"new","name":"New","probability":10}],"lost_reasons":[{"reason":"price","name":"Price"}]}"#,
+                "POST /v1/products": #"{"sku":"REVIEWED-2","name":"Reviewed","unit_price_minor":100,"currency":"EUR"}"#,
+                "PATCH /v1/products/{id}": #"{"name":"Reviewed again"}"#,
+                "PATCH /v1/stock/{region}/{sku}": #"{"reorder_point":1}"#,
+                "POST /v1/stock/{region}/{sku}/receive": #"{"quantity":1}"#,
+                "POST /v1/stock/{region}/{sku}/adjust": #"{"delta":1,"reason":"reviewed"}"#,
                 "POST /v1/campaigns": #"{"region":"emea","name":"Reviewed","channel":"email","currency":"EUR"}"#,
                 "PATCH /v1/campaigns/{id}": #"{"name":"Reviewed again"}"#,
                 "POST /v1/cases": #"{"customer_id":\#(reviewedID),"kind":"inquiry","subject":"Reviewed"}"#,
@@ -206,6 +218,7 @@ import Yams
                     // the next caller's status.
                     var path = parts[1].replacingOccurrences(of: "{team}", with: "sales-emea")
                         .replacingOccurrences(of: "{code}", with: "emea").replacingOccurrences(of: "{date}", with: "2026-12-25")
+                        .replacingOccurrences(of: "{region}", with: "emea").replacingOccurrences(of: "{sku}", with: "REVIEWED-1")
                     var headers: HTTPFields = [:]
                     if path.hasPrefix("/v1/customers/{id}") {
                         // A customer of EMEA (and a contact of it) per call, at version 1.
@@ -244,6 +257,12 @@ import Yams
                         let id = try #require(try opened.json(AnyJSON.self)["id"]?.int)
                         path = path.replacingOccurrences(of: "{id}", with: "\(id)")
                         headers[HTTPField.Name("If-Match")!] = #""1""#
+                    } else if path.hasPrefix("/v1/products/{id}") {
+                        path = path.replacingOccurrences(of: "{id}", with: "\(productID)")
+                        headers[HTTPField.Name("If-Match")!] = #""1""#
+                    } else if path.hasPrefix("/v1/stock/emea/") {
+                        // Any version: a stale one is 412, which is past the access check.
+                        headers[HTTPField.Name("If-Match")!] = #""0""#
                     } else if path.hasPrefix("/v1/tasks/{id}") {
                         let task = try await api.call(.post, "/v1/teams/sales-emea/tasks", json: #"{"kind":"k","title":"reviewed"}"#)
                         let id = try #require(try task.json(AnyJSON.self)["id"]?.int)

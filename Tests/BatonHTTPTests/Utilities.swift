@@ -180,6 +180,11 @@ enum AnyJSON: Decodable, Sendable, Equatable {
         return nil
     }
 
+    var bool: Bool? {
+        if case .bool(let value) = self { return value }
+        return nil
+    }
+
     var double: Double? {
         if case .number(let value) = self { return value }
         return nil

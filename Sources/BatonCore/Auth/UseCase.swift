@@ -28,6 +28,9 @@ public enum UseCase: String, Sendable, CaseIterable {
     case listOpportunities, createOpportunity, getOpportunity, updateOpportunity, deleteOpportunity, listOpportunityTransitions
     case moveOpportunityStage, winOpportunity, loseOpportunity, reopenOpportunity
     case getPipeline, getPipelineSettings, setPipelineSettings
+    // Products and stock
+    case listProducts, createProduct, getProduct, updateProduct
+    case listStock, getStock, setStockSettings, receiveStock, adjustStock, listStockMovements, verifyStock
     // Campaigns
     case listCampaigns, createCampaign, getCampaign, updateCampaign, getCampaignResults
     // Cases and feedback
@@ -81,6 +84,10 @@ public enum UseCase: String, Sendable, CaseIterable {
             .region(.editRecords)
         case .deleteOpportunity: .region(.deleteRecords)
         case .setPipelineSettings: .role(.manageReferenceData)
+        case .listProducts, .getProduct, .listStock: .anyToken
+        case .createProduct, .updateProduct, .verifyStock: .role(.manageReferenceData)
+        case .getStock, .listStockMovements: .region(.readRecords)
+        case .setStockSettings, .receiveStock, .adjustStock: .region(.editRecords)
         case .listCases, .listFeedback, .getCSAT: .anyToken
         case .createCase, .createFeedback: .role(.editRecords)
         case .getCase, .listCaseTransitions, .getCaseSettings: .region(.readRecords)

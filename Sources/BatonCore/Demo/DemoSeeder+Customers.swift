@@ -157,6 +157,38 @@ extension DemoSeeder {
         }
         try await seedOpportunities(for: created, by: system)
         try await seedCases(for: created, by: system)
+        try await seedStock(by: system)
+    }
+
+    /// Six products stocked in both regions, a few of them at or below their reorder point (so
+    /// logistics has restock tasks waiting).
+    private func seedStock(by system: Principal) async throws {
+        let inventory = services.inventory
+        let catalogue: [(String, String, String, Int)] = [
+            ("PUMP-200", "Centrifugal pump 200 l/min", "pumps", 129_900), ("PUMP-450", "Centrifugal pump 450 l/min", "pumps", 219_000),
+            ("VALVE-7", "Ball valve DN50", "valves", 8_950), ("SEAL-KIT-3", "Seal kit, series 3", "spares", 2_400),
+            ("MOTOR-11K", "Motor 11 kW", "motors", 310_000), ("SENSOR-P", "Pressure sensor 0-16 bar", "sensors", 15_500),
+        ]
+        for (index, (sku, name, category, price)) in catalogue.enumerated() {
+            _ = try await inventory.createProduct(
+                NewProduct(sku: sku, name: name, category: category, unitPriceMinor: price, currency: "EUR"),
+                by: system
+            )
+            for region in ["emea", "apac"] {
+                let received = try await inventory.receive(region: region, sku: sku, quantity: 40 + index * 15, reason: "Opening stock", by: system)
+                _ = try await inventory.updateLevel(
+                    region: region,
+                    sku: sku,
+                    version: received.version,
+                    StockSettings(reorderPoint: 20, reorderQuantity: 60),
+                    by: system
+                )
+                // Some sold down to (or under) the reorder point.
+                if (index + (region == "apac" ? 1 : 0)) % 3 == 0 {
+                    _ = try await inventory.adjust(region: region, sku: sku, delta: -(received.onHand - 12), reason: "Stock count", by: system)
+                }
+            }
+        }
     }
 
     /// Inquiries and complaints in every state, and feedback on the resolved ones and others.

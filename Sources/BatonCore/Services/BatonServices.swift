@@ -13,6 +13,7 @@ public struct BatonServices: Sendable {
     public let customers: CustomerService
     public let opportunities: OpportunityService
     public let campaigns: CampaignService
+    public let inventory: InventoryService
     public let cases: CaseService
 
     /// `desks` are this process's long-poll waiters, woken by notifications from every server
@@ -30,6 +31,7 @@ public struct BatonServices: Sendable {
         self.customers = CustomerService(database: database, wakeups: wakeups, tasks: tasks)
         self.opportunities = OpportunityService(database: database, wakeups: wakeups, customers: customers)
         self.campaigns = CampaignService(database: database, wakeups: wakeups)
+        self.inventory = InventoryService(database: database, wakeups: wakeups, tasks: tasks)
         self.cases = CaseService(database: database, wakeups: wakeups, tasks: tasks)
     }
 }

@@ -132,7 +132,6 @@ public struct CaseService: Sendable {
         try principal.authorize(Self.useCase(of: action))
         try CaseRules.check(note: note, field: Self.noteField(of: action), required: action == .resolve || action == .reopen)
         let store = self.store
-        let tasks = self.tasks
         let catalog = try await database.slaCatalog.snapshot(pool: database.pool)
         var queuedIn: Set<String> = []
         let moved = try await database.pool.transaction { tx -> Case in

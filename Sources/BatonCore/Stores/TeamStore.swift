@@ -90,6 +90,13 @@ extension TeamStore {
     }
 
     /// Creates a team (slug `department-region` unless given) with an event.
+    /// The team of a department in a region (the first by slug, if there are several).
+    public func slug(of department: Department, in region: String, on connection: PostgresConnection) async throws -> String? {
+        try await connection.query(
+            "SELECT slug FROM teams WHERE region = \(region) AND department = \(department.rawValue) ORDER BY slug LIMIT 1"
+        ).first?.decode(String.self, "slug")
+    }
+
     public func create(_ team: NewTeam, by principal: Principal, on tx: PostgresConnection) async throws -> Team {
         let slug = team.slug ?? "\(team.department.rawValue)-\(team.region)"
         guard TextRules.isTeamSlug(slug) else {

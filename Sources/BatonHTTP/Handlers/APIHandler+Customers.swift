@@ -148,11 +148,11 @@ extension APIHandler {
     static func etag(_ version: Int) -> String { "\"\(version)\"" }
 
     /// The version an If-Match names: `"3"`, `W/"3"` or `3`.
-    static func version(ifMatch: String) throws -> Int {
+    static func version(ifMatch: String, allowingZero: Bool = false) throws -> Int {
         var text = Substring(ifMatch.trimmingCharacters(in: .whitespaces))
         if text.hasPrefix("W/") { text = text.dropFirst(2) }
         if text.hasPrefix("\""), text.hasSuffix("\""), text.count >= 2 { text = text.dropFirst().dropLast() }
-        guard text.count <= 9, text.allSatisfy({ ("0"..."9").contains($0) }), let version = Int(text), version >= 1 else {
+        guard text.count <= 9, text.allSatisfy({ ("0"..."9").contains($0) }), let version = Int(text), version >= (allowingZero ? 0 : 1) else {
             throw BatonError.invalidArgument("If-Match must be the record's ETag, such as \"3\"", field: "If-Match")
         }
         return version

@@ -1,0 +1,229 @@
+import Foundation
+import PostgresClient
+
+/// Products and stock: the catalogue, each region's stock with its ledger, and the restock
+/// handoff to logistics when available stock falls to its reorder point (one task per
+/// crossing, through the task service, in the transaction of the movement that crossed).
+public struct InventoryService: Sendable {
+    let database: BatonDatabase
+    let wakeups: Wakeups
+    let tasks: TaskService
+
+    public init(database: BatonDatabase, wakeups: Wakeups, tasks: TaskService) {
+        self.database = database
+        self.wakeups = wakeups
+        self.tasks = tasks
+    }
+
+    var products: ProductStore { ProductStore(pool: database.pool) }
+    var stock: StockStore { StockStore(pool: database.pool) }
+    private var write: IdempotentWrite { IdempotentWrite(pool: database.pool) }
+
+    // MARK: - Products
+
+    public func products(category: String?, activeOnly: Bool, page: PageRequest, by principal: Principal) async throws -> Page<Product> {
+        try principal.authorize(.listProducts)
+        return try await products.list(category: category, activeOnly: activeOnly, page: page)
+    }
+
+    public func createProduct(_ product: NewProduct, idempotencyKey: String? = nil, by principal: Principal) async throws -> Product {
+        try principal.authorize(.createProduct)
+        try product.validate()
+        let products = self.products
+        let created = try await write.run(key: idempotencyKey, by: principal, operation: "createProduct", request: product) { tx in
+            try await products.create(product, by: principal, on: tx)
+        }
+        wakeups.eventsWritten()
+        return created
+    }
+
+    public func product(id: Int, by principal: Principal) async throws -> Product {
+        try principal.authorize(.getProduct)
+        guard let product = try await products.find(id: id) else { throw BatonError.notFound("no product \(id)") }
+        return product
+    }
+
+    /// Edits a product if it is still at `version`; a stale version is 412.
+    public func updateProduct(id: Int, version: Int, _ changes: ProductChanges, by principal: Principal) async throws -> Product {
+        try principal.authorize(.updateProduct)
+        try changes.validate()
+        let products = self.products
+        let updated = try await database.pool.transaction { tx -> Product in
+            if let updated = try await products.update(id: id, version: version, changes, by: principal, on: tx) { return updated }
+            guard let current = try await products.find(id: id, on: tx) else { throw BatonError.notFound("no product \(id)") }
+            throw CustomerService.stale(version: current.version)
+        }
+        wakeups.eventsWritten()
+        return updated
+    }
+
+    // MARK: - Stock
+
+    /// Stock rows of the caller's regions (of one, or only those at or below their reorder point).
+    public func levels(region: String?, belowReorder: Bool, page: PageRequest, by principal: Principal) async throws -> Page<StockLevel> {
+        try principal.authorize(.listStock)
+        return try await stock.list(region: region, belowReorder: belowReorder, scope: principal.scope, page: page)
+    }
+
+    /// A product's stock in a region; a product never stocked there reads as zero.
+    public func level(region: String, sku: String, by principal: Principal) async throws -> StockLevel {
+        let product = try await reachable(region: region, sku: sku, for: .getStock, by: principal)
+        if let level = try await stock.level(product: product.id, region: region) { return level }
+        guard try await database.regions.exists(region) else { throw BatonError.notFound("no region '\(region)'") }
+        return StockLevel(
+            productID: product.id,
+            sku: product.sku,
+            name: product.name,
+            region: region,
+            onHand: 0,
+            reserved: 0,
+            reorderPoint: 0,
+            reorderQuantity: 0,
+            snoozedUntil: nil,
+            belowReorder: false,
+            version: 0,
+            updatedAt: product.createdAt
+        )
+    }
+
+    /// Receives goods into a region's stock.
+    public func receive(region: String, sku: String, quantity: Int, reason: String?, by principal: Principal) async throws -> StockLevel {
+        guard quantity >= 1 else { throw BatonError.invalidArgument("quantity must be at least 1", field: "quantity") }
+        return try await move(region: region, sku: sku, kind: .receipt, onHand: quantity, reason: reason, for: .receiveStock, by: principal)
+    }
+
+    /// Corrects a region's stock by `delta` (a count, breakage, a find), for a reason.
+    public func adjust(region: String, sku: String, delta: Int, reason: String, by principal: Principal) async throws -> StockLevel {
+        guard delta != 0 else { throw BatonError.invalidArgument("delta must not be 0", field: "delta") }
+        guard TextRules.hasLength(reason, in: 1...500), !SearchText.fold(reason).isEmpty else {
+            throw BatonError.invalidArgument("reason must be 1 to 500 characters", field: "reason")
+        }
+        return try await move(region: region, sku: sku, kind: .adjustment, onHand: delta, reason: reason, for: .adjustStock, by: principal)
+    }
+
+    /// Changes a stock row's reorder point, quantity or snooze if it is still at `version`;
+    /// a stale version is 412. Crossing the new point is handled as a movement's crossing is.
+    public func updateLevel(
+        region: String,
+        sku: String,
+        version: Int,
+        _ settings: StockSettings,
+        by principal: Principal
+    ) async throws
+        -> StockLevel
+    {
+        let product = try await reachable(region: region, sku: sku, for: .setStockSettings, by: principal)
+        try settings.validate()
+        return try await changing(product, region: region, by: principal) { current, stock, tx in
+            guard current.version == version else { throw CustomerService.stale(version: current.version) }
+            guard try await stock.update(current, version: version, settings, by: principal, on: tx),
+                let updated = try await stock.level(product: product.id, region: region, on: tx)
+            else { throw CustomerService.stale(version: current.version) }
+            return (updated, nil)
+        }
+    }
+
+    public func movements(region: String, sku: String, page: PageRequest, by principal: Principal) async throws -> Page<StockMovement> {
+        let product = try await reachable(region: region, sku: sku, for: .listStockMovements, by: principal)
+        return try await stock.movements(product: product.id, region: region, page: page)
+    }
+
+    /// Every stock row whose balances disagree with the sum of its movements (none, normally).
+    public func verify(by principal: Principal) async throws -> [StockDiscrepancy] {
+        try principal.authorize(.verifyStock)
+        return try await stock.discrepancies()
+    }
+
+    // MARK: - Helpers
+
+    private func move(
+        region: String,
+        sku: String,
+        kind: StockMovement.Kind,
+        onHand: Int,
+        reason: String?,
+        for useCase: UseCase,
+        by principal: Principal
+    ) async throws -> StockLevel {
+        if let reason, !TextRules.hasLength(reason, in: 1...500) {
+            throw BatonError.invalidArgument("reason must be 1 to 500 characters", field: "reason")
+        }
+        let product = try await reachable(region: region, sku: sku, for: useCase, by: principal)
+        return try await changing(product, region: region, by: principal) { current, stock, tx in
+            let (after, movement) = try await stock.move(current, kind: kind, onHand: onHand, reason: reason, by: principal, on: tx)
+            return (after, movement.id)
+        }
+    }
+
+    /// Locks (creating if needed) the product's stock row in the region, lets `change` apply a
+    /// movement or a setting, then handles a crossing of the reorder point: on the way down a
+    /// restock task for logistics (unless snoozed) and the flag that makes it once per crossing;
+    /// on the way up the flag cleared. One transaction.
+    private func changing(
+        _ product: Product,
+        region: String,
+        by principal: Principal,
+        change: @escaping @Sendable (StockLevel, StockStore, PostgresConnection) async throws -> (StockLevel, Int?)
+    ) async throws -> StockLevel {
+        let stock = self.stock
+        let tasks = self.tasks
+        let catalog = try await database.slaCatalog.snapshot(pool: database.pool)
+        var restockTeam: String?
+        let level = try await database.pool.transaction { tx -> StockLevel in
+            do {
+                try await stock.ensure(product: product.id, region: region, on: tx)
+            } catch let error as PostgresError where error.sqlState == "23503" {
+                throw BatonError.notFound("no region '\(region)'")
+            }
+            guard let current = try await stock.level(product: product.id, region: region, forUpdate: true, on: tx) else {
+                throw BatonError(.internalError, "stock row not found")
+            }
+            let (changed, movement) = try await change(current, stock, tx)
+            var level = changed
+            guard level.reorderPoint > 0 else { return level }
+            if level.available <= level.reorderPoint, !level.belowReorder {
+                var taskID: Int?
+                if level.snoozedUntil.map({ $0 <= Date() }) ?? true {
+                    guard let slug = try await TeamStore(pool: database.pool).slug(of: .logistics, in: region, on: tx),
+                        let team = try await TeamStore(pool: database.pool).find(slug, on: tx)
+                    else {
+                        throw BatonError(.ruleViolation, "region \(region) has no logistics team to restock", details: ["field": "region"])
+                    }
+                    let restock = NewTask(
+                        kind: "restock",
+                        title: String(
+                            String.UnicodeScalarView(
+                                "Restock \(level.sku) (\(level.name)): \(level.available) available, reorder point \(level.reorderPoint)"
+                                    .unicodeScalars.prefix(500)
+                            )
+                        ),
+                        payloadJSON: PostgresJSON([
+                            "product_id": String(level.productID), "sku": level.sku, "region": region,
+                            "available": String(level.available), "reorder_quantity": String(level.reorderQuantity),
+                        ])
+                        .postgresText,
+                        subject: TaskSubject(type: "stock", id: "\(region)/\(level.sku)")
+                    )
+                    taskID = try await tasks.create([restock], in: team, by: principal, catalog: catalog, on: tx)[0].task.id
+                    restockTeam = team.slug
+                }
+                try await stock.markReorder(level, below: true, movement: movement, task: taskID, by: principal, on: tx)
+                level.belowReorder = true
+            } else if level.available > level.reorderPoint, level.belowReorder {
+                try await stock.markReorder(level, below: false, movement: movement, task: nil, by: principal, on: tx)
+                level.belowReorder = false
+            }
+            return level
+        }
+        if let restockTeam { wakeups.queued(in: [restockTeam]) } else { wakeups.eventsWritten() }
+        return level
+    }
+
+    /// The product of `sku`, when the caller may perform `useCase` on stock of `region`: 403
+    /// for the role, then 404 for a region out of reach or an unknown product.
+    private func reachable(region: String, sku: String, for useCase: UseCase, by principal: Principal) async throws -> Product {
+        try principal.authorize(useCase, region: region, notFound: "no region '\(region)'")
+        guard let product = try await products.find(sku: sku) else { throw BatonError.notFound("no product '\(sku)'") }
+        return product
+    }
+}
