@@ -169,7 +169,9 @@ import Testing
             #expect(listed?.isEmpty == true)
             #expect(try await api.call(.get, "/v1/stock/verify", token: agent).status == .forbidden)
             let zero = try await api.call(.post, "/v1/stock/emea/PUMP-200/adjust", json: #"{"delta":0,"reason":"x"}"#)
-            #expect(zero.status == .badRequest)
+            #expect(zero.status == .unprocessableContent, "the document's shape, but no change")
+            let huge = try await api.call(.post, "/v1/stock/emea/PUMP-200/receive", json: #"{"quantity":1000000001}"#)
+            #expect(huge.status == .badRequest)
         }
     }
 }

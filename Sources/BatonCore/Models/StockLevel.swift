@@ -56,9 +56,11 @@ public struct StockSettings: Sendable, Equatable, Codable {
     }
 
     public func validate() throws(BatonError) {
-        if let reorderPoint, reorderPoint < 0 { throw .invalidArgument("reorder_point must not be negative", field: "reorder_point") }
-        if let reorderQuantity, reorderQuantity < 0 {
-            throw .invalidArgument("reorder_quantity must not be negative", field: "reorder_quantity")
+        if let reorderPoint, !(0...1_000_000_000).contains(reorderPoint) {
+            throw .invalidArgument("reorder_point must be 0 to 1000000000", field: "reorder_point")
+        }
+        if let reorderQuantity, !(0...1_000_000_000).contains(reorderQuantity) {
+            throw .invalidArgument("reorder_quantity must be 0 to 1000000000", field: "reorder_quantity")
         }
     }
 }

@@ -23,6 +23,9 @@ public struct InventoryService: Sendable {
 
     public func products(category: String?, activeOnly: Bool, page: PageRequest, by principal: Principal) async throws -> Page<Product> {
         try principal.authorize(.listProducts)
+        if let category, !TextRules.hasLength(category, in: 1...100) {
+            throw BatonError.invalidArgument("category must be 1 to 100 characters", field: "category")
+        }
         return try await products.list(category: category, activeOnly: activeOnly, page: page)
     }
 
@@ -88,15 +91,25 @@ public struct InventoryService: Sendable {
 
     /// Receives goods into a region's stock.
     public func receive(region: String, sku: String, quantity: Int, reason: String?, by principal: Principal) async throws -> StockLevel {
-        guard quantity >= 1 else { throw BatonError.invalidArgument("quantity must be at least 1", field: "quantity") }
+        guard (1...Self.maximumQuantity).contains(quantity) else {
+            throw BatonError.invalidArgument("quantity must be 1 to \(Self.maximumQuantity)", field: "quantity")
+        }
         return try await move(region: region, sku: sku, kind: .receipt, onHand: quantity, reason: reason, for: .receiveStock, by: principal)
     }
 
     /// Corrects a region's stock by `delta` (a count, breakage, a find), for a reason.
     public func adjust(region: String, sku: String, delta: Int, reason: String, by principal: Principal) async throws -> StockLevel {
-        guard delta != 0 else { throw BatonError.invalidArgument("delta must not be 0", field: "delta") }
-        guard TextRules.hasLength(reason, in: 1...500), !SearchText.fold(reason).isEmpty else {
+        guard (-Self.maximumQuantity...Self.maximumQuantity).contains(delta) else {
+            throw BatonError.invalidArgument("delta must be within ±\(Self.maximumQuantity)", field: "delta")
+        }
+        guard delta != 0 else {
+            throw BatonError(.ruleViolation, "delta must not be 0: an adjustment changes the stock", details: ["field": "delta"])
+        }
+        guard TextRules.hasLength(reason, in: 1...500) else {
             throw BatonError.invalidArgument("reason must be 1 to 500 characters", field: "reason")
+        }
+        guard !SearchText.fold(reason).isEmpty else {
+            throw BatonError(.ruleViolation, "reason must say why, not only spaces", details: ["field": "reason"])
         }
         return try await move(region: region, sku: sku, kind: .adjustment, onHand: delta, reason: reason, for: .adjustStock, by: principal)
     }
@@ -135,6 +148,9 @@ public struct InventoryService: Sendable {
     }
 
     // MARK: - Helpers
+
+    /// The most one movement, reorder point or quantity may be, as the document states.
+    static let maximumQuantity = 1_000_000_000
 
     private func move(
         region: String,
