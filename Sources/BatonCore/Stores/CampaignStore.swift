@@ -30,7 +30,7 @@ public struct CampaignStore: Sendable {
         )
     }
 
-    static func event(_ type: String, from source: String, data: String, by principal: Principal) -> PostgresQuery {
+    static func event(_ type: String, from source: String, data: PostgresQuery, by principal: Principal) -> PostgresQuery {
         EventStore.insert(
             type,
             from: source,

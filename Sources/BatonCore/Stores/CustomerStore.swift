@@ -40,7 +40,7 @@ public struct CustomerStore: Sendable {
         from source: String,
         customer: String,
         region: String,
-        data: String,
+        data: PostgresQuery,
         by principal: Principal
     )
         -> PostgresQuery

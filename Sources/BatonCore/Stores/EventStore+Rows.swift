@@ -10,13 +10,13 @@ extension EventStore {
         entityType: String,
         entity: String,
         region: String,
-        data: String,
+        data: PostgresQuery,
         by principal: Principal
     ) -> PostgresQuery {
         """
         INSERT INTO events (type, source, actor_type, actor_id, entity_type, entity_id, region, data)
         SELECT \(type), \(principal.source), 'principal', \(principal.actorID), \(entityType), \(unescaped: entity),
-               \(unescaped: region), \(unescaped: data)
+               \(unescaped: region), \(data)
         FROM \(unescaped: source)
         """
     }

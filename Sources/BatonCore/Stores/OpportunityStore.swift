@@ -46,7 +46,7 @@ public struct OpportunityStore: Sendable {
     }
 
     /// One event per row of CTE `source` (opportunities), for use inside a `WITH`.
-    static func event(_ type: String, from source: String, data: String, by principal: Principal) -> PostgresQuery {
+    static func event(_ type: String, from source: String, data: PostgresQuery, by principal: Principal) -> PostgresQuery {
         EventStore.insert(
             type,
             from: source,
