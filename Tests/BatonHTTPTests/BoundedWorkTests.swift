@@ -42,7 +42,7 @@ import Testing
     }
 
     @Test func aStatementOverTheStatementTimeoutAnswers503Timeout() async throws {
-        try await withTestApplication(statementTimeout: .milliseconds(300)) { api, _ in
+        try await withTestApplication(statementTimeout: .seconds(1)) { api, _ in
             try await api.seedReferenceData()
             let lock = try await EventsLock(url: api.url)
             let started = ContinuousClock.now

@@ -93,7 +93,7 @@ import Testing
             await pool.close(timeout: .seconds(10))
             let waited = ContinuousClock.now - started
             _ = try await borrowed.value
-            #expect(waited < .seconds(3), "close returned \(waited) after the connection came back")
+            #expect(waited < .seconds(5), "close returned \(waited) after the connection came back (its timeout is 10 s)")
             #expect(await pool.statistics().open == 0)
         }
     }
