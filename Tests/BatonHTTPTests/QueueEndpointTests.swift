@@ -56,7 +56,10 @@ import Testing
     }
 
     @Test func idempotencyKeyMakesFiftyConcurrentRequestsOneEffect() async throws {
-        try await withTestApplication(poolSize: 20) { api, database in
+        // Duplicates wait for the first on its key's row, each holding a pooled connection, and
+        // the rest queue for one: on a machine loaded by every other suite that wait can pass the
+        // usual 5 s and turn into a 503, which says nothing about idempotency. So a long one here.
+        try await withTestApplication(poolSize: 20, acquireTimeout: .seconds(60)) { api, database in
             try await api.seedReferenceData()
             let body = #"{"kind":"follow_up","title":"Call back"}"#
             let statuses = try await withThrowingTaskGroup(of: (Int, Int?).self) { group in

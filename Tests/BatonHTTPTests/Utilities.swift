@@ -37,6 +37,7 @@ func withTestApplication(
     settings: ServerSettings = ServerSettings(),
     migrated: Bool = true,
     poolSize: Int = 8,
+    acquireTimeout: Duration = .seconds(5),
     statementTimeout: Duration? = nil,
     lockTimeout: Duration? = nil,
     _ body: @escaping @Sendable (API, BatonDatabase) async throws -> Void
@@ -44,7 +45,7 @@ func withTestApplication(
     try await TestDatabase.withEmptyDatabase { url in
         let pool = ConnectionPool(
             try PostgresConfiguration(url),
-            configuration: .init(size: poolSize, acquireTimeout: .seconds(5), statementTimeout: statementTimeout, lockTimeout: lockTimeout)
+            configuration: .init(size: poolSize, acquireTimeout: acquireTimeout, statementTimeout: statementTimeout, lockTimeout: lockTimeout)
         )
         let database = BatonDatabase(pool: pool, logger: TestDatabase.quietLogger)
         var adminToken = ""

@@ -40,14 +40,16 @@ public struct DiagnosticsStore: Sendable {
         public var hasWritten: Bool
     }
 
-    /// Transactions (other than this session's) open longer than `seconds`, oldest first.
+    /// Transactions in this database (other than this session's) open longer than `seconds`,
+    /// oldest first. Another database's transactions hold back neither its vacuum nor its feed.
     public func transactions(openLongerThan seconds: Double, limit: Int = 10) async throws -> [OpenTransaction] {
         try await pool.query(
             """
             SELECT pid, state, coalesce(nullif(application_name, ''), '-') AS application,
                    extract(epoch FROM now() - xact_start)::float8 AS seconds, backend_xid IS NOT NULL AS writing
             FROM pg_stat_activity
-            WHERE xact_start < now() - make_interval(secs => $1) AND pid <> pg_backend_pid()
+            WHERE datname = current_database() AND xact_start < now() - make_interval(secs => $1)
+              AND pid <> pg_backend_pid()
             ORDER BY xact_start
             LIMIT $2
             """,
