@@ -61,4 +61,13 @@ public struct BatonError: Error, Sendable, CustomStringConvertible {
     public static func notFound(_ message: String) -> BatonError {
         BatonError(.notFound, message)
     }
+
+    /// 412: an edit under `If-Match` named a version the record has moved on from.
+    public static func stale(version: Int) -> BatonError {
+        BatonError(
+            .preconditionFailed,
+            "the record changed since you read it: it is at version \(version)",
+            details: ["version": String(version)]
+        )
+    }
 }

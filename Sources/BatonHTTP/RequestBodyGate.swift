@@ -71,6 +71,16 @@ struct RequestBodyGate: Sendable {
         "POST /v1/opportunities/{id}/reopen": ["note", "stage"],
         "POST /v1/opportunities/{id}/stage": ["note", "stage"],
         "POST /v1/opportunities/{id}/win": ["note"],
+        "POST /v1/orders": [
+            "credits", "currency", "customer_id", "discount_percent", "lines", "member_id", "notes", "opportunity_id", "percent", "quantity",
+            "region", "requested_delivery_on", "sku", "unit_price_minor",
+        ],
+        "PATCH /v1/orders/{id}": [
+            "credits", "discount_percent", "lines", "member_id", "notes", "percent", "quantity", "requested_delivery_on", "sku", "unit_price_minor",
+        ],
+        "POST /v1/orders/{id}/cancel": ["reason"],
+        "POST /v1/orders/{id}/confirm": ["allow_backorder"],
+        "POST /v1/orders/{id}/hold": ["reason"],
         "POST /v1/products": ["category", "currency", "name", "sku", "unit_price_minor"],
         "PATCH /v1/products/{id}": ["active", "category", "currency", "name", "unit_price_minor"],
         "POST /v1/regions": ["code", "name", "time_zone"],

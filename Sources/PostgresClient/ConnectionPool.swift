@@ -129,6 +129,25 @@ public actor ConnectionPool: Service {
         }
     }
 
+    /// Runs one statement on `connection` when there is one (inside the caller's transaction),
+    /// otherwise on any free connection.
+    @discardableResult
+    public nonisolated func query(_ query: PostgresQuery, on connection: PostgresConnection?) async throws -> PostgresQueryResult {
+        if let connection { return try await connection.query(query) }
+        return try await self.query(query)
+    }
+
+    /// Runs one statement on `connection` when there is one, otherwise on any free connection.
+    @discardableResult
+    public nonisolated func query(
+        _ sql: String,
+        _ binds: PostgresConnection.Binds,
+        on connection: PostgresConnection?
+    ) async throws -> PostgresQueryResult {
+        if let connection { return try await connection.query(sql, binds) }
+        return try await self.query(sql, binds)
+    }
+
     /// Runs one statement on any free connection, outside an explicit transaction.
     @discardableResult
     public nonisolated func query(

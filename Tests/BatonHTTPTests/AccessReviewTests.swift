@@ -195,6 +195,8 @@ import Yams
                 "PATCH /v1/stock/{region}/{sku}": #"{"reorder_point":1}"#,
                 "POST /v1/stock/{region}/{sku}/receive": #"{"quantity":1}"#,
                 "POST /v1/stock/{region}/{sku}/adjust": #"{"delta":1,"reason":"reviewed"}"#,
+                "POST /v1/orders": #"{"customer_id":\#(reviewedID),"lines":[{"sku":"REVIEWED-1","quantity":1}]}"#,
+                "PATCH /v1/orders/{id}": #"{"notes":"Reviewed"}"#,
                 "POST /v1/campaigns": #"{"region":"emea","name":"Reviewed","channel":"email","currency":"EUR"}"#,
                 "PATCH /v1/campaigns/{id}": #"{"name":"Reviewed again"}"#,
                 "POST /v1/cases": #"{"customer_id":\#(reviewedID),"kind":"inquiry","subject":"Reviewed"}"#,
@@ -255,6 +257,16 @@ import Yams
                         // A case of an EMEA customer per call, at version 1.
                         let opened = try await api.call(.post, "/v1/cases", json: #"{"customer_id":\#(reviewedID),"kind":"complaint","subject":"R"}"#)
                         let id = try #require(try opened.json(AnyJSON.self)["id"]?.int)
+                        path = path.replacingOccurrences(of: "{id}", with: "\(id)")
+                        headers[HTTPField.Name("If-Match")!] = #""1""#
+                    } else if path.hasPrefix("/v1/orders/{id}") {
+                        // A draft order of an EMEA customer per call, at version 1.
+                        let order = try await api.call(
+                            .post,
+                            "/v1/orders",
+                            json: #"{"customer_id":\#(reviewedID),"lines":[{"sku":"REVIEWED-1","quantity":1}]}"#
+                        )
+                        let id = try #require(try order.json(AnyJSON.self)["id"]?.int)
                         path = path.replacingOccurrences(of: "{id}", with: "\(id)")
                         headers[HTTPField.Name("If-Match")!] = #""1""#
                     } else if path.hasPrefix("/v1/products/{id}") {

@@ -31,6 +31,8 @@ public enum UseCase: String, Sendable, CaseIterable {
     // Products and stock
     case listProducts, createProduct, getProduct, updateProduct
     case listStock, getStock, setStockSettings, receiveStock, adjustStock, listStockMovements, verifyStock
+    // Orders
+    case listOrders, createOrder, getOrder, updateOrder, confirmOrder, shipOrder, deliverOrder, cancelOrder, holdOrder, releaseOrder
     // Campaigns
     case listCampaigns, createCampaign, getCampaign, updateCampaign, getCampaignResults
     // Cases and feedback
@@ -88,6 +90,10 @@ public enum UseCase: String, Sendable, CaseIterable {
         case .createProduct, .updateProduct, .verifyStock: .role(.manageReferenceData)
         case .getStock, .listStockMovements: .region(.readRecords)
         case .setStockSettings, .receiveStock, .adjustStock: .region(.editRecords)
+        case .listOrders: .anyToken
+        case .createOrder: .role(.editRecords)
+        case .getOrder: .region(.readRecords)
+        case .updateOrder, .confirmOrder, .shipOrder, .deliverOrder, .cancelOrder, .holdOrder, .releaseOrder: .region(.editRecords)
         case .listCases, .listFeedback, .getCSAT: .anyToken
         case .createCase, .createFeedback: .role(.editRecords)
         case .getCase, .listCaseTransitions, .getCaseSettings: .region(.readRecords)

@@ -55,8 +55,8 @@ public struct NewCampaign: Sendable, Equatable, Codable {
     }
 
     public func validate() throws(BatonError) {
-        try OpportunityRules.check(title: name, field: "name", max: 200)
-        try OpportunityRules.check(amountMinor: budgetMinor, currency: currency, amountField: "budget_minor")
+        try RecordRules.check(title: name, field: "name", max: 200)
+        try RecordRules.check(amountMinor: budgetMinor, currency: currency, amountField: "budget_minor")
         if let startsOn, let endsOn, endsOn < startsOn {
             throw BatonError(.ruleViolation, "ends_on is before starts_on", details: ["field": "ends_on"])
         }
@@ -90,7 +90,7 @@ public struct CampaignChanges: Sendable, Equatable, Codable {
     }
 
     public func validate() throws(BatonError) {
-        if let name { try OpportunityRules.check(title: name, field: "name", max: 200) }
+        if let name { try RecordRules.check(title: name, field: "name", max: 200) }
         if let budgetMinor, budgetMinor < 0 { throw .invalidArgument("budget_minor must not be negative", field: "budget_minor") }
         if let startsOn, let endsOn, endsOn < startsOn {
             throw BatonError(.ruleViolation, "ends_on is before starts_on", details: ["field": "ends_on"])

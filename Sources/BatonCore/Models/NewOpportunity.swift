@@ -35,9 +35,9 @@ public struct NewOpportunity: Sendable, Equatable, Codable {
 
     public func validate() throws(BatonError) {
         guard customerID >= 1 else { throw .invalidArgument("customer_id is not a customer id", field: "customer_id") }
-        try OpportunityRules.check(title: title)
-        try OpportunityRules.check(amountMinor: amountMinor, currency: currency)
-        try OpportunityRules.check(probability: probability)
+        try RecordRules.check(title: title)
+        try RecordRules.check(amountMinor: amountMinor, currency: currency)
+        try RecordRules.check(probability: probability)
         if let ownerID, ownerID < 1 { throw .invalidArgument("owner_id is not a member id", field: "owner_id") }
         if let campaignID, campaignID < 1 { throw .invalidArgument("campaign_id is not a campaign id", field: "campaign_id") }
     }
@@ -73,41 +73,10 @@ public struct OpportunityChanges: Sendable, Equatable, Codable {
     }
 
     public func validate() throws(BatonError) {
-        if let title { try OpportunityRules.check(title: title) }
-        if let amountMinor { try OpportunityRules.check(amountMinor: amountMinor, currency: currency ?? "EUR") }
-        if let currency { try OpportunityRules.check(amountMinor: amountMinor ?? 0, currency: currency) }
-        if let probability, probability != -1 { try OpportunityRules.check(probability: probability) }
+        if let title { try RecordRules.check(title: title) }
+        if let amountMinor { try RecordRules.check(amountMinor: amountMinor, currency: currency ?? "EUR") }
+        if let currency { try RecordRules.check(amountMinor: amountMinor ?? 0, currency: currency) }
+        if let probability, probability != -1 { try RecordRules.check(probability: probability) }
         if let ownerID, ownerID < 0 { throw .invalidArgument("owner_id is not a member id", field: "owner_id") }
-    }
-}
-
-/// The shape rules of opportunity and campaign fields.
-enum OpportunityRules {
-    static func check(title: String, field: String = "title", max: Int = 300) throws(BatonError) {
-        guard TextRules.hasLength(title, in: 1...max) else { throw .invalidArgument("\(field) must be 1 to \(max) characters", field: field) }
-        guard !SearchText.fold(title).isEmpty else { throw BatonError(.ruleViolation, "\(field) must not be only spaces", details: ["field": field]) }
-    }
-
-    static func check(amountMinor: Int, currency: String, amountField: String = "amount_minor") throws(BatonError) {
-        guard amountMinor >= 0 else { throw .invalidArgument("\(amountField) must not be negative", field: amountField) }
-        try check(currency: currency)
-    }
-
-    /// An ISO 4217 code: three capital letters.
-    static func check(currency: String) throws(BatonError) {
-        let bytes = Array(currency.utf8)
-        guard bytes.count == 3, bytes.allSatisfy({ $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }) else {
-            throw .invalidArgument("currency must be an ISO 4217 code such as EUR", field: "currency")
-        }
-    }
-
-    static func check(probability: Int?) throws(BatonError) {
-        guard let probability else { return }
-        guard (0...100).contains(probability) else { throw .invalidArgument("probability must be 0 to 100", field: "probability") }
-    }
-
-    static func check(note: String?, field: String = "note") throws(BatonError) {
-        guard let note else { return }
-        guard TextRules.length(note) <= 2_000 else { throw .invalidArgument("\(field) must be at most 2000 characters", field: field) }
     }
 }

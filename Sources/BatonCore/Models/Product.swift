@@ -32,9 +32,9 @@ public struct NewProduct: Sendable, Equatable, Codable {
 
     public func validate() throws(BatonError) {
         try ProductRules.check(sku: sku)
-        try OpportunityRules.check(title: name, field: "name")
+        try RecordRules.check(title: name, field: "name")
         try ProductRules.check(category: category)
-        try OpportunityRules.check(amountMinor: unitPriceMinor, currency: currency, amountField: "unit_price_minor")
+        try RecordRules.check(amountMinor: unitPriceMinor, currency: currency, amountField: "unit_price_minor")
     }
 }
 
@@ -55,10 +55,10 @@ public struct ProductChanges: Sendable, Equatable, Codable {
     }
 
     public func validate() throws(BatonError) {
-        if let name { try OpportunityRules.check(title: name, field: "name") }
+        if let name { try RecordRules.check(title: name, field: "name") }
         if let category, !category.isEmpty { try ProductRules.check(category: category) }
         if let unitPriceMinor, unitPriceMinor < 0 { throw .invalidArgument("unit_price_minor must not be negative", field: "unit_price_minor") }
-        if let currency { try OpportunityRules.check(currency: currency) }
+        if let currency { try RecordRules.check(currency: currency) }
     }
 }
 

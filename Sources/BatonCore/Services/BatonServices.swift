@@ -15,6 +15,7 @@ public struct BatonServices: Sendable {
     public let campaigns: CampaignService
     public let inventory: InventoryService
     public let cases: CaseService
+    public let orders: OrderService
 
     /// `desks` are this process's long-poll waiters, woken by notifications from every server
     /// (``NotificationRouter``); a process that does not serve long polls can use its own.
@@ -33,5 +34,6 @@ public struct BatonServices: Sendable {
         self.campaigns = CampaignService(database: database, wakeups: wakeups)
         self.inventory = InventoryService(database: database, wakeups: wakeups, tasks: tasks)
         self.cases = CaseService(database: database, wakeups: wakeups, tasks: tasks)
+        self.orders = OrderService(database: database, wakeups: wakeups, customers: customers, inventory: inventory)
     }
 }

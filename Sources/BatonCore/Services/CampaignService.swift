@@ -45,7 +45,7 @@ public struct CampaignService: Sendable {
         let updated = try await database.pool.transaction { tx -> Campaign in
             guard let updated = try await store.update(id: id, version: version, changes, by: principal, on: tx) else {
                 guard let current = try await store.version(id: id, on: tx) else { throw BatonError.notFound("no campaign \(id)") }
-                throw CustomerService.stale(version: current)
+                throw BatonError.stale(version: current)
             }
             return updated
         }

@@ -53,9 +53,7 @@ public struct CaseService: Sendable {
             let title = "Case \(record.id) (\(record.kind.rawValue)): \(record.subject)"
             record = try await queueCaseTask(for: record, title: title, in: team, by: principal, catalog: catalog, on: tx)
             queuedIn = [team.slug]
-            if record.kind == .complaint, customer.ownerID != nil, let slug = try await customers.followUpTeam(for: customer, on: tx),
-                let sales = try await TeamStore(pool: database.pool).find(slug, on: tx)
-            {
+            if record.kind == .complaint, customer.ownerID != nil, let sales = try await customers.followUpTeam(for: customer, on: tx) {
                 let notice = NewTask(
                     kind: "complaint_notice",
                     title: Self.title("Complaint from \(customer.name): \(record.subject)"),
@@ -88,7 +86,7 @@ public struct CaseService: Sendable {
             if let contact = changes.contactID, contact != 0 { try await store.checkContact(contact, of: current.customerID, on: tx) }
             guard let updated = try await store.update(id: id, version: version, changes, by: principal, on: tx) else {
                 let now = try await store.find(id: id, scope: principal.scope, on: tx)
-                throw CustomerService.stale(version: now?.version ?? current.version)
+                throw BatonError.stale(version: now?.version ?? current.version)
             }
             return updated
         }
@@ -223,7 +221,7 @@ public struct CaseService: Sendable {
             }
             return team
         }
-        guard let slug = try await store.supportTeam(region: customer.region, on: tx), let team = try await teams.find(slug, on: tx) else {
+        guard let team = try await teams.team(of: .support, in: customer.region, on: tx) else {
             throw BatonError(.ruleViolation, "region \(customer.region) has no support team; name the team", details: ["field": "team"])
         }
         return team

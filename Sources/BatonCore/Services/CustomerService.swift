@@ -88,7 +88,7 @@ public struct CustomerService: Sendable {
             do {
                 guard let updated = try await store.update(id: id, version: version, changes, by: principal, on: tx) else {
                     let now = try await store.find(id: id, scope: principal.scope, on: tx)
-                    throw Self.stale(version: now?.version ?? current.version)
+                    throw BatonError.stale(version: now?.version ?? current.version)
                 }
                 return updated
             } catch let error as PostgresError where error.sqlState == "23503" {
@@ -152,7 +152,7 @@ public struct CustomerService: Sendable {
             guard let current = try await store.contactVersion(id: contactID, customerID: id, on: tx) else {
                 throw BatonError.notFound("customer \(id) has no contact \(contactID)")
             }
-            throw Self.stale(version: current)
+            throw BatonError.stale(version: current)
         }
         wakeups.eventsWritten()
         return updated
@@ -217,9 +217,7 @@ public struct CustomerService: Sendable {
         by principal: Principal,
         on tx: PostgresConnection
     ) async throws -> (taskID: Int, team: String) {
-        guard let slug = try await store.followUpTeam(for: customer, on: tx),
-            let team = try await TeamStore(pool: database.pool).find(slug, on: tx)
-        else {
+        guard let team = try await store.followUpTeam(for: customer, on: tx) else {
             throw BatonError(.ruleViolation, "region \(customer.region) has no sales team to hand this to", details: ["field": field])
         }
         let task = NewTask(
@@ -250,14 +248,6 @@ public struct CustomerService: Sendable {
         try principal.authorize(useCase)
         guard let customer = try await store.find(id: id, scope: principal.scope) else { throw BatonError.notFound("no customer \(id)") }
         return customer
-    }
-
-    static func stale(version: Int) -> BatonError {
-        BatonError(
-            .preconditionFailed,
-            "the record changed since you read it: it is at version \(version)",
-            details: ["version": String(version)]
-        )
     }
 
     /// Midnight of a local date in a time zone, as an instant.

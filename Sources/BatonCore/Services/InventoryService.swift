@@ -54,7 +54,7 @@ public struct InventoryService: Sendable {
         let updated = try await database.pool.transaction { tx -> Product in
             if let updated = try await products.update(id: id, version: version, changes, by: principal, on: tx) { return updated }
             guard let current = try await products.find(id: id, on: tx) else { throw BatonError.notFound("no product \(id)") }
-            throw CustomerService.stale(version: current.version)
+            throw BatonError.stale(version: current.version)
         }
         wakeups.eventsWritten()
         return updated
@@ -128,10 +128,10 @@ public struct InventoryService: Sendable {
         let product = try await reachable(region: region, sku: sku, for: .setStockSettings, by: principal)
         try settings.validate()
         return try await changing(product, region: region, by: principal) { current, stock, tx in
-            guard current.version == version else { throw CustomerService.stale(version: current.version) }
+            guard current.version == version else { throw BatonError.stale(version: current.version) }
             guard try await stock.update(current, version: version, settings, by: principal, on: tx),
                 let updated = try await stock.level(product: product.id, region: region, on: tx)
-            else { throw CustomerService.stale(version: current.version) }
+            else { throw BatonError.stale(version: current.version) }
             return (updated, nil)
         }
     }
@@ -172,9 +172,7 @@ public struct InventoryService: Sendable {
     }
 
     /// Locks (creating if needed) the product's stock row in the region, lets `change` apply a
-    /// movement or a setting, then handles a crossing of the reorder point: on the way down a
-    /// restock task for logistics (unless snoozed) and the flag that makes it once per crossing;
-    /// on the way up the flag cleared. One transaction.
+    /// movement or a setting, then handles a crossing of the reorder point. One transaction.
     private func changing(
         _ product: Product,
         region: String,
@@ -182,57 +180,76 @@ public struct InventoryService: Sendable {
         change: @escaping @Sendable (StockLevel, StockStore, PostgresConnection) async throws -> (StockLevel, Int?)
     ) async throws -> StockLevel {
         let stock = self.stock
-        let tasks = self.tasks
         let catalog = try await database.slaCatalog.snapshot(pool: database.pool)
         var restockTeam: String?
         let level = try await database.pool.transaction { tx -> StockLevel in
-            do {
-                try await stock.ensure(product: product.id, region: region, on: tx)
-            } catch let error as PostgresError where error.sqlState == "23503" {
+            guard let current = try await locked(product: product.id, region: region, on: tx) else {
                 throw BatonError.notFound("no region '\(region)'")
             }
-            guard let current = try await stock.level(product: product.id, region: region, forUpdate: true, on: tx) else {
-                throw BatonError(.internalError, "stock row not found")
-            }
             let (changed, movement) = try await change(current, stock, tx)
-            var level = changed
-            guard level.reorderPoint > 0 else { return level }
-            if level.available <= level.reorderPoint, !level.belowReorder {
-                var taskID: Int?
-                if level.snoozedUntil.map({ $0 <= Date() }) ?? true {
-                    guard let slug = try await TeamStore(pool: database.pool).slug(of: .logistics, in: region, on: tx),
-                        let team = try await TeamStore(pool: database.pool).find(slug, on: tx)
-                    else {
-                        throw BatonError(.ruleViolation, "region \(region) has no logistics team to restock", details: ["field": "region"])
-                    }
-                    let restock = NewTask(
-                        kind: "restock",
-                        title: String(
-                            String.UnicodeScalarView(
-                                "Restock \(level.sku) (\(level.name)): \(level.available) available, reorder point \(level.reorderPoint)"
-                                    .unicodeScalars.prefix(500)
-                            )
-                        ),
-                        payloadJSON: PostgresJSON([
-                            "product_id": String(level.productID), "sku": level.sku, "region": region,
-                            "available": String(level.available), "reorder_quantity": String(level.reorderQuantity),
-                        ])
-                        .postgresText,
-                        subject: TaskSubject(type: "stock", id: "\(region)/\(level.sku)")
-                    )
-                    taskID = try await tasks.create([restock], in: team, by: principal, catalog: catalog, on: tx)[0].task.id
-                    restockTeam = team.slug
-                }
-                try await stock.markReorder(level, below: true, movement: movement, task: taskID, by: principal, on: tx)
-                level.belowReorder = true
-            } else if level.available > level.reorderPoint, level.belowReorder {
-                try await stock.markReorder(level, below: false, movement: movement, task: nil, by: principal, on: tx)
-                level.belowReorder = false
-            }
+            let (level, team) = try await settleReorder(changed, movement: movement, by: principal, catalog: catalog, on: tx)
+            restockTeam = team
             return level
         }
         if let restockTeam { wakeups.queued(in: [restockTeam]) } else { wakeups.eventsWritten() }
         return level
+    }
+
+    /// The product's stock row in the region, created if needed and locked until the
+    /// transaction ends; `nil` when there is no such region.
+    func locked(product: Int, region: String, on tx: PostgresConnection) async throws -> StockLevel? {
+        do {
+            try await stock.ensure(product: product, region: region, on: tx)
+        } catch let error as PostgresError where error.sqlState == "23503" {
+            return nil
+        }
+        return try await stock.level(product: product, region: region, forUpdate: true, on: tx)
+    }
+
+    /// Handles a crossing of the reorder point by a change of a locked stock row: on the way
+    /// down a restock task for logistics (unless snoozed) and the flag that makes it once per
+    /// crossing; on the way up the flag cleared. Returns the row and the team to wake, if any.
+    func settleReorder(
+        _ changed: StockLevel,
+        movement: Int?,
+        by principal: Principal,
+        catalog: SLACatalog.Snapshot,
+        on tx: PostgresConnection
+    ) async throws -> (StockLevel, String?) {
+        var level = changed
+        guard level.reorderPoint > 0 else { return (level, nil) }
+        var restockTeam: String?
+        if level.available <= level.reorderPoint, !level.belowReorder {
+            var taskID: Int?
+            if level.snoozedUntil.map({ $0 <= Date() }) ?? true {
+                guard let team = try await TeamStore(pool: database.pool).team(of: .logistics, in: level.region, on: tx) else {
+                    throw BatonError(.ruleViolation, "region \(level.region) has no logistics team to restock", details: ["field": "region"])
+                }
+                let restock = NewTask(
+                    kind: "restock",
+                    title: String(
+                        String.UnicodeScalarView(
+                            "Restock \(level.sku) (\(level.name)): \(level.available) available, reorder point \(level.reorderPoint)"
+                                .unicodeScalars.prefix(500)
+                        )
+                    ),
+                    payloadJSON: PostgresJSON([
+                        "product_id": String(level.productID), "sku": level.sku, "region": level.region,
+                        "available": String(level.available), "reorder_quantity": String(level.reorderQuantity),
+                    ])
+                    .postgresText,
+                    subject: TaskSubject(type: "stock", id: "\(level.region)/\(level.sku)")
+                )
+                taskID = try await tasks.create([restock], in: team, by: principal, catalog: catalog, on: tx)[0].task.id
+                restockTeam = team.slug
+            }
+            try await stock.markReorder(level, below: true, movement: movement, task: taskID, by: principal, on: tx)
+            level.belowReorder = true
+        } else if level.available > level.reorderPoint, level.belowReorder {
+            try await stock.markReorder(level, below: false, movement: movement, task: nil, by: principal, on: tx)
+            level.belowReorder = false
+        }
+        return (level, restockTeam)
     }
 
     /// The product of `sku`, when the caller may perform `useCase` on stock of `region`: 403

@@ -63,7 +63,7 @@ public struct OpportunityService: Sendable {
             do {
                 guard let updated = try await store.update(id: id, version: version, changes, by: principal, on: tx) else {
                     let now = try await store.find(id: id, scope: principal.scope, on: tx)
-                    throw CustomerService.stale(version: now?.version ?? current.version)
+                    throw BatonError.stale(version: now?.version ?? current.version)
                 }
                 return updated
             } catch let error as PostgresError where error.sqlState == "23503" {
@@ -165,7 +165,7 @@ public struct OpportunityService: Sendable {
         decide: @escaping @Sendable (Opportunity, OpportunityStore, PostgresConnection) async throws -> OpportunityStore.Move
     ) async throws -> Opportunity {
         try principal.authorize(useCase)
-        try OpportunityRules.check(note: note)
+        try RecordRules.check(note: note)
         let store = self.store
         let moved = try await database.pool.transaction { tx -> Opportunity in
             guard let current = try await store.find(id: id, scope: principal.scope, forUpdate: true, on: tx) else {

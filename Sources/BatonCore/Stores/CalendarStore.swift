@@ -16,12 +16,7 @@ public struct CalendarStore: Sendable {
             FROM regions r LEFT JOIN region_calendars c ON c.region = r.code
             WHERE r.code = $1
             """
-        let rows: PostgresQueryResult
-        if let connection {
-            rows = try await connection.query(query, [region])
-        } else {
-            rows = try await pool.query(query, [region])
-        }
+        let rows = try await pool.query(query, [region], on: connection)
         return try rows.first.map(Self.calendar)
     }
 

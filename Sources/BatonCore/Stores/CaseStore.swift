@@ -49,8 +49,7 @@ public struct CaseStore: Sendable {
             WHERE id = \(id) AND deleted_at IS NULL AND \(scope.regionCondition("region"))
             \(unescaped: lock ? "FOR UPDATE" : "")
             """
-        let rows: PostgresQueryResult
-        if let connection { rows = try await connection.query(query) } else { rows = try await pool.query(query) }
+        let rows = try await pool.query(query, on: connection)
         return try rows.first.map(Self.record)
     }
 
@@ -89,13 +88,6 @@ public struct CaseStore: Sendable {
             """
         )
         return page.page(try rows.map(Self.record)) { String($0.id) }
-    }
-
-    /// The support team of a region: the default owner of its customers' cases.
-    public func supportTeam(region: String, on tx: PostgresConnection) async throws -> String? {
-        try await tx.query(
-            "SELECT slug FROM teams WHERE region = \(region) AND department = 'support' ORDER BY slug LIMIT 1"
-        ).first?.decode(String.self, "slug")
     }
 
     /// Refuses (422) a contact that is not one of the customer's.

@@ -92,17 +92,17 @@ extension CustomerStore {
 
     /// The team a customer's follow-ups go to: its owner's sales team in the customer's
     /// region, else any team of the owner's there, else the region's sales team.
-    public func followUpTeam(for customer: Customer, on tx: PostgresConnection) async throws -> String? {
+    public func followUpTeam(for customer: Customer, on tx: PostgresConnection) async throws -> Team? {
         try await tx.query(
             """
-            SELECT t.slug FROM teams t
+            SELECT \(unescaped: TeamStore.columns(of: "t")) FROM teams t
             LEFT JOIN memberships m ON m.team = t.slug AND m.member_id = \(customer.ownerID)
             WHERE t.region = \(customer.region) AND (m.member_id IS NOT NULL OR t.department = 'sales')
             ORDER BY (m.member_id IS NOT NULL AND t.department = 'sales') DESC, (m.member_id IS NOT NULL) DESC,
                      (t.department = 'sales') DESC, t.slug
             LIMIT 1
             """
-        ).first?.decode(String.self, "slug")
+        ).first.map(TeamStore.team)
     }
 
     // MARK: - Timeline

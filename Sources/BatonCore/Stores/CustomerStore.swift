@@ -56,8 +56,7 @@ public struct CustomerStore: Sendable {
             SELECT \(unescaped: Self.columns) FROM customers
             WHERE id = \(id) AND deleted_at IS NULL AND \(scope.regionCondition("region"))
             """
-        let rows: PostgresQueryResult
-        if let connection { rows = try await connection.query(query) } else { rows = try await pool.query(query) }
+        let rows = try await pool.query(query, on: connection)
         return try rows.first.map(Self.customer)
     }
 

@@ -68,8 +68,7 @@ public struct OpportunityStore: Sendable {
             WHERE o.id = \(id) AND o.deleted_at IS NULL AND \(scope.regionCondition("o.region"))
             \(unescaped: forUpdate ? "FOR UPDATE OF o" : "")
             """
-        let rows: PostgresQueryResult
-        if let connection { rows = try await connection.query(query) } else { rows = try await pool.query(query) }
+        let rows = try await pool.query(query, on: connection)
         return try rows.first.map(Self.opportunity)
     }
 

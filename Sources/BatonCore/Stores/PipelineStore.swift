@@ -12,15 +12,8 @@ public struct PipelineStore: Sendable {
         let stagesQuery: PostgresQuery =
             "SELECT stage, name, probability FROM pipeline_stages WHERE region = \(region) AND active ORDER BY position"
         let reasonsQuery: PostgresQuery = "SELECT reason, name FROM lost_reasons WHERE region = \(region) AND active ORDER BY position"
-        let stages: PostgresQueryResult
-        let reasons: PostgresQueryResult
-        if let connection {
-            stages = try await connection.query(stagesQuery)
-            reasons = try await connection.query(reasonsQuery)
-        } else {
-            stages = try await pool.query(stagesQuery)
-            reasons = try await pool.query(reasonsQuery)
-        }
+        let stages = try await pool.query(stagesQuery, on: connection)
+        let reasons = try await pool.query(reasonsQuery, on: connection)
         return PipelineSettings(
             region: region,
             stages: try stages.map {

@@ -26,14 +26,18 @@ public struct ProductStore: Sendable {
 
     public func find(id: Int, on connection: PostgresConnection? = nil) async throws -> Product? {
         let query: PostgresQuery = "SELECT \(unescaped: Self.columns) FROM products WHERE id = \(id)"
-        if let connection { return try await connection.query(query).first.map(Self.product) }
-        return try await pool.query(query).first.map(Self.product)
+        return try await pool.query(query, on: connection).first.map(Self.product)
     }
 
     public func find(sku: String, on connection: PostgresConnection? = nil) async throws -> Product? {
         let query: PostgresQuery = "SELECT \(unescaped: Self.columns) FROM products WHERE sku = \(sku)"
-        if let connection { return try await connection.query(query).first.map(Self.product) }
-        return try await pool.query(query).first.map(Self.product)
+        return try await pool.query(query, on: connection).first.map(Self.product)
+    }
+
+    /// The products of `skus` that exist, by sku.
+    public func find(skus: [String], on connection: PostgresConnection? = nil) async throws -> [String: Product] {
+        let rows = try await pool.query("SELECT \(unescaped: Self.columns) FROM products WHERE sku = ANY(\(skus)::text[])", on: connection)
+        return Dictionary(try rows.map(Self.product).map { ($0.sku, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
     /// Products in id order (optionally of a category, or only active ones), a page at a time.

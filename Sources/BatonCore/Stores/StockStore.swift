@@ -43,8 +43,7 @@ public struct StockStore: Sendable {
             WHERE s.product_id = \(product) AND s.region = \(region)
             \(unescaped: forUpdate ? "FOR UPDATE OF s" : "")
             """
-        if let connection { return try await connection.query(query).first.map(Self.level) }
-        return try await pool.query(query).first.map(Self.level)
+        return try await pool.query(query, on: connection).first.map(Self.level)
     }
 
     /// Stock rows within `scope` (of one region, or only those below their reorder point), by
@@ -76,14 +75,16 @@ public struct StockStore: Sendable {
         try await tx.query("INSERT INTO stock (product_id, region) VALUES (\(product), \(region)) ON CONFLICT DO NOTHING")
     }
 
-    /// Applies a movement to a locked stock row and records it; with an event. A movement that
-    /// would take on hand or reserved below zero is 409 and changes nothing.
+    /// Applies a movement to a locked stock row and records it (for an order's reservation,
+    /// release or shipment, naming the order); with an event. A movement that would take on
+    /// hand or reserved below zero is 409 and changes nothing.
     public func move(
         _ level: StockLevel,
         kind: StockMovement.Kind,
         onHand: Int,
         reserved: Int = 0,
         reason: String?,
+        order: Int? = nil,
         by principal: Principal,
         on tx: PostgresConnection
     ) async throws -> (StockLevel, StockMovement) {
@@ -92,6 +93,15 @@ public struct StockStore: Sendable {
                 .conflict,
                 "\(level.sku) in \(level.region) has \(level.onHand) on hand; a change of \(onHand) would take it below zero",
                 details: ["on_hand": String(level.onHand)]
+            )
+        }
+        let available = level.onHand + onHand - level.reserved - reserved
+        guard available >= 0 || onHand - reserved >= 0 else {
+            throw BatonError(
+                .conflict,
+                "\(level.sku) in \(level.region) has \(level.available) available (\(level.reserved) reserved for orders); "
+                    + "a change of \(onHand - reserved) would take it below zero",
+                details: ["available": String(level.available)]
             )
         }
         guard
@@ -103,8 +113,10 @@ public struct StockStore: Sendable {
                     RETURNING *
                 ),
                 moved AS (
-                    INSERT INTO stock_movements (product_id, region, kind, on_hand_delta, reserved_delta, reason, actor_id)
-                    SELECT product_id, region, \(kind.rawValue), \(onHand)::bigint, \(reserved)::bigint, \(reason), \(principal.actorID) FROM changed
+                    INSERT INTO stock_movements (product_id, region, kind, on_hand_delta, reserved_delta, reason, order_id, actor_id)
+                    SELECT product_id, region, \(kind.rawValue), \(onHand)::bigint, \(reserved)::bigint, \(reason), \(order)::bigint,
+                           \(principal.actorID)
+                    FROM changed
                     RETURNING id, kind, at
                 ),
                 written AS (
@@ -132,7 +144,7 @@ public struct StockStore: Sendable {
             onHandDelta: onHand,
             reservedDelta: reserved,
             reason: reason,
-            orderID: nil,
+            orderID: order,
             taskID: nil,
             actorID: principal.actorID,
             at: try row.decode(Date.self, "at")

@@ -282,8 +282,7 @@ extension TaskStore {
             counted AS (\(unescaped: Self.countFinished(from: "changed", state: "changed.state")))
             SELECT \(unescaped: Self.columns) FROM changed
             """
-        let rows: PostgresQueryResult
-        if let connection { rows = try await connection.query(query) } else { rows = try await pool.query(query) }
+        let rows = try await pool.query(query, on: connection)
         return try rows.first.map(Self.task)
     }
 

@@ -52,6 +52,11 @@ extension TeamStore {
         slug, department, region, name, paused, default_lease_seconds, default_max_attempts, created_at, updated_at
         """
 
+    /// ``columns`` of the teams row `alias`.
+    static func columns(of alias: String) -> String {
+        columns.split(separator: ",").map { "\(alias).\($0.trimmingCharacters(in: .whitespacesAndNewlines))" }.joined(separator: ", ")
+    }
+
     /// One team, or `nil`.
     public func find(_ slug: String) async throws -> Team? {
         try await pool.query("SELECT \(Self.columns) FROM teams WHERE slug = $1", [slug], prepared: true).first.map(Self.team)
@@ -89,14 +94,16 @@ extension TeamStore {
         }
     }
 
-    /// Creates a team (slug `department-region` unless given) with an event.
-    /// The team of a department in a region (the first by slug, if there are several).
-    public func slug(of department: Department, in region: String, on connection: PostgresConnection) async throws -> String? {
+    /// The team of a department in a region (the first by slug, if there are several), read
+    /// on `connection`.
+    public func team(of department: Department, in region: String, on connection: PostgresConnection) async throws -> Team? {
         try await connection.query(
-            "SELECT slug FROM teams WHERE region = \(region) AND department = \(department.rawValue) ORDER BY slug LIMIT 1"
-        ).first?.decode(String.self, "slug")
+            "SELECT \(Self.columns) FROM teams WHERE region = $1 AND department = $2 ORDER BY slug LIMIT 1",
+            [region, department.rawValue]
+        ).first.map(Self.team)
     }
 
+    /// Creates a team (slug `department-region` unless given) with an event.
     public func create(_ team: NewTeam, by principal: Principal, on tx: PostgresConnection) async throws -> Team {
         let slug = team.slug ?? "\(team.department.rawValue)-\(team.region)"
         guard TextRules.isTeamSlug(slug) else {
