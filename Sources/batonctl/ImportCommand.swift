@@ -5,16 +5,18 @@ import Foundation
 struct ImportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
-        abstract: "Load customers or contacts from a CSV file: every row checked, all or nothing unless --skip-invalid.",
+        abstract: "Load customers, contacts or products from a CSV file: every row checked, all or nothing unless --skip-invalid.",
         discussion: """
             The first line names the columns, in any order.
             customers: region and name are required; legal_name, segment, status (lead, prospect, active, churned), \
             owner_id, tags (separated by ;), website and notes are optional.
             contacts: name is required, and the customer by customer_id or by region and customer (its name); \
             role, email, phone and preferred_channel are optional.
+            products: sku, name, unit_price_minor and currency are required; category and active (true or false) are \
+            optional. A sku that exists updates its product.
             Each bad row is reported with its line, column and reason; nothing is written unless --skip-invalid.
             """,
-        subcommands: [Customers.self, Contacts.self]
+        subcommands: [Customers.self, Contacts.self, Products.self]
     )
 
     struct ImportOptions: ParsableArguments {
@@ -91,6 +93,20 @@ struct ImportCommand: AsyncParsableCommand {
             try await reportingFailures {
                 try await importing.run(options) { services, options, read, progress in
                     try await services.customers.importContacts(reading: read, options: options, by: cliPrincipal, progress: progress)
+                }
+            }
+        }
+    }
+
+    struct Products: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Import products, adding new skus and updating known ones (admin).")
+        @OptionGroup var options: GlobalOptions
+        @OptionGroup var importing: ImportOptions
+
+        func run() async throws {
+            try await reportingFailures {
+                try await importing.run(options) { services, options, read, _ in
+                    try await services.inventory.importProducts(reading: read, options: options, by: cliPrincipal)
                 }
             }
         }

@@ -174,4 +174,56 @@ import Testing
             #expect(huge.status == .badRequest)
         }
     }
+
+    @Test func batonctlImportsProductsAddingNewSkusUpdatingKnownOnesAndRefusingBadFilesWhole() async throws {
+        try await withTestApplication { api, database in
+            try await api.seedReferenceData()
+            _ = try await Self.product(api)
+            let bad = try CustomerImportTests.write(
+                """
+                sku,name,unit_price_minor,currency,category,active
+                PUMP-200,Pump 200 Mk II,139900,EUR,pumps,
+                VALVE 7,Valve,100,EUR,,
+                VALVE-8,Valve,-1,EUR,,
+                VALVE-9,Valve,100,euro,,
+                VALVE-10,Valve,100,EUR,,maybe
+                VALVE-11,Valve,100,EUR,,
+                VALVE-11,Valve again,100,EUR,,
+
+                """
+            )
+            let refused = try CLIEndToEndTests.batonctl(["import", "products", bad, "--json"], url: api.url)
+            #expect(refused.status == 1)
+            let report = try JSONDecoder.snakeCase.decode(CustomerService.ImportReport.self, from: Data(refused.output.utf8))
+            #expect(report.committed == false)
+            #expect(report.problems.map { "\($0.line) \($0.column)" } == ["3 sku", "4 unit_price_minor", "5 currency", "6 active", "8 sku"])
+            #expect(try await api.call(.get, "/v1/products/1").json(AnyJSON.self)["name"]?.string == "Pump 200", "nothing written")
+
+            let good = try CustomerImportTests.write(
+                """
+                sku,name,unit_price_minor,currency,category,active
+                PUMP-200,Pump 200 Mk II,139900,EUR,pumps,false
+                "VALVE-7","Valve, brass",2450,EUR,,
+
+                """
+            )
+            let loaded = try CLIEndToEndTests.batonctl(["import", "products", good], url: api.url)
+            #expect(loaded.status == 0, "\(loaded.output)\(loaded.error)")
+            #expect(loaded.output.contains("Imported 2 of 2 rows"), "\(loaded.output)")
+            let pump = try await api.call(.get, "/v1/products/1")
+            #expect(try pump.json(AnyJSON.self)["name"]?.string == "Pump 200 Mk II")
+            #expect(try pump.json(AnyJSON.self)["active"]?.bool == false)
+            #expect(pump.headers[.eTag] == #""2""#)
+            let valves = try await api.call(.get, "/v1/products?category=pumps").json(AnyJSON.self)["products"]?.array ?? []
+            #expect(valves.count == 1)
+            let events = try await database.pool.query(
+                "SELECT type, count(*)::bigint AS n FROM events WHERE type LIKE 'product.%' GROUP BY type ORDER BY type"
+            ).map { "\(try $0.decode(String.self, "type")) \(try $0.decode(Int.self, "n"))" }
+            #expect(events == ["product.created 2", "product.updated 1"])
+
+            // The same file again changes nothing: no new version, no event.
+            try #require(try CLIEndToEndTests.batonctl(["import", "products", good], url: api.url).status == 0)
+            #expect(try await api.call(.get, "/v1/products/1").headers[.eTag] == #""2""#)
+        }
+    }
 }

@@ -79,6 +79,48 @@ public struct ProductStore: Sendable {
         return try Self.product(row)
     }
 
+    /// A product as a catalogue file states it; `active` nil keeps what a product has.
+    public struct ImportedProduct: Sendable {
+        public var product: NewProduct
+        public var active: Bool?
+    }
+
+    /// Adds the product, or brings the product of its sku up to date (a new version, only when
+    /// something changed); with an event.
+    public func upsert(_ row: ImportedProduct, by principal: Principal, on tx: PostgresConnection) async throws {
+        let product = row.product
+        try await tx.query(
+            """
+            WITH stored AS (
+                INSERT INTO products AS p (sku, name, category, unit_price_minor, currency, active, created_by)
+                VALUES (\(product.sku), \(product.name), \(product.category), \(product.unitPriceMinor), \(product.currency),
+                        coalesce(\(row.active)::boolean, true), \(principal.actorID))
+                ON CONFLICT (sku) DO UPDATE SET
+                    name = EXCLUDED.name, category = EXCLUDED.category, unit_price_minor = EXCLUDED.unit_price_minor,
+                    currency = EXCLUDED.currency, active = coalesce(\(row.active)::boolean, p.active),
+                    version = p.version + 1, updated_at = now()
+                WHERE (p.name, p.category, p.unit_price_minor, p.currency, p.active)
+                      IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.category, EXCLUDED.unit_price_minor, EXCLUDED.currency,
+                                        coalesce(\(row.active)::boolean, p.active))
+                RETURNING p.*, p.version = 1 AS created
+            ),
+            created AS (SELECT * FROM stored WHERE created),
+            changed AS (SELECT * FROM stored WHERE NOT created),
+            created_events AS (
+                \(EventStore.insert(
+                    "product.created", from: "created", entityType: "product", entity: "created.id::text", region: "NULL",
+                    data: "jsonb_build_object('sku', created.sku, 'name', created.name)", by: principal))
+            ),
+            changed_events AS (
+                \(EventStore.insert(
+                    "product.updated", from: "changed", entityType: "product", entity: "changed.id::text", region: "NULL",
+                    data: "jsonb_build_object('version', changed.version, 'active', changed.active)", by: principal))
+            )
+            SELECT count(*) AS n FROM stored
+            """
+        )
+    }
+
     /// Applies an edit if the product is still at `version`; `nil` when stale.
     public func update(
         id: Int,
