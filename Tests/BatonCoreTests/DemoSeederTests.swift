@@ -67,7 +67,10 @@ import Testing
                            (SELECT count(*) FROM feedback) AS feedback,
                            (SELECT count(*) FROM stock) AS stock,
                            (SELECT count(*) FROM stock WHERE below_reorder) AS below,
-                           (SELECT count(*) FROM tasks WHERE kind = 'restock' AND subject_type = 'stock') AS restock
+                           (SELECT count(*) FROM tasks WHERE kind = 'restock' AND subject_type = 'stock') AS restock,
+                           (SELECT string_agg(DISTINCT state, ',') FROM orders) AS order_states,
+                           (SELECT count(DISTINCT date_trunc('month', confirmed_at)) FROM orders) AS order_months,
+                           (SELECT count(*) FROM stock WHERE reserved > 0) AS reserving
                     """
                 ).first
             )
@@ -86,6 +89,10 @@ import Testing
             #expect(try records.decode(Int.self, "stock") == 12)
             #expect(try records.decode(Int.self, "below") > 0)
             #expect(try records.decode(Int.self, "restock") == (try records.decode(Int.self, "below")), "one task per crossing")
+            let orderStates = try records.decode(String.self, "order_states")
+            #expect(orderStates == "cancelled,confirmed,delivered,draft,on_hold,shipped", "\(orderStates)")
+            #expect(try records.decode(Int.self, "order_months") >= 24, "two years of orders for year-over-year reports")
+            #expect(try records.decode(Int.self, "reserving") > 0, "this month's confirmed orders hold stock")
 
             let sweep = try await SLAMonitor(services: BatonServices(database: database), logger: TestDatabase.quietLogger).sweep()
             #expect(sweep.breached > 0)

@@ -157,12 +157,12 @@ extension DemoSeeder {
         }
         try await seedOpportunities(for: created, by: system)
         try await seedCases(for: created, by: system)
-        try await seedStock(by: system)
+        try await seedStock(for: created, by: system)
     }
 
-    /// Six products stocked in both regions, a few of them at or below their reorder point (so
-    /// logistics has restock tasks waiting).
-    private func seedStock(by system: Principal) async throws {
+    /// Six products stocked in both regions, two years of orders, then reorder points with a
+    /// few products at or below theirs (so logistics has restock tasks waiting).
+    private func seedStock(for customers: [Customer], by system: Principal) async throws {
         let inventory = services.inventory
         let catalogue: [(String, String, String, Int)] = [
             ("PUMP-200", "Centrifugal pump 200 l/min", "pumps", 129_900), ("PUMP-450", "Centrifugal pump 450 l/min", "pumps", 219_000),
@@ -175,17 +175,24 @@ extension DemoSeeder {
                 by: system
             )
             for region in ["emea", "apac"] {
-                let received = try await inventory.receive(region: region, sku: sku, quantity: 40 + index * 15, reason: "Opening stock", by: system)
+                _ = try await inventory.receive(region: region, sku: sku, quantity: 40 + index * 15, reason: "Opening stock", by: system)
+            }
+        }
+        // Before any reorder point is set, so that the orders' movements cross none.
+        try await seedOrders(for: customers, skus: catalogue.map(\.0), by: system)
+        for (index, (sku, _, _, _)) in catalogue.enumerated() {
+            for region in ["emea", "apac"] {
+                let level = try await inventory.level(region: region, sku: sku, by: system)
                 _ = try await inventory.updateLevel(
                     region: region,
                     sku: sku,
-                    version: received.version,
+                    version: level.version,
                     StockSettings(reorderPoint: 20, reorderQuantity: 60),
                     by: system
                 )
                 // Some sold down to (or under) the reorder point.
-                if (index + (region == "apac" ? 1 : 0)) % 3 == 0 {
-                    _ = try await inventory.adjust(region: region, sku: sku, delta: -(received.onHand - 12), reason: "Stock count", by: system)
+                if (index + (region == "apac" ? 1 : 0)) % 3 == 0, level.available > 12 {
+                    _ = try await inventory.adjust(region: region, sku: sku, delta: -(level.available - 12), reason: "Stock count", by: system)
                 }
             }
         }
