@@ -179,7 +179,9 @@ import Testing
             let unknownRegion = try await api.call(.post, "/v1/rules/\(atRisk)/test", json: owned.replacingOccurrences(of: "emea", with: "mars"))
             #expect(unknownRegion.status == .unprocessableContent)
             #expect(try unknownRegion.errorEnvelope().error.details?["field"] == "region")
-            #expect(try await api.call(.post, "/v1/rules/\(atRisk)/test", json: #"{"type":"Not A Type","data":{}}"#).status == .badRequest)
+            for type in ["Not A Type", ""] {
+                #expect(try await api.call(.post, "/v1/rules/\(atRisk)/test", json: #"{"type":"\#(type)","data":{}}"#).status == .badRequest)
+            }
             #expect(try await api.call(.post, "/v1/rules/999999/test", json: owned).status == .notFound)
             #expect(try await Self.count(database, "tasks") == 0)
             #expect(try await Self.count(database, "events") == events)

@@ -56,7 +56,7 @@ extension APIHandler {
     func testRule(_ input: Operations.TestRule.Input) async throws -> Operations.TestRule.Output {
         let principal = try RequestPrincipal.require()
         guard case .json(let body) = input.body else { throw BatonError.invalidArgument("expected JSON") }
-        if let type = body._type, !type.isEmpty, !RuleService.isEventType(type) {
+        if let type = body._type, !RuleService.isEventType(type) {
             throw BatonError.invalidArgument("type must be an event type such as order.confirmed", field: "type")
         }
         let event = RuleEvent(
