@@ -9,8 +9,8 @@ import OpenAPIRuntime
 /// - `null` is not a value of any member a request body declares: the document makes none
 ///   nullable, and the generated decoders would otherwise read an explicit `null` as "absent".
 ///   It is refused with 400 naming the member. Members the document does not declare are
-///   ignored, whatever their value; inside free-form JSON (`payload`, `result`) any JSON is
-///   data, and `result` itself may be any JSON.
+///   ignored, whatever their value; inside free-form JSON (`payload`, `result`, `condition`,
+///   `data`) any JSON is data, and `result` itself may be any JSON.
 struct RequestBodyGate: Sendable {
     private let declared: Set<[UInt8]>
 
@@ -34,8 +34,11 @@ struct RequestBodyGate: Sendable {
         return HTTPBody(bytes)
     }
 
-    /// Members whose value is free-form JSON, where `null` is data.
-    private static let freeForm: Set<[UInt8]> = [Array("payload".utf8), Array("result".utf8)]
+    /// Members whose value is free-form JSON, where `null` is data (a rule's `condition` may
+    /// test for null, a sample event's `data` may hold it).
+    private static let freeForm: Set<[UInt8]> = [
+        Array("payload".utf8), Array("result".utf8), Array("condition".utf8), Array("data".utf8),
+    ]
     /// Members that may be `null` themselves.
     private static let anyValue: Set<[UInt8]> = [Array("result".utf8)]
     /// The members each operation's request body declares, at any depth, by `METHOD /path`.
@@ -84,6 +87,13 @@ struct RequestBodyGate: Sendable {
         "POST /v1/products": ["category", "currency", "name", "sku", "unit_price_minor"],
         "PATCH /v1/products/{id}": ["active", "category", "currency", "name", "unit_price_minor"],
         "POST /v1/regions": ["code", "name", "time_zone"],
+        "POST /v1/rules": [
+            "action", "active", "condition", "department", "id", "kind", "name", "on", "payload", "priority", "subject", "team", "title", "type",
+        ],
+        "PATCH /v1/rules/{id}": [
+            "action", "active", "condition", "department", "id", "kind", "name", "on", "payload", "priority", "subject", "team", "title", "type",
+        ],
+        "POST /v1/rules/{id}/test": ["data", "entity_id", "entity_type", "region", "team", "type"],
         "PUT /v1/regions/{code}/pipeline": ["lost_reasons", "name", "probability", "reason", "stage", "stages"],
         "POST /v1/regions/{code}/holidays": ["date", "name"],
         "POST /v1/sla/policies": [

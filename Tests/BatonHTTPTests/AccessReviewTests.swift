@@ -206,6 +206,9 @@ import Yams
                 "POST /v1/cases/{id}/reopen": #"{"reason":"Reviewed"}"#,
                 "POST /v1/feedback": #"{"customer_id":\#(reviewedID),"score":5}"#,
                 "PUT /v1/regions/{code}/case-settings": #"{"reopen_window_days":14}"#,
+                "POST /v1/rules": #"{"name":"Reviewed","on":"order.shipped","action":{"department":"support","kind":"k","title":"t"}}"#,
+                "PATCH /v1/rules/{id}": #"{"active":false}"#,
+                "POST /v1/rules/{id}/test": #"{"region":"emea","data":{"number":"SO-1"}}"#,
             ]
             var checked = 0
             for (operation, id) in operations {
@@ -275,6 +278,16 @@ import Yams
                     } else if path.hasPrefix("/v1/stock/emea/") {
                         // Any version: a stale one is 412, which is past the access check.
                         headers[HTTPField.Name("If-Match")!] = #""0""#
+                    } else if path.hasPrefix("/v1/rules/{id}") {
+                        // A rule per call, at version 1.
+                        let rule = try await api.call(
+                            .post,
+                            "/v1/rules",
+                            json: #"{"name":"Reviewed \#(UUID())","on":"order.shipped","action":{"department":"sales","kind":"k","title":"t"}}"#
+                        )
+                        let id = try #require(try rule.json(AnyJSON.self)["id"]?.int)
+                        path = path.replacingOccurrences(of: "{id}", with: "\(id)")
+                        headers[HTTPField.Name("If-Match")!] = #""1""#
                     } else if path.hasPrefix("/v1/tasks/{id}") {
                         let task = try await api.call(.post, "/v1/teams/sales-emea/tasks", json: #"{"kind":"k","title":"reviewed"}"#)
                         let id = try #require(try task.json(AnyJSON.self)["id"]?.int)

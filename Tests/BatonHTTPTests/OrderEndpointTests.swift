@@ -299,6 +299,54 @@ import Testing
             #expect(try await Self.stock(api, "PUMP-200")["below_reorder"]?.bool == true)
         }
     }
+
+    @Test func theDefaultRulesHandConfirmedOrdersToLogisticsAndDeliveredOnesToSupportInTheSameTransaction() async throws {
+        try await withTestApplication { api, database in
+            let customer = try await Self.seed(api)
+            func tasks(_ team: String, _ kind: String) async throws -> [AnyJSON] {
+                try await api.call(.get, "/v1/tasks?team=\(team)&kind=\(kind)").json(AnyJSON.self)["tasks"]?.array ?? []
+            }
+            let order = try await Self.draft(api, customer: customer, lines: #"[{"sku":"PUMP-200","quantity":2}]"#)
+            let id = try #require(order["id"]?.int)
+            let number = try #require(order["number"]?.string)
+
+            // A second rule on order.confirmed sends to a department EMEA has no team of: the
+            // confirmation fails whole, with no reservation and no task from either rule.
+            let coordination = try await api.call(
+                .post,
+                "/v1/rules",
+                json:
+                    #"{"name":"Orders to the coordinators","on":"order.confirmed","action":{"department":"coordination","kind":"note","title":"{{number}}"}}"#
+            )
+            try api.expect(.created, coordination)
+            let failed = try await api.call(.post, "/v1/orders/\(id)/confirm")
+            #expect(failed.status == .unprocessableContent, "\(failed.text)")
+            #expect(try await tasks("logistics-emea", "ship_order").isEmpty)
+            #expect(try await Self.stock(api, "PUMP-200")["reserved"]?.int == 0)
+            #expect(try await api.call(.get, "/v1/orders/\(id)").json(AnyJSON.self)["state"]?.string == "draft")
+            let ruleID = try #require(try coordination.json(AnyJSON.self)["id"]?.int)
+            try api.expect(
+                .ok,
+                await api.call(.patch, "/v1/rules/\(ruleID)", json: #"{"active":false}"#, headers: [Self.ifMatch: #""1""#])
+            )
+
+            try api.expect(.ok, await api.call(.post, "/v1/orders/\(id)/confirm"))
+            let ship = try await tasks("logistics-emea", "ship_order")
+            #expect(ship.count == 1)
+            #expect(ship.first?["title"]?.string == "Ship order \(number) to Acme Pumps (1 lines)")
+            #expect(ship.first?["subject"]?["id"]?.string == String(id))
+            #expect(try await tasks("logistics-apac", "ship_order").isEmpty, "the order's region's team")
+
+            try api.expect(.ok, await api.call(.post, "/v1/orders/\(id)/ship"))
+            #expect(try await tasks("support-emea", "ask_feedback").isEmpty, "feedback is asked once delivered")
+            try api.expect(.ok, await api.call(.post, "/v1/orders/\(id)/deliver"))
+            let feedback = try await tasks("support-emea", "ask_feedback")
+            #expect(feedback.count == 1)
+            #expect(try await tasks("logistics-emea", "ship_order").count == 1, "one task per event, not per move")
+            let firings = try await database.pool.query("SELECT count(*) AS n FROM rule_firings")
+            #expect(try firings.first?.decode(Int.self, "n") == 2)
+        }
+    }
 }
 
 /// Bodies of unexpected answers, collected from concurrent calls.

@@ -9,6 +9,8 @@ public enum Permission: String, Sendable, CaseIterable {
     case readRecords
     case editRecords
     case deleteRecords
+    /// Handoff rules: reading them and trying them against a sample event.
+    case readRules
 
     /// Whether `role` has this permission (within its scope).
     public func isGranted(to role: Role) -> Bool {
@@ -19,6 +21,7 @@ public enum Permission: String, Sendable, CaseIterable {
         case .workQueue: role != .viewer
         case .manageQueue: role == .admin || role == .coordinator || role == .lead
         case .manageReferenceData, .manageTokens: role == .admin
+        case .readRules: role == .admin || role == .coordinator
         }
     }
 }

@@ -39,6 +39,8 @@ public enum UseCase: String, Sendable, CaseIterable {
     case listCases, createCase, getCase, updateCase, deleteCase, listCaseTransitions
     case openCase, setCasePending, resolveCase, closeCase, reopenCase
     case getCaseSettings, setCaseSettings, listFeedback, createFeedback, getCSAT
+    // Handoff rules
+    case listRules, createRule, getRule, updateRule, testRule
 
     /// Who may call an operation.
     public enum Access: Sendable, Equatable {
@@ -100,6 +102,10 @@ public enum UseCase: String, Sendable, CaseIterable {
         case .updateCase, .openCase, .setCasePending, .resolveCase, .closeCase, .reopenCase: .region(.editRecords)
         case .deleteCase: .region(.deleteRecords)
         case .setCaseSettings: .role(.manageReferenceData)
+        // Rules are reference data for the whole organisation: the coordinator reads and tries
+        // them, an admin changes them (as SLA policies and pipeline settings).
+        case .listRules, .getRule, .testRule: .role(.readRules)
+        case .createRule, .updateRule: .role(.manageReferenceData)
         }
     }
 

@@ -16,6 +16,9 @@ public struct BatonServices: Sendable {
     public let inventory: InventoryService
     public let cases: CaseService
     public let orders: OrderService
+    /// The automation hook the services that emit business events call.
+    public let handoffRules: HandoffRules
+    public let rules: RuleService
 
     /// `desks` are this process's long-poll waiters, woken by notifications from every server
     /// (``NotificationRouter``); a process that does not serve long polls can use its own.
@@ -29,11 +32,14 @@ public struct BatonServices: Sendable {
         self.referenceData = ReferenceDataService(database: database, wakeups: wakeups)
         self.tokens = TokenService(database: database)
         self.events = EventService(database: database, desks: desks)
+        let handoffRules = HandoffRules(database: database, tasks: tasks)
+        self.handoffRules = handoffRules
+        self.rules = RuleService(database: database, wakeups: wakeups, rules: handoffRules)
         self.customers = CustomerService(database: database, wakeups: wakeups, tasks: tasks)
-        self.opportunities = OpportunityService(database: database, wakeups: wakeups, customers: customers)
+        self.opportunities = OpportunityService(database: database, wakeups: wakeups, customers: customers, rules: handoffRules)
         self.campaigns = CampaignService(database: database, wakeups: wakeups)
-        self.inventory = InventoryService(database: database, wakeups: wakeups, tasks: tasks)
-        self.cases = CaseService(database: database, wakeups: wakeups, tasks: tasks)
-        self.orders = OrderService(database: database, wakeups: wakeups, customers: customers, inventory: inventory)
+        self.inventory = InventoryService(database: database, wakeups: wakeups, rules: handoffRules)
+        self.cases = CaseService(database: database, wakeups: wakeups, tasks: tasks, rules: handoffRules)
+        self.orders = OrderService(database: database, wakeups: wakeups, customers: customers, inventory: inventory, rules: handoffRules)
     }
 }

@@ -2,7 +2,8 @@ import Foundation
 import PostgresClient
 
 /// Customer cases (inquiries and complaints): opening one queues a task in the owning team
-/// (and, for a complaint about an owned customer, tells the owner's sales team), lifecycle
+/// (and runs the handoff rules of `case.opened`: by default a complaint about an owned customer
+/// tells the region's sales team the account is at risk), lifecycle
 /// actions move it through its states with a transition each, waiting on the customer holds
 /// the task's SLA clocks, resolving asks for feedback, and reopening is allowed within the
 /// region's window. Cases belong to their customer's region: a caller reaches those of its
@@ -11,11 +12,13 @@ public struct CaseService: Sendable {
     let database: BatonDatabase
     let wakeups: Wakeups
     let tasks: TaskService
+    let rules: HandoffRules
 
-    public init(database: BatonDatabase, wakeups: Wakeups, tasks: TaskService) {
+    public init(database: BatonDatabase, wakeups: Wakeups, tasks: TaskService, rules: HandoffRules) {
         self.database = database
         self.wakeups = wakeups
         self.tasks = tasks
+        self.rules = rules
     }
 
     var store: CaseStore { CaseStore(pool: database.pool) }
@@ -34,8 +37,9 @@ public struct CaseService: Sendable {
     }
 
     /// Opens a case about a customer the caller reaches, in state `new`, and queues its task in
-    /// the owning team through the task service (so SLA policies apply), in one transaction. A
-    /// complaint about a customer with an owner also queues a task in the owner's sales team.
+    /// the owning team through the task service (so SLA policies apply), in one transaction with
+    /// the handoff rules of its `case.opened` event (whose data says the case's kind and whether
+    /// the customer has an owner).
     public func create(_ new: NewCase, idempotencyKey: String? = nil, by principal: Principal) async throws -> Case {
         try principal.authorize(.createCase)
         try new.validate()
@@ -43,7 +47,7 @@ public struct CaseService: Sendable {
             throw BatonError(.ruleViolation, "no customer \(new.customerID) you may open cases for", details: ["field": "customer_id"])
         }
         let store = self.store
-        let customers = self.customers
+        let rules = self.rules
         let catalog = try await database.slaCatalog.snapshot(pool: database.pool)
         var queuedIn: [String] = []
         let created = try await write.run(key: idempotencyKey, by: principal, operation: "createCase", request: new) { tx in
@@ -52,18 +56,8 @@ public struct CaseService: Sendable {
             var record = try await store.create(new, for: customer, team: team.slug, by: principal, on: tx)
             let title = "Case \(record.id) (\(record.kind.rawValue)): \(record.subject)"
             record = try await queueCaseTask(for: record, title: title, in: team, by: principal, catalog: catalog, on: tx)
-            queuedIn = [team.slug]
-            if record.kind == .complaint, customer.ownerID != nil, let sales = try await customers.followUpTeam(for: customer, on: tx) {
-                let notice = NewTask(
-                    kind: "complaint_notice",
-                    title: Self.title("Complaint from \(customer.name): \(record.subject)"),
-                    payloadJSON: Self.payload(record),
-                    priority: record.priority,
-                    subject: TaskSubject(type: "case", id: String(record.id))
-                )
-                _ = try await queue(notice, in: sales, by: principal, catalog: catalog, on: tx)
-                queuedIn.append(sales.slug)
-            }
+            let woken = try await rules.react(to: [Self.openedEvent(record, about: customer)], by: principal, catalog: catalog, on: tx)
+            queuedIn = [team.slug] + woken.sorted()
             return record
         }
         // A replayed key ran no closure: nothing was queued then.
@@ -302,6 +296,26 @@ public struct CaseService: Sendable {
         -> QueueTask
     {
         try await tasks.create([task], in: team, by: principal, catalog: catalog, on: tx)[0].task
+    }
+
+    /// The `case.opened` event as handoff rules see it.
+    static func openedEvent(_ record: Case, about customer: Customer) -> RuleEvent {
+        RuleEvent(
+            type: "case.opened",
+            entityType: "case",
+            entityID: String(record.id),
+            region: record.region,
+            team: record.team,
+            data: [
+                "case_id": .integer(record.id), "kind": .string(record.kind.rawValue), "subject": .string(record.subject),
+                "priority": .string(record.priority.rawValue), "channel": record.channel.map { JSONValue.string($0.rawValue) } ?? .null,
+                "team": .string(record.team), "region": .string(record.region), "customer_id": .integer(customer.id),
+                "customer": .object([
+                    "id": .integer(customer.id), "name": .string(customer.name), "owned": .bool(customer.ownerID != nil),
+                    "owner_id": customer.ownerID.map(JSONValue.integer) ?? .null,
+                ]),
+            ]
+        )
     }
 
     static func payload(_ record: Case) -> String {

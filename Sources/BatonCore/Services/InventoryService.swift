@@ -1,18 +1,19 @@
 import Foundation
 import PostgresClient
 
-/// Products and stock: the catalogue, each region's stock with its ledger, and the restock
-/// handoff to logistics when available stock falls to its reorder point (one task per
-/// crossing, through the task service, in the transaction of the movement that crossed).
+/// Products and stock: the catalogue, each region's stock with its ledger, and the
+/// `stock.below_reorder` event when available stock falls to its reorder point (once per
+/// crossing, unless snoozed), whose handoff rules (by default: restock, for logistics) run in
+/// the transaction of the movement that crossed.
 public struct InventoryService: Sendable {
     let database: BatonDatabase
     let wakeups: Wakeups
-    let tasks: TaskService
+    let rules: HandoffRules
 
-    public init(database: BatonDatabase, wakeups: Wakeups, tasks: TaskService) {
+    public init(database: BatonDatabase, wakeups: Wakeups, rules: HandoffRules) {
         self.database = database
         self.wakeups = wakeups
-        self.tasks = tasks
+        self.rules = rules
     }
 
     var products: ProductStore { ProductStore(pool: database.pool) }
@@ -172,7 +173,8 @@ public struct InventoryService: Sendable {
     }
 
     /// Locks (creating if needed) the product's stock row in the region, lets `change` apply a
-    /// movement or a setting, then handles a crossing of the reorder point. One transaction.
+    /// movement or a setting, then handles a crossing of the reorder point (``settleReorder``).
+    /// One transaction.
     private func changing(
         _ product: Product,
         region: String,
@@ -181,17 +183,17 @@ public struct InventoryService: Sendable {
     ) async throws -> StockLevel {
         let stock = self.stock
         let catalog = try await database.slaCatalog.snapshot(pool: database.pool)
-        var restockTeam: String?
+        var woken: Set<String> = []
         let level = try await database.pool.transaction { tx -> StockLevel in
             guard let current = try await locked(product: product.id, region: region, on: tx) else {
                 throw BatonError.notFound("no region '\(region)'")
             }
             let (changed, movement) = try await change(current, stock, tx)
-            let (level, team) = try await settleReorder(changed, movement: movement, by: principal, catalog: catalog, on: tx)
-            restockTeam = team
+            let (level, teams) = try await settleReorder(changed, movement: movement, by: principal, catalog: catalog, on: tx)
+            woken = teams
             return level
         }
-        if let restockTeam { wakeups.queued(in: [restockTeam]) } else { wakeups.eventsWritten() }
+        if woken.isEmpty { wakeups.eventsWritten() } else { wakeups.queued(in: woken) }
         return level
     }
 
@@ -207,49 +209,49 @@ public struct InventoryService: Sendable {
     }
 
     /// Handles a crossing of the reorder point by a change of a locked stock row: on the way
-    /// down a restock task for logistics (unless snoozed) and the flag that makes it once per
-    /// crossing; on the way up the flag cleared. Returns the row and the team to wake, if any.
+    /// down the flag that makes it once per crossing and the `stock.below_reorder` event, whose
+    /// handoff rules run unless the row is snoozed (the movement that crossed names the first
+    /// task they made); on the way up the flag cleared. Returns the row and the teams to wake.
     func settleReorder(
         _ changed: StockLevel,
         movement: Int?,
         by principal: Principal,
         catalog: SLACatalog.Snapshot,
         on tx: PostgresConnection
-    ) async throws -> (StockLevel, String?) {
+    ) async throws -> (StockLevel, Set<String>) {
         var level = changed
-        guard level.reorderPoint > 0 else { return (level, nil) }
-        var restockTeam: String?
+        guard level.reorderPoint > 0 else { return (level, []) }
+        var woken: Set<String> = []
         if level.available <= level.reorderPoint, !level.belowReorder {
-            var taskID: Int?
-            if level.snoozedUntil.map({ $0 <= Date() }) ?? true {
-                guard let team = try await TeamStore(pool: database.pool).team(of: .logistics, in: level.region, on: tx) else {
-                    throw BatonError(.ruleViolation, "region \(level.region) has no logistics team to restock", details: ["field": "region"])
-                }
-                let restock = NewTask(
-                    kind: "restock",
-                    title: String(
-                        String.UnicodeScalarView(
-                            "Restock \(level.sku) (\(level.name)): \(level.available) available, reorder point \(level.reorderPoint)"
-                                .unicodeScalars.prefix(500)
-                        )
-                    ),
-                    payloadJSON: PostgresJSON([
-                        "product_id": String(level.productID), "sku": level.sku, "region": level.region,
-                        "available": String(level.available), "reorder_quantity": String(level.reorderQuantity),
-                    ])
-                    .postgresText,
-                    subject: TaskSubject(type: "stock", id: "\(level.region)/\(level.sku)")
-                )
-                taskID = try await tasks.create([restock], in: team, by: principal, catalog: catalog, on: tx)[0].task.id
-                restockTeam = team.slug
-            }
-            try await stock.markReorder(level, below: true, movement: movement, task: taskID, by: principal, on: tx)
+            let snoozed = level.snoozedUntil.map { $0 > Date() } ?? false
+            try await stock.markReorder(level, below: true, snoozed: snoozed, by: principal, on: tx)
             level.belowReorder = true
+            if !snoozed {
+                let fired = try await rules.fire([Self.belowReorderEvent(level)], by: principal, catalog: catalog, on: tx)
+                if let movement, let first = fired.first { try await stock.link(movement: movement, task: first.task.id, on: tx) }
+                woken = Set(fired.map(\.task.team))
+            }
         } else if level.available > level.reorderPoint, level.belowReorder {
-            try await stock.markReorder(level, below: false, movement: movement, task: nil, by: principal, on: tx)
+            try await stock.markReorder(level, below: false, snoozed: false, by: principal, on: tx)
             level.belowReorder = false
         }
-        return (level, restockTeam)
+        return (level, woken)
+    }
+
+    /// The `stock.below_reorder` event as handoff rules see it (its row's entity is
+    /// `region/product id`).
+    static func belowReorderEvent(_ level: StockLevel) -> RuleEvent {
+        RuleEvent(
+            type: "stock.below_reorder",
+            entityType: "stock",
+            entityID: "\(level.region)/\(level.productID)",
+            region: level.region,
+            data: [
+                "product_id": .integer(level.productID), "sku": .string(level.sku), "name": .string(level.name), "region": .string(level.region),
+                "on_hand": .integer(level.onHand), "reserved": .integer(level.reserved), "available": .integer(level.available),
+                "reorder_point": .integer(level.reorderPoint), "reorder_quantity": .integer(level.reorderQuantity),
+            ]
+        )
     }
 
     /// The product of `sku`, when the caller may perform `useCase` on stock of `region`: 403

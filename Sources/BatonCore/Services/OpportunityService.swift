@@ -8,11 +8,13 @@ public struct OpportunityService: Sendable {
     let database: BatonDatabase
     let wakeups: Wakeups
     let customers: CustomerService
+    let rules: HandoffRules
 
-    public init(database: BatonDatabase, wakeups: Wakeups, customers: CustomerService) {
+    public init(database: BatonDatabase, wakeups: Wakeups, customers: CustomerService, rules: HandoffRules) {
         self.database = database
         self.wakeups = wakeups
         self.customers = customers
+        self.rules = rules
     }
 
     var store: OpportunityStore { OpportunityStore(pool: database.pool) }
@@ -156,7 +158,8 @@ public struct OpportunityService: Sendable {
     }
 
     /// Locks the opportunity, lets `decide` check the move against its current state, and
-    /// applies it, all in one transaction.
+    /// applies it, all in one transaction; a win runs the handoff rules of `opportunity.won`
+    /// in it.
     private func change(
         _ id: Int,
         for useCase: UseCase,
@@ -167,14 +170,41 @@ public struct OpportunityService: Sendable {
         try principal.authorize(useCase)
         try RecordRules.check(note: note)
         let store = self.store
+        let rules = self.rules
+        // Only a win emits an event that rules react to.
+        let catalog: SLACatalog.Snapshot?
+        if useCase == .winOpportunity { catalog = try await database.slaCatalog.snapshot(pool: database.pool) } else { catalog = nil }
+        var woken: Set<String> = []
         let moved = try await database.pool.transaction { tx -> Opportunity in
             guard let current = try await store.find(id: id, scope: principal.scope, forUpdate: true, on: tx) else {
                 throw BatonError.notFound("no opportunity \(id)")
             }
-            return try await store.apply(try await decide(current, store, tx), to: current, by: principal, on: tx)
+            let move = try await decide(current, store, tx)
+            let moved = try await store.apply(move, to: current, by: principal, on: tx)
+            if move.event == "opportunity.won", let catalog {
+                woken = try await rules.react(to: [try await wonEvent(moved, on: tx)], by: principal, catalog: catalog, on: tx)
+            }
+            return moved
         }
-        wakeups.eventsWritten()
+        if woken.isEmpty { wakeups.eventsWritten() } else { wakeups.queued(in: woken) }
         return moved
+    }
+
+    /// The `opportunity.won` event as handoff rules see it.
+    private func wonEvent(_ won: Opportunity, on tx: PostgresConnection) async throws -> RuleEvent {
+        let customer = try await customers.store.find(id: won.customerID, scope: .everything, on: tx)
+        return RuleEvent(
+            type: "opportunity.won",
+            entityType: "opportunity",
+            entityID: String(won.id),
+            region: won.region,
+            data: [
+                "opportunity_id": .integer(won.id), "title": .string(won.title), "stage": .string(won.stage),
+                "amount_minor": .integer(won.amountMinor), "currency": .string(won.currency), "region": .string(won.region),
+                "owner_id": won.ownerID.map(JSONValue.integer) ?? .null, "customer_id": .integer(won.customerID),
+                "customer_name": customer.map { JSONValue.string($0.name) } ?? .null,
+            ]
+        )
     }
 
     private static func requireOpen(_ opportunity: Opportunity, to action: String) throws(BatonError) {

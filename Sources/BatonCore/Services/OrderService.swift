@@ -3,19 +3,22 @@ import PostgresClient
 
 /// The order use cases: drafts priced by Baton from the catalogue, confirmation that reserves
 /// every line's stock at once (or none of it), shipment, delivery, cancellation that gives the
-/// stock back, holds. Each move is one transaction with its stock movements, its reorder
-/// handoffs and its event.
+/// stock back, holds. Each move is one transaction with its stock movements, its event and the
+/// tasks the handoff rules make of it (a confirmed order for logistics to ship, a delivered
+/// one for support to ask for feedback, a reservation down to the reorder point to restock).
 public struct OrderService: Sendable {
     let database: BatonDatabase
     let wakeups: Wakeups
     let customers: CustomerService
     let inventory: InventoryService
+    let rules: HandoffRules
 
-    public init(database: BatonDatabase, wakeups: Wakeups, customers: CustomerService, inventory: InventoryService) {
+    public init(database: BatonDatabase, wakeups: Wakeups, customers: CustomerService, inventory: InventoryService, rules: HandoffRules) {
         self.database = database
         self.wakeups = wakeups
         self.customers = customers
         self.inventory = inventory
+        self.rules = rules
     }
 
     var store: OrderStore { OrderStore(pool: database.pool) }
@@ -196,8 +199,9 @@ public struct OrderService: Sendable {
     // MARK: - Helpers
 
     /// Locks the order, lets `move` check and apply the change (returning its event and the
-    /// teams it queued work in), records the event, in one transaction; a deadlock with another
-    /// order over the same stock is retried, never shown to the caller.
+    /// teams it queued work in), records the event and runs the rules that react to it, in one
+    /// transaction; a deadlock with another order over the same stock is retried, never shown
+    /// to the caller.
     private func transition(
         _ id: Int,
         for useCase: UseCase,
@@ -206,12 +210,15 @@ public struct OrderService: Sendable {
     ) async throws -> Order {
         try principal.authorize(useCase)
         let store = self.store
+        let rules = self.rules
+        let catalog = try await database.slaCatalog.snapshot(pool: database.pool)
         let (order, teams) = try await database.pool.retryingTransaction { tx -> (Order, Set<String>) in
             guard let current = try await store.find(id: id, scope: principal.scope, forUpdate: true, on: tx) else {
                 throw BatonError.notFound("no order \(id)")
             }
-            let (event, teams) = try await move(current, tx)
-            try await store.event(event, order: id, extra: ["from": current.state.rawValue], by: principal, on: tx)
+            var (event, teams) = try await move(current, tx)
+            let written = try await store.event(event, order: id, extra: ["from": current.state.rawValue], by: principal, on: tx)
+            teams.formUnion(try await rules.react(to: [written], by: principal, catalog: catalog, on: tx))
             guard let order = try await store.find(id: id, scope: principal.scope, on: tx) else { throw BatonError.notFound("no order \(id)") }
             return (order, teams)
         }
@@ -270,9 +277,9 @@ public struct OrderService: Sendable {
                 by: principal,
                 on: tx
             )
-            let (settled, team) = try await inventory.settleReorder(moved, movement: movement.id, by: principal, catalog: catalog, on: tx)
+            let (settled, woken) = try await inventory.settleReorder(moved, movement: movement.id, by: principal, catalog: catalog, on: tx)
             levels[line.productID] = settled
-            if let team { teams.insert(team) }
+            teams.formUnion(woken)
             try await store.setReserved(line.reserved + units, order: order.id, line: line.line, on: tx)
         }
         return (!shortages.isEmpty, teams)
@@ -294,9 +301,7 @@ public struct OrderService: Sendable {
                 by: principal,
                 on: tx
             )
-            if let team = try await inventory.settleReorder(moved, movement: movement.id, by: principal, catalog: catalog, on: tx).1 {
-                teams.insert(team)
-            }
+            teams.formUnion(try await inventory.settleReorder(moved, movement: movement.id, by: principal, catalog: catalog, on: tx).1)
             try await store.setReserved(0, order: order.id, line: line.line, on: tx)
         }
         return teams

@@ -221,7 +221,7 @@ public struct OrderStore: Sendable {
 
     /// Records an event about an order, with what rules and subscribers need in its data:
     /// number, customer, state, total, currency and the count of lines, plus `extra`. Returns
-    /// the event's data as JSON text.
+    /// the event as handoff rules take it.
     @discardableResult
     public func event(
         _ type: String,
@@ -229,10 +229,8 @@ public struct OrderStore: Sendable {
         extra: [String: String] = [:],
         by principal: Principal,
         on tx: PostgresConnection
-    )
-        async throws -> String
-    {
-        try await tx.query(
+    ) async throws -> RuleEvent {
+        let row = try await tx.query(
             """
             WITH o AS (
                 SELECT o.*, c.name AS customer_name, c.owner_id AS customer_owner_id,
@@ -251,8 +249,19 @@ public struct OrderStore: Sendable {
                     ) || \(PostgresJSON(extra))
                     """,
                 by: principal))
-            RETURNING data::text AS data
+            RETURNING id, region, data::text AS data
             """
-        ).first?.decode(String.self, "data") ?? "{}"
+        ).first
+        guard let row else { throw BatonError.notFound("no order \(id)") }
+        let data = try JSONDecoder().decode(JSONValue.self, from: Data(try row.decode(String.self, "data").utf8))
+        guard case .object(let fields) = data else { throw BatonError(.internalError, "event data is not an object") }
+        return RuleEvent(
+            type: type,
+            entityType: "order",
+            entityID: String(id),
+            region: try row.decode(String?.self, "region"),
+            data: fields,
+            eventID: try row.decode(Int.self, "id")
+        )
     }
 }

@@ -152,24 +152,20 @@ public struct StockStore: Sendable {
         return (after, movement)
     }
 
-    /// Records how a crossing of the reorder point was handled: the flag (set on the way down,
-    /// cleared on the way up), the restock task on the movement that crossed, and an event.
+    /// Records a crossing of the reorder point: the flag (set on the way down, cleared on the
+    /// way up) and its event (`stock.below_reorder`, saying whether a snooze held it, or
+    /// `stock.reorder_rearmed`).
     public func markReorder(
         _ level: StockLevel,
         below: Bool,
-        movement: Int?,
-        task: Int?,
+        snoozed: Bool,
         by principal: Principal,
         on tx: PostgresConnection
     ) async throws {
         try await tx.query(
             """
-            WITH queued AS (SELECT \(task)::bigint AS task_id),
-            changed AS (
+            WITH changed AS (
                 UPDATE stock SET below_reorder = \(below) WHERE product_id = \(level.productID) AND region = \(level.region) RETURNING *
-            ),
-            linked AS (
-                UPDATE stock_movements SET task_id = \(task) WHERE id = \(movement) AND \(task)::bigint IS NOT NULL
             ),
             written AS (
                 \(EventStore.insert(
@@ -177,13 +173,18 @@ public struct StockStore: Sendable {
                     entity: "changed.region || '/' || changed.product_id", region: "changed.region",
                     data: """
                         jsonb_build_object('product_id', changed.product_id, 'available', changed.on_hand - changed.reserved,
-                                           'reorder_point', changed.reorder_point, 'task_id', (SELECT task_id FROM queued))
+                                           'reorder_point', changed.reorder_point, 'snoozed', \(snoozed))
                         """,
                     by: principal))
             )
             SELECT 1 FROM changed
             """
         )
+    }
+
+    /// Names the restock task on the movement that crossed the reorder point.
+    public func link(movement: Int, task: Int, on tx: PostgresConnection) async throws {
+        try await tx.query("UPDATE stock_movements SET task_id = \(task) WHERE id = \(movement)")
     }
 
     /// Applies reorder settings if the row is still at `version`; `nil` when stale.
