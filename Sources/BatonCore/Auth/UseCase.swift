@@ -37,6 +37,8 @@ public enum UseCase: String, Sendable, CaseIterable {
     case listCases, createCase, getCase, updateCase, deleteCase, listCaseTransitions
     case openCase, setCasePending, resolveCase, closeCase, reopenCase
     case getCaseSettings, setCaseSettings, listFeedback, createFeedback, getCSAT
+    // Webhooks
+    case listWebhooks, createWebhook, getWebhook, updateWebhook, deleteWebhook, listWebhookDeliveries, redeliverWebhookEvent
 
     /// Who may call an operation.
     public enum Access: Sendable, Equatable {
@@ -94,6 +96,10 @@ public enum UseCase: String, Sendable, CaseIterable {
         case .updateCase, .openCase, .setCasePending, .resolveCase, .closeCase, .reopenCase: .region(.editRecords)
         case .deleteCase: .region(.deleteRecords)
         case .setCaseSettings: .role(.manageReferenceData)
+        // A subscription sees every region's events and its URL may hold a receiver's own
+        // credentials: admins only, like the other settings of the whole installation.
+        case .listWebhooks, .createWebhook, .getWebhook, .updateWebhook, .deleteWebhook, .listWebhookDeliveries, .redeliverWebhookEvent:
+            .role(.manageReferenceData)
         }
     }
 

@@ -15,10 +15,12 @@ public struct BatonServices: Sendable {
     public let campaigns: CampaignService
     public let inventory: InventoryService
     public let cases: CaseService
+    public let webhooks: WebhookService
 
     /// `desks` are this process's long-poll waiters, woken by notifications from every server
     /// (``NotificationRouter``); a process that does not serve long polls can use its own.
-    public init(database: BatonDatabase, desks: Desks = Desks()) {
+    /// `webhooks` says which subscription URLs are allowed.
+    public init(database: BatonDatabase, desks: Desks = Desks(), webhooks: WebhookSettings = WebhookSettings()) {
         self.database = database
         self.desks = desks
         let wakeups = Wakeups(pool: database.pool, desks: desks)
@@ -33,5 +35,6 @@ public struct BatonServices: Sendable {
         self.campaigns = CampaignService(database: database, wakeups: wakeups)
         self.inventory = InventoryService(database: database, wakeups: wakeups, tasks: tasks)
         self.cases = CaseService(database: database, wakeups: wakeups, tasks: tasks)
+        self.webhooks = WebhookService(database: database, wakeups: wakeups, settings: webhooks)
     }
 }
