@@ -39,6 +39,7 @@ func withTestApplication(
     poolSize: Int = 8,
     statementTimeout: Duration? = nil,
     lockTimeout: Duration? = nil,
+    webhooks: WebhookSettings = WebhookSettings(),
     _ body: @escaping @Sendable (API, BatonDatabase) async throws -> Void
 ) async throws {
     try await TestDatabase.withEmptyDatabase { url in
@@ -55,7 +56,7 @@ func withTestApplication(
         let token = adminToken
         let desks = Desks()
         let router = try BatonApplication.makeRouter(
-            services: BatonServices(database: database, desks: desks),
+            services: BatonServices(database: database, desks: desks, webhooks: webhooks),
             registry: testRegistry,
             settings: settings
         )
