@@ -52,7 +52,7 @@ import Testing
                     continuation.yield(channel.localAddress?.port ?? 0)
                     continuation.finish()
                 },
-                logger: TestDatabase.quietLogger
+                logger: Logger(label: "receiver", factory: { _ in SwiftLogNoOpLogHandler() })
             )
             let server = Task { try await application.run() }
             var port = 0
@@ -128,13 +128,28 @@ import Testing
         try await api.call(.get, "/v1/webhooks/\(webhook)/deliveries").json(AnyJSON.self)["deliveries"]?.array ?? []
     }
 
-    @Test func theReceiverVerifiesTheSignatureOfAStockEvent() async throws {
+    /// A receiver answering `statuses` (then 200), an application that may reach it, a
+    /// subscription to `stock.*` (`prepare`d further), a stock receipt and its first delivery
+    /// attempt; then `body` with the webhook's id.
+    static func withFirstDelivery(
+        answering statuses: [Int] = [],
+        prepare: @escaping @Sendable (BatonDatabase, Int) async throws -> Void = { _, _ in },
+        _ body: @escaping @Sendable (API, BatonDatabase, Receiver, Int) async throws -> Void
+    ) async throws {
         let receiver = try await Receiver.start()
         defer { receiver.stop() }
         try await withTestApplication(webhooks: Self.settings) { api, database in
             let webhook = try await Self.subscribe(api, receiver: receiver)
+            try await prepare(database, webhook)
+            receiver.recorder.answer(statuses)
             try api.expect(.ok, await api.call(.post, "/v1/stock/emea/PUMP-200/receive", json: #"{"quantity":5}"#))
             try await Self.deliver(database) { !receiver.recorder.received.isEmpty }
+            try await body(api, database, receiver, webhook)
+        }
+    }
+
+    @Test func theReceiverVerifiesTheSignatureOfAStockEvent() async throws {
+        try await Self.withFirstDelivery { api, _, receiver, webhook in
 
             let request = try #require(receiver.recorder.received.first)
             let signature = try #require(request.headers["baton-signature"])
@@ -185,13 +200,7 @@ import Testing
     }
 
     @Test func aFailedDeliveryIsRetriedWithBackoffUntilTheReceiverTakesIt() async throws {
-        let receiver = try await Receiver.start()
-        defer { receiver.stop() }
-        try await withTestApplication(webhooks: Self.settings) { api, database in
-            let webhook = try await Self.subscribe(api, receiver: receiver)
-            receiver.recorder.answer([500])
-            try api.expect(.ok, await api.call(.post, "/v1/stock/emea/PUMP-200/receive", json: #"{"quantity":5}"#))
-            try await Self.deliver(database) { !receiver.recorder.received.isEmpty }
+        try await Self.withFirstDelivery(answering: [500]) { api, database, receiver, webhook in
             let failed = try #require(try await Self.deliveries(api, webhook: webhook).first)
             #expect(failed["state"]?.string == "retrying")
             #expect(failed["last_status_code"]?.int == 500)
@@ -213,12 +222,7 @@ import Testing
     }
 
     @Test func aRedeliveryPostsTheEventAgain() async throws {
-        let receiver = try await Receiver.start()
-        defer { receiver.stop() }
-        try await withTestApplication(webhooks: Self.settings) { api, database in
-            let webhook = try await Self.subscribe(api, receiver: receiver)
-            try api.expect(.ok, await api.call(.post, "/v1/stock/emea/PUMP-200/receive", json: #"{"quantity":5}"#))
-            try await Self.deliver(database) { !receiver.recorder.received.isEmpty }
+        try await Self.withFirstDelivery { api, database, receiver, webhook in
             let eventID = try #require(try await Self.deliveries(api, webhook: webhook).first?["event_id"]?.int)
 
             let redelivery = try await api.call(.post, "/v1/webhooks/\(webhook)/redeliver/\(eventID)")
@@ -237,14 +241,10 @@ import Testing
     }
 
     @Test func aSubscriptionFailingForADayIsDisabledWithAnEvent() async throws {
-        let receiver = try await Receiver.start()
-        defer { receiver.stop() }
-        try await withTestApplication(webhooks: Self.settings) { api, database in
-            let webhook = try await Self.subscribe(api, receiver: receiver)
+        let failingForADay: @Sendable (BatonDatabase, Int) async throws -> Void = { database, webhook in
             try await database.pool.query("UPDATE webhooks SET failing_since = now() - interval '25 hours' WHERE id = $1", [webhook])
-            receiver.recorder.answer([503])
-            try api.expect(.ok, await api.call(.post, "/v1/stock/emea/PUMP-200/receive", json: #"{"quantity":5}"#))
-            try await Self.deliver(database) { !receiver.recorder.received.isEmpty }
+        }
+        try await Self.withFirstDelivery(answering: [503], prepare: failingForADay) { api, _, _, webhook in
             let read = try await api.call(.get, "/v1/webhooks/\(webhook)").json(AnyJSON.self)
             #expect(read["active"]?.bool == false)
             #expect(read["disabled_at"]?.string != nil)
