@@ -127,6 +127,8 @@ struct RequestBodyGate: Sendable {
             "date", "end", "friday", "holidays", "hours", "monday", "name", "saturday", "start", "sunday", "thursday", "time_zone", "tuesday",
             "wednesday",
         ],
+        "POST /v1/webhooks": ["active", "description", "event_types", "secret", "url"],
+        "PATCH /v1/webhooks/{id}": ["active", "description", "event_types", "secret", "url"],
     ]
 
     private struct Frame {

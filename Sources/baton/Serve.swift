@@ -54,6 +54,14 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds a connection may sit without a request in progress before it is closed. [env: BATON_IDLE_TIMEOUT] (default: 60)")
     var idleTimeout: Double?
 
+    @Flag(
+        help: "Let webhooks post to private, loopback and link-local addresses. [env: BATON_WEBHOOKS_ALLOW_PRIVATE=true]"
+    )
+    var webhooksAllowPrivate = false
+
+    @Option(help: "Seconds one webhook delivery may take. [env: BATON_WEBHOOKS_TIMEOUT] (default: 10)")
+    var webhooksTimeout: Double?
+
     @Flag(help: "Seed an empty database with demo regions, teams, members, SLA policies and tasks.")
     var demo = false
 
@@ -101,7 +109,7 @@ struct Serve: AsyncParsableCommand {
                 logger.info("applied migrations", metadata: ["migrations": "\(applied.map(\.fileName))"])
             }
         }
-        let services = BatonServices(database: session.database)
+        let services = BatonServices(database: session.database, webhooks: configuration.webhooks)
         if demo, try await DemoSeeder(services: services).seedIfEmpty() {
             logger.info("seeded demo data: regions emea and apac with calendars, ten teams, members, SLA policies and tasks")
         }
@@ -115,6 +123,7 @@ struct Serve: AsyncParsableCommand {
             logger: logger
         )
         let listener = PostgresListener(configuration: session.connectionConfiguration, logger: logger)
+        let transport = WebhookHTTPTransport()
         var groupConfiguration = ServiceGroupConfiguration(
             services: [
                 // Shut down last (the group stops services in reverse order), once nothing uses it.
@@ -132,6 +141,10 @@ struct Serve: AsyncParsableCommand {
                         logger: logger
                     )
                 ),
+                // The client stops after the worker that posts with it.
+                .init(service: transport),
+                .init(service: WebhookDispatcher(services: services, settings: configuration.webhooks, logger: logger)),
+                .init(service: WebhookWorker(services: services, transport: transport, settings: configuration.webhooks, logger: logger)),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger

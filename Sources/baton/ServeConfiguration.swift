@@ -18,6 +18,7 @@ struct ServeConfiguration {
     var migrate: Bool
     var shutdownTimeout: Duration
     var slaInterval: Duration
+    var webhooks: WebhookSettings
 
     /// The data directory when the embedded cluster is used.
     var embeddedDataDirectory: String? {
@@ -89,5 +90,11 @@ struct ServeConfiguration {
         shutdownTimeout = .milliseconds(Int(shutdown * 1000))
         let sla = try number(flags.slaInterval, "BATON_SLA_INTERVAL", default: 5, in: 0.1...3600)
         slaInterval = .milliseconds(Int(sla * 1000))
+        let allowPrivate = ["1", "true", "yes"].contains(environment["BATON_WEBHOOKS_ALLOW_PRIVATE"]?.lowercased() ?? "")
+        let webhookTimeout = try number(flags.webhooksTimeout, "BATON_WEBHOOKS_TIMEOUT", default: 10, in: 0.1...300)
+        webhooks = WebhookSettings(
+            allowPrivateAddresses: flags.webhooksAllowPrivate || allowPrivate,
+            timeout: .milliseconds(Int(webhookTimeout * 1000))
+        )
     }
 }

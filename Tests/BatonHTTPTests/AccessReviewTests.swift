@@ -209,6 +209,8 @@ import Yams
                 "POST /v1/rules": #"{"name":"Reviewed","on":"order.shipped","action":{"department":"support","kind":"k","title":"t"}}"#,
                 "PATCH /v1/rules/{id}": #"{"active":false}"#,
                 "POST /v1/rules/{id}/test": #"{"region":"emea","data":{"number":"SO-1"}}"#,
+                "POST /v1/webhooks": #"{"url":"https://receiver.invalid/hook","event_types":["*"]}"#,
+                "PATCH /v1/webhooks/{id}": #"{"description":"Reviewed"}"#,
             ]
             var checked = 0
             for (operation, id) in operations {
@@ -292,6 +294,16 @@ import Yams
                         let task = try await api.call(.post, "/v1/teams/sales-emea/tasks", json: #"{"kind":"k","title":"reviewed"}"#)
                         let id = try #require(try task.json(AnyJSON.self)["id"]?.int)
                         path = path.replacingOccurrences(of: "{id}", with: "\(id)")
+                    } else if path.hasPrefix("/v1/webhooks/{id}") {
+                        // A subscription per call (made in SQL: the review's server allows no
+                        // private receiver), at version 1, and the latest event to redeliver.
+                        let webhook = try await database.pool.query(
+                            "INSERT INTO webhooks (url, event_types, secret) VALUES ('https://receiver.invalid/', '{*}', 'whsec_reviewed-0000000') RETURNING id"
+                        ).first?.decode(Int.self, "id")
+                        let event = try await database.pool.query("SELECT max(id) AS id FROM events").first?.decode(Int.self, "id")
+                        path = path.replacingOccurrences(of: "{id}", with: "\(try #require(webhook))")
+                            .replacingOccurrences(of: "{event_id}", with: "\(try #require(event))")
+                        headers[HTTPField.Name("If-Match")!] = #""1""#
                     } else if path.hasPrefix("/v1/tokens/{id}") {
                         path = path.replacingOccurrences(of: "{id}", with: "\(try await token(.viewer, regions: ["emea"]).id)")
                     } else if path.hasPrefix("/v1/members/{id}") {

@@ -40,6 +40,7 @@ func withTestApplication(
     acquireTimeout: Duration = .seconds(5),
     statementTimeout: Duration? = nil,
     lockTimeout: Duration? = nil,
+    webhooks: WebhookSettings = WebhookSettings(),
     _ body: @escaping @Sendable (API, BatonDatabase) async throws -> Void
 ) async throws {
     try await TestDatabase.withEmptyDatabase { url in
@@ -56,7 +57,7 @@ func withTestApplication(
         let token = adminToken
         let desks = Desks()
         let router = try BatonApplication.makeRouter(
-            services: BatonServices(database: database, desks: desks),
+            services: BatonServices(database: database, desks: desks, webhooks: webhooks),
             registry: testRegistry,
             settings: settings
         )

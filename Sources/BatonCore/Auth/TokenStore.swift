@@ -168,14 +168,15 @@ public final class TokenStore: Sendable {
         )
     }
 
-    static func generateSecret() -> String {
+    /// 32 random bytes in base64url after `prefix`.
+    static func generateSecret(prefix: String = "bt_") -> String {
         var generator = SystemRandomNumberGenerator()
         let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
         let base64 = Data(bytes).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-")
             .replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")
-        return "bt_" + base64
+        return prefix + base64
     }
 
     static func hash(_ secret: String) -> Data {

@@ -41,6 +41,8 @@ public enum UseCase: String, Sendable, CaseIterable {
     case getCaseSettings, setCaseSettings, listFeedback, createFeedback, getCSAT
     // Handoff rules
     case listRules, createRule, getRule, updateRule, testRule
+    // Webhooks
+    case listWebhooks, createWebhook, getWebhook, updateWebhook, deleteWebhook, listWebhookDeliveries, redeliverWebhookEvent
 
     /// Who may call an operation.
     public enum Access: Sendable, Equatable {
@@ -106,6 +108,10 @@ public enum UseCase: String, Sendable, CaseIterable {
         // them, an admin changes them (as SLA policies and pipeline settings).
         case .listRules, .getRule, .testRule: .role(.readRules)
         case .createRule, .updateRule: .role(.manageReferenceData)
+        // A subscription sees every region's events and its URL may hold a receiver's own
+        // credentials: admins only, like the other settings of the whole installation.
+        case .listWebhooks, .createWebhook, .getWebhook, .updateWebhook, .deleteWebhook, .listWebhookDeliveries, .redeliverWebhookEvent:
+            .role(.manageReferenceData)
         }
     }
 

@@ -19,10 +19,12 @@ public struct BatonServices: Sendable {
     /// The automation hook the services that emit business events call.
     public let handoffRules: HandoffRules
     public let rules: RuleService
+    public let webhooks: WebhookService
 
     /// `desks` are this process's long-poll waiters, woken by notifications from every server
     /// (``NotificationRouter``); a process that does not serve long polls can use its own.
-    public init(database: BatonDatabase, desks: Desks = Desks()) {
+    /// `webhooks` says which subscription URLs are allowed.
+    public init(database: BatonDatabase, desks: Desks = Desks(), webhooks: WebhookSettings = WebhookSettings()) {
         self.database = database
         self.desks = desks
         let wakeups = Wakeups(pool: database.pool, desks: desks)
@@ -41,5 +43,6 @@ public struct BatonServices: Sendable {
         self.inventory = InventoryService(database: database, wakeups: wakeups, rules: handoffRules)
         self.cases = CaseService(database: database, wakeups: wakeups, tasks: tasks, rules: handoffRules)
         self.orders = OrderService(database: database, wakeups: wakeups, customers: customers, inventory: inventory, rules: handoffRules)
+        self.webhooks = WebhookService(database: database, wakeups: wakeups, settings: webhooks)
     }
 }

@@ -59,14 +59,15 @@ extension TaskStore {
         FROM teams t WHERE t.slug = $1
         """
 
-    /// Live work of every team for the metrics endpoint (zero included, so a drained queue
-    /// reads 0): claimable queued tasks with the age of the oldest, claimed and dead tasks.
-    /// Each part reads one partial index, so the cost follows the live work, not the history.
+    /// Live work of every team and of the webhook deliveries' system queue for the metrics
+    /// endpoint (zero included, so a drained queue reads 0): claimable queued tasks with the
+    /// age of the oldest, claimed and dead tasks. Each part reads one partial index, so the
+    /// cost follows the live work, not the history.
     public func queueDepths() async throws -> [QueueDepth] {
         let rows = try await pool.query(
             """
             SELECT t.slug AS team, s.state, coalesce(live.n, 0) AS n, live.oldest
-            FROM teams t
+            FROM (SELECT slug FROM teams UNION ALL SELECT \(WebhookStore.queue)::text) t
             CROSS JOIN (VALUES ('queued'), ('claimed'), ('dead')) AS s (state)
             LEFT JOIN (
                 SELECT team, 'queued' AS state, count(*) AS n,
