@@ -33,6 +33,11 @@
 #              \copy of the same file into a bare table; then name search over HTTP, one client,
 #              substrings of stored names (Latin, CJK) and broad suffixes: p50 <= 5 ms and
 #              p99 <= 20 ms, beside GET /healthz on the same server (scripts/bench/customers.py)
+#   orders     orders through their whole life over HTTP (create with two lines, confirm, ship,
+#              deliver; the default handoff rules on, so logistics and support get their tasks in
+#              the same transactions) by BENCH_ORDER_WORKERS clients, orders/s beside the HTTP
+#              task lifecycle (create, claim, complete) at the same concurrency in the same run
+#              (scripts/bench/orders.py)
 #   durable    last: the Baton servers stop, the cluster restarts with fsync, synchronous_commit
 #              and full_page_writes on (as users run PostgreSQL), and the three pgbench lifecycles
 #              run again at each level, reported beside the asynchronous ones
@@ -49,7 +54,7 @@
 #   BENCH_WARMUP=1          unmeasured warm-up seconds before each run
 #   BENCH_CONCURRENCY="1 8 32"
 #   BENCH_BATCH_SIZE=10     tasks per batched cycle
-#   BENCH_SECTIONS="rss request lifecycle pgqueuer feed history customers durable schemathesis"
+#   BENCH_SECTIONS="rss request lifecycle pgqueuer feed history customers orders durable schemathesis"
 #   BENCH_HTTP_DRIVER=wrk   what drives the HTTP lifecycle rows: wrk (scripts/bench/lifecycle.lua,
 #                           one connection per wrk thread) or python (bench_http.py's workers)
 #   BENCH_PGBENCH_THREADS=2 pgbench -j (at most the number of clients)
@@ -67,6 +72,7 @@
 #   BENCH_RSS_CONNECTIONS=200
 #   BENCH_CUSTOMERS=100000  customers imported in the customers section
 #   BENCH_CUSTOMER_SEARCHES=3000  measured name searches
+#   BENCH_ORDER_WORKERS=8   HTTP clients of the orders section
 #   BATONCTL_BIN=path       use this batonctl binary and skip its `swift build`
 #   BENCH_RSS_SECONDS=10    seconds of the active phase of the RSS section
 #   BENCH_QUICK=1           small defaults for development: 3 s runs, workers "1 8", 10,000
@@ -97,7 +103,8 @@ BENCH_WARMUP="${BENCH_WARMUP:-1}"
 BENCH_CONCURRENCY="${BENCH_CONCURRENCY:-1 8 32}"
 BENCH_BATCH_SIZE="${BENCH_BATCH_SIZE:-10}"
 BENCH_STRICT="${BENCH_STRICT:-0}"
-BENCH_SECTIONS="${BENCH_SECTIONS:-rss request lifecycle pgqueuer feed history customers durable schemathesis}"
+BENCH_SECTIONS="${BENCH_SECTIONS:-rss request lifecycle pgqueuer feed history customers orders durable schemathesis}"
+BENCH_ORDER_WORKERS="${BENCH_ORDER_WORKERS:-8}"
 BENCH_CUSTOMERS="${BENCH_CUSTOMERS:-100000}"
 BENCH_CUSTOMER_SEARCHES="${BENCH_CUSTOMER_SEARCHES:-3000}"
 BENCH_HTTP_DRIVER="${BENCH_HTTP_DRIVER:-wrk}"
@@ -130,8 +137,8 @@ for level in $BENCH_CONCURRENCY $BENCH_HISTORY_CONCURRENCY; do
 done
 for section in $BENCH_SECTIONS; do
     case "$section" in
-        rss | request | lifecycle | pgqueuer | feed | history | customers | durable | schemathesis) ;;
-        *) bench_die "BENCH_SECTIONS holds rss, request, lifecycle, pgqueuer, feed, history, customers, durable and schemathesis, not $section" ;;
+        rss | request | lifecycle | pgqueuer | feed | history | customers | orders | durable | schemathesis) ;;
+        *) bench_die "BENCH_SECTIONS holds rss, request, lifecycle, pgqueuer, feed, history, customers, orders, durable and schemathesis, not $section" ;;
     esac
 done
 case "$BENCH_HTTP_DRIVER" in
@@ -805,6 +812,16 @@ if section_on customers; then
         --rows "$BENCH_CUSTOMERS" --searches "$BENCH_CUSTOMER_SEARCHES" >>"$RESULTS" \
         || bench_die "the customers driver failed"
     kill -0 "$SERVER_PID" 2>/dev/null || bench_die "the server exited during the customers section"
+fi
+
+if section_on orders; then
+    echo "==> orders: create, confirm, ship, deliver over HTTP ($BENCH_ORDER_WORKERS clients, default rules on), beside the HTTP task lifecycle; ${BENCH_SECONDS} s each"
+    settle
+    baton_run_child env PYTHONPATH=scripts timeout --kill-after=10 $((2 * BENCH_SECONDS + 4 * BENCH_WARMUP + 120)) \
+        python3 scripts/bench/orders.py --port "$SERVER_PORT" --token "$TOKEN" --workers "$BENCH_ORDER_WORKERS" \
+        --seconds "$BENCH_SECONDS" --warmup "$BENCH_WARMUP" >>"$RESULTS" \
+        || bench_die "the orders driver failed"
+    kill -0 "$SERVER_PID" 2>/dev/null || bench_die "the server exited during the orders section"
 fi
 
 if section_on rss; then

@@ -1556,6 +1556,39 @@ def customers_section(rows, args, lines, targets) -> int:
     return missed
 
 
+def orders_section(rows, args, lines, targets) -> int:
+    row = next((r for r in rows if r["path"] == "orders"), None)
+    if row is None:
+        return 0
+    lines.append("")
+    lines.append(
+        f"Orders: create (two lines), confirm, ship, deliver over HTTP, {row['workers']} keep-alive clients, default handoff rules on"
+    )
+    lines.append(
+        "(a ship_order task per confirmation, an ask_feedback task per delivery). Baseline: the HTTP task lifecycle (create,"
+    )
+    lines.append("claim, complete) at the same concurrency, in alternating halves of the same run.")
+    header = f"{'path':<44}  {'per s':>8}  {'p50 ms':>8}  {'p99 ms':>8}  {'vs tasks':>8}  {'errors':>6}"
+    lines.append(header)
+    lines.append("-" * len(header))
+    tasks = row.get("tasks") or {}
+    orders = row.get("orders") or {}
+    for label, part, compare in [
+        ("task lifecycle, 3 requests (baseline)", tasks, "(base)"),
+        ("order lifecycle, 4 requests", orders, ratio_text(orders.get("per_s"), tasks.get("per_s"))),
+    ]:
+        lines.append(
+            f"{label:<44}  {fmt(part.get('per_s'), 1):>8}  {fmt(part.get('p50_ms'), 2):>8}  {fmt(part.get('p99_ms'), 2):>8}  "
+            f"{compare:>8}  {part.get('errors', 0):>6}"
+        )
+    for part in (tasks, orders):
+        for example in part.get("error_examples") or []:
+            lines.append(f"  error: {example}")
+    ok = not orders.get("errors") and not tasks.get("errors") and (orders.get("done") or 0) > 0
+    targets.append(f"  {'orders: every order delivered, no error':<46}  {'PASS' if ok else 'MISS'} ({fmt(orders.get('per_s'), 1)} orders/s)")
+    return 0 if ok else 1
+
+
 RSS_LABELS = [
     ("idle", "idle after start (baseline)"),
     ("warm", "idle again after a burst that opened the DB pool"),
@@ -1608,6 +1641,7 @@ def cmd_table(args) -> int:
     missed += request_section(rows, args, lines, targets)
     missed += history_section(rows, args, lines, targets)
     missed += customers_section(rows, args, lines, targets)
+    missed += orders_section(rows, args, lines, targets)
     feed_section(rows, args, lines, targets)
     rss_section(rows, args, lines, targets)
     lines.append("")
