@@ -1562,7 +1562,7 @@ def orders_section(rows, args, lines, targets) -> int:
         return 0
     lines.append("")
     lines.append(
-        f"Orders: create (two lines), confirm, ship, deliver over HTTP, {row['workers']} keep-alive clients, default handoff rules on"
+        f"Orders: create (two of 16 products), confirm, ship, deliver over HTTP, {row['workers']} keep-alive clients, default rules on"
     )
     lines.append(
         "(a ship_order task per confirmation, an ask_feedback task per delivery). Baseline: the HTTP task lifecycle (create,"

@@ -240,6 +240,23 @@ import Testing
         }
     }
 
+    @Test func batonctlListsSubscriptionsWithoutTheirSecretAndTheirDeliveries() async throws {
+        try await Self.withFirstDelivery { api, _, receiver, webhook in
+            let list = try CLIEndToEndTests.batonctl(["webhooks", "list"], url: api.url)
+            #expect(list.status == 0, "\(list.error)")
+            #expect(list.output.contains("127.0.0.1:\(receiver.port)"), "\(list.output)")
+            #expect(list.output.contains("stock.*"))
+            #expect(!list.output.contains(Self.secret), "never the secret")
+            let json = try CLIEndToEndTests.batonctl(["webhooks", "deliveries", String(webhook), "--json"], url: api.url)
+            #expect(json.status == 0, "\(json.error)")
+            let rows = try #require(try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [[String: Any]])
+            #expect(rows.count == 1)
+            #expect(rows.first?["state"] as? String == "delivered", "\(json.output)")
+            let unknown = try CLIEndToEndTests.batonctl(["webhooks", "deliveries", "999999"], url: api.url)
+            #expect(unknown.status == 1)
+        }
+    }
+
     @Test func aSubscriptionFailingForADayIsDisabledWithAnEvent() async throws {
         let failingForADay: @Sendable (BatonDatabase, Int) async throws -> Void = { database, webhook in
             try await database.pool.query("UPDATE webhooks SET failing_since = now() - interval '25 hours' WHERE id = $1", [webhook])

@@ -1,5 +1,5 @@
 """The orders section of scripts/bench.sh: orders taken through their whole life over HTTP
-(POST /v1/orders with two lines, confirm, ship, deliver: four requests, with the default
+(POST /v1/orders with two of 16 products, confirm, ship, deliver: four requests, with the default
 handoff rules on, so each confirmation queues a ship_order task for logistics and each
 delivery an ask_feedback task for support, in the same transactions), by WORKERS keep-alive
 clients for SECONDS; beside it, in the same run and at the same concurrency, the task
@@ -22,9 +22,13 @@ def percentile(values: list[float], p: float) -> float | None:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
+SKUS = [f"BENCH-{index:02d}" for index in range(16)]
+
+
 def setup(client: Client) -> int:
-    """Two products with stock enough for any run, and a customer of EMEA; its id."""
-    for sku, price in [("BENCH-PUMP", 129_900), ("BENCH-VALVE", 2_450)]:
+    """A catalogue of 16 products with stock enough for any run, and a customer of EMEA; its id."""
+    for index, sku in enumerate(SKUS):
+        price = 2_450 + index * 1_000
         status, body = client.request(
             "POST", "/v1/products", {"sku": sku, "name": sku, "unit_price_minor": price, "currency": "EUR"}
         )
@@ -54,10 +58,18 @@ class Run:
                 self.examples.append(text)
 
 
-def order_worker(port: int, token: str, customer: int, until: float, run: Run, measure: float) -> None:
+def order_worker(port: int, token: str, customer: int, worker: int, until: float, run: Run, measure: float) -> None:
     client = Client(port, token=token)
-    lines = [{"sku": "BENCH-PUMP", "quantity": 1}, {"sku": "BENCH-VALVE", "quantity": 4, "discount_percent": 5}]
+    count = 0
     while time.perf_counter() < until:
+        # Two of the catalogue's products, walking through it: orders of different clients meet
+        # on a product's stock row now and then, as a busy warehouse's do.
+        count += 1
+        first = (worker * 5 + count) % len(SKUS)
+        lines = [
+            {"sku": SKUS[first], "quantity": 1},
+            {"sku": SKUS[(first + 7) % len(SKUS)], "quantity": 4, "discount_percent": 5},
+        ]
         started = time.perf_counter()
         status, body = client.request("POST", "/v1/orders", {"customer_id": customer, "lines": lines})
         if status != 201:
@@ -81,14 +93,16 @@ def order_worker(port: int, token: str, customer: int, until: float, run: Run, m
 def task_worker(port: int, token: str, worker: int, until: float, run: Run, measure: float) -> None:
     client = Client(port, token=token)
     team = "marketing-emea"
+    # A kind of its own, so that each worker claims the task it made.
+    kind = f"bench_order_base_{worker}"
     while time.perf_counter() < until:
         started = time.perf_counter()
-        status, body = client.request("POST", f"/v1/teams/{team}/tasks", {"kind": "bench_order_base", "title": "work"})
+        status, body = client.request("POST", f"/v1/teams/{team}/tasks", {"kind": kind, "title": "work"})
         if status != 201:
             run.error(f"create task: {status} {str(body)[:120]}")
             continue
         status, body = client.request(
-            "POST", f"/v1/teams/{team}/claim", {"worker": f"w{worker}", "limit": 1, "kinds": ["bench_order_base"]}
+            "POST", f"/v1/teams/{team}/claim", {"worker": f"w{worker}", "limit": 1, "kinds": [kind]}
         )
         tasks = (body or {}).get("tasks") or []
         if status != 200 or not tasks:
@@ -140,7 +154,7 @@ def main(argv: list[str]) -> int:
         )
         runs["orders"].append(
             measure(
-                lambda i, until, run, start: order_worker(args.port, args.token, customer, until, run, start),
+                lambda i, until, run, start: order_worker(args.port, args.token, customer, i, until, run, start),
                 args.workers,
                 half,
                 args.warmup,
