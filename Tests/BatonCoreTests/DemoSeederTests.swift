@@ -74,7 +74,10 @@ import Testing
                            (SELECT count(*) FROM meetings) AS meetings,
                            (SELECT count(*) FROM meetings WHERE cancelled_at IS NOT NULL) AS cancelled_meetings,
                            (SELECT count(*) FROM meetings WHERE outcome IS NOT NULL) AS meeting_outcomes,
-                           (SELECT count(*) FROM meeting_attendees WHERE contact_id IS NOT NULL) AS meeting_contacts
+                           (SELECT count(*) FROM meeting_attendees WHERE contact_id IS NOT NULL) AS meeting_contacts,
+                           (SELECT count(*) FROM training_programmes) AS programmes,
+                           (SELECT string_agg(DISTINCT status, ',') FROM training_attendance) AS attendance,
+                           (SELECT count(*) FROM training_sessions WHERE starts_at > now()) AS upcoming_sessions
                     """
                 ).first
             )
@@ -103,6 +106,10 @@ import Testing
             #expect(try records.decode(Int.self, "cancelled_meetings") == 1)
             #expect(try records.decode(Int.self, "meeting_outcomes") == 1)
             #expect(try records.decode(Int.self, "meeting_contacts") == 4)
+            // Training: three programmes, past sessions marked in every way, sessions ahead.
+            #expect(try records.decode(Int.self, "programmes") == 3)
+            #expect(try records.decode(String.self, "attendance") == "absent,attended,excused,invited")
+            #expect(try records.decode(Int.self, "upcoming_sessions") > 0)
 
             let sweep = try await SLAMonitor(services: BatonServices(database: database), logger: TestDatabase.quietLogger).sweep()
             #expect(sweep.breached > 0)

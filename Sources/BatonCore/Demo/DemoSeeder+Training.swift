@@ -88,4 +88,43 @@ extension DemoSeeder {
         )
         _ = try await services.meetings.cancel(id: cancelled.id, by: system)
     }
+
+    /// The training calendar of the issue: sales-skills workshops quarterly, product training
+    /// monthly, customer-service training every two months, started months ago so past sessions
+    /// have attendance (mostly attended, some absent or excused) and compliance has gaps to show.
+    func seedTraining(by system: Principal) async throws {
+        let today = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 / 86_400).rounded(.down) * 86_400)
+        for (region, title, goal, departments, cadence, minutes, monthsAgo, hour) in [
+            ("emea", "Sales-skills workshop", "Discovery, negotiation and closing", [Department.sales], TrainingCadence.quarterly, 180, 7, 8),
+            ("emea", "Product training", "What is new in the catalogue", [.sales, .marketing, .support], .monthly, 60, 4, 13),
+            ("apac", "Customer-service training", "Handling complaints and feedback", [.support, .logistics], .everyTwoMonths, 90, 5, 5),
+        ] {
+            let programme = try await services.training.create(
+                NewTrainingProgramme(
+                    region: region,
+                    title: title,
+                    goal: goal,
+                    audience: TrainingAudience(departments: departments),
+                    cadence: cadence,
+                    durationMinutes: minutes,
+                    firstSessionAt: today.addingTimeInterval(Double(-monthsAgo * 30 * 86_400 + hour * 3_600)),
+                    horizonMonths: monthsAgo + 6
+                ),
+                by: system
+            )
+            for session in programme.sessions where session.endsAt < Date() {
+                let (_, invited) = try await services.training.session(id: session.id, by: system)
+                let marked = invited.map { attendee -> TrainingAttendance in
+                    let status: AttendanceStatus =
+                        switch (session.sequence + attendee.memberID) % 5 {
+                        case 0: .absent
+                        case 1: .excused
+                        default: .attended
+                        }
+                    return TrainingAttendance(memberID: attendee.memberID, status: status)
+                }
+                if !marked.isEmpty { _ = try await services.training.record(marked, session: session.id, by: system) }
+            }
+        }
+    }
 }
