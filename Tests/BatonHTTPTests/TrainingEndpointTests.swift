@@ -92,6 +92,14 @@ import Testing
                 json: #"{"region":"emea","title":"T","audience":{},"cadence":"monthly","duration_minutes":30,"first_session":"2027-03-01T10:00:00Z"}"#
             )
             try api.expect(.unprocessableContent, noAudience)
+            let unknownTeam = try await api.call(
+                .post,
+                "/v1/training/programmes",
+                json:
+                    #"{"region":"emea","title":"T","audience":{"teams":["sales-mars"]},"cadence":"monthly","duration_minutes":30,"first_session":"2027-03-01T10:00:00Z"}"#
+            )
+            try api.expect(.unprocessableContent, unknownTeam)
+            #expect(try unknownTeam.errorEnvelope().error.details?["field"] == "audience")
         }
     }
 

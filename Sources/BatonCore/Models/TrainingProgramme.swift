@@ -102,6 +102,10 @@ public struct NewTrainingProgramme: Sendable, Equatable, Codable {
         if let timeZone { try MeetingRules.check(timeZone: timeZone) }
         if let ownerID, ownerID < 1 { throw .invalidArgument("owner_id is not a member id", field: "owner_id") }
         if audience.memberIDs.contains(where: { $0 < 1 }) { throw .invalidArgument("audience members must be member ids", field: "audience") }
+        // Sessions are generated from the first one: keep them within dates every client reads.
+        guard (946_684_800.0...4_102_444_800.0).contains(firstSessionAt.timeIntervalSince1970) else {
+            throw BatonError(.ruleViolation, "first_session must be between 2000 and 2100", details: ["field": "first_session"])
+        }
         if audience.isEmpty {
             throw BatonError(.ruleViolation, "name the audience: departments, teams or members", details: ["field": "audience"])
         }

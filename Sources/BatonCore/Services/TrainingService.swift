@@ -38,6 +38,7 @@ public struct TrainingService: Sendable {
             guard let regionZone = try await store.timeZone(region: programme.region, on: tx) else {
                 throw BatonError(.ruleViolation, "no region '\(programme.region)'", details: ["field": "region"])
             }
+            try await store.checkAudience(programme.audience, on: tx)
             let zoneName = programme.timeZone ?? regionZone
             guard let zone = TimeZone(identifier: zoneName) else {
                 throw BatonError(.ruleViolation, "'\(zoneName)' is not a time zone", details: ["field": "time_zone"])

@@ -102,6 +102,22 @@ public struct TrainingStore: Sendable {
         try await tx.query("SELECT time_zone FROM regions WHERE code = \(region)").first?.decode(String.self, "time_zone")
     }
 
+    /// Refuses audience teams and members that do not exist.
+    func checkAudience(_ audience: TrainingAudience, on tx: PostgresConnection) async throws {
+        let teams = try await tx.query("SELECT slug FROM teams WHERE slug = ANY(\(audience.teams)::text[])").map {
+            try $0.decode(String.self, "slug")
+        }
+        if let missing = audience.teams.first(where: { !teams.contains($0) }) {
+            throw BatonError(.ruleViolation, "no team '\(missing)'", details: ["field": "audience"])
+        }
+        let members = try await tx.query("SELECT id FROM members WHERE id = ANY(\(audience.memberIDs)::bigint[])").map {
+            try $0.decode(Int.self, "id")
+        }
+        if let missing = audience.memberIDs.first(where: { !members.contains($0) }) {
+            throw BatonError(.ruleViolation, "no member \(missing)", details: ["field": "audience"])
+        }
+    }
+
     /// Inserts the programme, its sessions (one per start) with the audience invited to each, and
     /// a `training.programme_created` event.
     func insert(
