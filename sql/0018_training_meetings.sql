@@ -49,6 +49,8 @@ CREATE TABLE training_programmes (
     audience_departments  text[] NOT NULL DEFAULT '{}',
     audience_teams        text[] NOT NULL DEFAULT '{}',
     audience_members      bigint[] NOT NULL DEFAULT '{}',
+    -- The competencies the programme builds (codes of `competencies`).
+    competencies          text[] NOT NULL DEFAULT '{}',
     cadence_unit          text NOT NULL CHECK (cadence_unit IN ('month', 'week')),
     cadence_every         integer NOT NULL CHECK (cadence_every BETWEEN 1 AND 24),
     duration_minutes      integer NOT NULL CHECK (duration_minutes BETWEEN 5 AND 1440),
@@ -91,3 +93,44 @@ CREATE TABLE training_attendance (
 );
 
 CREATE INDEX training_attendance_member_idx ON training_attendance (member_id, session_id);
+
+-- Development paths: the competencies a sales organisation grows, the level (1 to 5) each
+-- target role asks for, and each member's current level (0: not yet assessed or none).
+CREATE TABLE competencies (
+    code  text PRIMARY KEY CHECK (code ~ '^[a-z][a-z_]{1,62}$'),
+    name  text NOT NULL CHECK (length(name) BETWEEN 1 AND 200)
+);
+
+INSERT INTO competencies (code, name) VALUES
+    ('team_management', 'Team management'),
+    ('customer_communication', 'Customer communication'),
+    ('data_analysis', 'Data analysis'),
+    ('market_insight', 'Market insight'),
+    ('negotiation', 'Negotiation'),
+    ('product_knowledge', 'Product knowledge');
+
+CREATE TABLE role_profiles (
+    role        text NOT NULL CHECK (role ~ '^[a-z][a-z_]{1,62}$'),
+    competency  text NOT NULL REFERENCES competencies (code),
+    level       integer NOT NULL CHECK (level BETWEEN 1 AND 5),
+    PRIMARY KEY (role, competency)
+);
+
+INSERT INTO role_profiles (role, competency, level) VALUES
+    ('regional_sales_manager', 'team_management', 4), ('regional_sales_manager', 'customer_communication', 4),
+    ('regional_sales_manager', 'data_analysis', 3), ('regional_sales_manager', 'market_insight', 4),
+    ('regional_sales_manager', 'negotiation', 4),
+    ('account_manager', 'customer_communication', 4), ('account_manager', 'negotiation', 3),
+    ('account_manager', 'product_knowledge', 3), ('account_manager', 'market_insight', 2),
+    ('sales_operations_manager', 'data_analysis', 4), ('sales_operations_manager', 'team_management', 3),
+    ('sales_operations_manager', 'product_knowledge', 2),
+    ('product_manager', 'product_knowledge', 5), ('product_manager', 'market_insight', 4),
+    ('product_manager', 'data_analysis', 3), ('product_manager', 'customer_communication', 3);
+
+CREATE TABLE member_competencies (
+    member_id   bigint NOT NULL REFERENCES members (id),
+    competency  text NOT NULL REFERENCES competencies (code),
+    level       integer NOT NULL CHECK (level BETWEEN 0 AND 5),
+    updated_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (member_id, competency)
+);

@@ -73,11 +73,13 @@ struct RequestBodyGate: Sendable {
         ],
         "POST /v1/members": ["email", "name"],
         "POST /v1/training/programmes": [
-            "audience", "cadence", "departments", "duration_minutes", "every", "first_session", "goal", "horizon_months", "member_ids", "owner_id",
+            "audience", "cadence", "competencies", "departments", "duration_minutes", "every", "first_session", "goal", "horizon_months",
+            "member_ids", "owner_id",
             "region", "teams", "time_zone", "title", "unit",
         ],
         "PATCH /v1/training/sessions/{id}": ["end", "start"],
         "PUT /v1/training/sessions/{id}/attendance": ["attendance", "member_id", "status"],
+        "PUT /v1/members/{id}/competencies": ["competency", "level", "levels"],
         "POST /v1/members/{id}/memberships": ["role", "team"],
         "POST /v1/opportunities": [
             "amount_minor", "campaign_id", "currency", "customer_id", "expected_close", "owner_id", "probability", "stage", "title",

@@ -217,6 +217,7 @@ import Yams
                 "POST /v1/training/programmes":
                     #"{"region":"emea","title":"Reviewed","audience":{"departments":["sales"]},"cadence":"monthly","duration_minutes":60,"first_session":"2030-01-07T09:00:00Z","horizon_months":1}"#,
                 "PATCH /v1/training/sessions/{id}": #"{"start":"2030-01-08T09:00:00Z"}"#,
+                "PUT /v1/members/{id}/competencies": #"{"levels":[{"competency":"negotiation","level":2}]}"#,
                 "PUT /v1/training/sessions/{id}/attendance": #"{"attendance":[{"member_id":\#(memberID),"status":"attended"}]}"#,
             ]
             var checked = 0

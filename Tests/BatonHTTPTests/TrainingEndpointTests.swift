@@ -234,4 +234,71 @@ import Testing
             try api.expect(.notFound, await api.call(.get, "/v1/training/sessions/\(second)", token: .some(apac)))
         }
     }
+
+    @Test func theDevelopmentViewComparesLevelsAndAttendedTrainingWithARoleProfile() async throws {
+        try await withTestApplication { api, _ in
+            try await api.seedReferenceData()
+            let member = try await api.call(.post, "/v1/members", json: #"{"name":"Ada","email":"ada@example.com"}"#)
+            let ada = try #require(try member.json(AnyJSON.self)["id"]?.int)
+            let programme = try await Self.create(
+                api,
+                #"""
+                {"region":"emea","title":"Negotiation","audience":{"member_ids":[\#(ada)]},"competencies":["negotiation","customer_communication"],
+                 "cadence":"monthly","duration_minutes":60,"first_session":"2026-01-10T09:00:00Z","time_zone":"UTC","horizon_months":1}
+                """#
+            )
+            #expect(programme["competencies"]?.array.map { $0.string ?? "" } == ["negotiation", "customer_communication"])
+            let sessions = try #require(programme["sessions"]?.array)
+            #expect(sessions.count == 2)
+            for (session, status) in zip(sessions, ["attended", "absent"]) {
+                try api.expect(
+                    .ok,
+                    await api.call(
+                        .put,
+                        "/v1/training/sessions/\(session["id"]?.int ?? 0)/attendance",
+                        json: #"{"attendance":[{"member_id":\#(ada),"status":"\#(status)"}]}"#
+                    )
+                )
+            }
+            let set = try await api.call(
+                .put,
+                "/v1/members/\(ada)/competencies",
+                json: #"{"levels":[{"competency":"negotiation","level":2},{"competency":"customer_communication","level":4}]}"#
+            )
+            try api.expect(.ok, set)
+            let view = try await api.call(.get, "/v1/members/\(ada)/development?role=account_manager")
+            try api.expect(.ok, view)
+            let entries = try view.json(AnyJSON.self)["competencies"]?.array ?? []
+            // The catalogue by code; account managers need communication 4, negotiation 3,
+            // product knowledge 3 and market insight 2.
+            #expect(
+                entries.map { $0["competency"]?.string ?? "" } == [
+                    "customer_communication", "data_analysis", "market_insight", "negotiation", "product_knowledge", "team_management",
+                ]
+            )
+            #expect(entries.map { $0["level"]?.int ?? -1 } == [4, 0, 0, 2, 0, 0])
+            #expect(entries.map { $0["target"]?.int } == [4, nil, 2, 3, 3, nil])
+            #expect(entries.map { $0["gap"]?.int } == [0, nil, 2, 1, 3, nil])
+            // One session attended (the other absent), and it builds both competencies.
+            #expect(entries.map { $0["attended_sessions"]?.int ?? -1 } == [1, 0, 0, 1, 0, 0])
+
+            try api.expect(.unprocessableContent, await api.call(.get, "/v1/members/\(ada)/development?role=astronaut"))
+            try api.expect(
+                .unprocessableContent,
+                await api.call(.put, "/v1/members/\(ada)/competencies", json: #"{"levels":[{"competency":"juggling","level":2}]}"#)
+            )
+            try api.expect(
+                .badRequest,
+                await api.call(.put, "/v1/members/\(ada)/competencies", json: #"{"levels":[{"competency":"negotiation","level":7}]}"#)
+            )
+            try api.expect(.notFound, await api.call(.get, "/v1/members/999999/development"))
+            let unknown = try await api.call(
+                .post,
+                "/v1/training/programmes",
+                json:
+                    #"{"region":"emea","title":"T","audience":{"member_ids":[\#(ada)]},"competencies":["juggling"],"cadence":"monthly","duration_minutes":30,"first_session":"2027-03-01T10:00:00Z"}"#
+            )
+            try api.expect(.unprocessableContent, unknown)
+        }
+    }
 }

@@ -47,7 +47,7 @@ public enum UseCase: String, Sendable, CaseIterable {
     case listMeetings, createMeeting, getMeeting, updateMeeting, cancelMeeting, getMemberCalendar, getTeamCalendar
     // Training
     case listTrainingProgrammes, createTrainingProgramme, getTrainingProgramme, getTrainingSession, moveTrainingSession
-    case cancelTrainingSession, recordTrainingAttendance, getTrainingCompliance
+    case cancelTrainingSession, recordTrainingAttendance, getTrainingCompliance, setMemberCompetencies, getMemberDevelopment
 
     /// Who may call an operation.
     public enum Access: Sendable, Equatable {
@@ -126,8 +126,8 @@ public enum UseCase: String, Sendable, CaseIterable {
         case .getTeamCalendar: .team(.readQueue)
         // Training is planned by those who lead people (coordinators and leads); everyone reads
         // what is in reach.
-        case .listTrainingProgrammes, .getTrainingCompliance: .anyToken
-        case .createTrainingProgramme: .role(.planTraining)
+        case .listTrainingProgrammes, .getTrainingCompliance, .getMemberDevelopment: .anyToken
+        case .createTrainingProgramme, .setMemberCompetencies: .role(.planTraining)
         case .getTrainingProgramme, .getTrainingSession: .region(.readRecords)
         case .moveTrainingSession, .cancelTrainingSession, .recordTrainingAttendance: .region(.planTraining)
         }

@@ -42,6 +42,8 @@ public struct TrainingProgramme: Sendable, Equatable, Codable {
     public var title: String
     public var goal: String?
     public var audience: TrainingAudience
+    /// Codes of the competencies it builds.
+    public var competencies: [String]
     public var cadence: TrainingCadence
     public var durationMinutes: Int
     public var firstSessionAt: Date
@@ -62,6 +64,7 @@ public struct NewTrainingProgramme: Sendable, Equatable, Codable {
     public var title: String
     public var goal: String?
     public var audience: TrainingAudience
+    public var competencies: [String]
     public var cadence: TrainingCadence
     public var durationMinutes: Int
     public var firstSessionAt: Date
@@ -74,6 +77,7 @@ public struct NewTrainingProgramme: Sendable, Equatable, Codable {
         title: String,
         goal: String? = nil,
         audience: TrainingAudience,
+        competencies: [String] = [],
         cadence: TrainingCadence,
         durationMinutes: Int,
         firstSessionAt: Date,
@@ -85,6 +89,7 @@ public struct NewTrainingProgramme: Sendable, Equatable, Codable {
         self.title = title
         self.goal = goal
         self.audience = audience
+        self.competencies = competencies
         self.cadence = cadence
         self.durationMinutes = durationMinutes
         self.firstSessionAt = firstSessionAt
@@ -106,6 +111,7 @@ public struct NewTrainingProgramme: Sendable, Equatable, Codable {
         guard (946_684_800.0...4_102_444_800.0).contains(firstSessionAt.timeIntervalSince1970) else {
             throw BatonError(.ruleViolation, "first_session must be between 2000 and 2100", details: ["field": "first_session"])
         }
+        if competencies.count > 20 { throw .invalidArgument("at most 20 competencies", field: "competencies") }
         if audience.isEmpty {
             throw BatonError(.ruleViolation, "name the audience: departments, teams or members", details: ["field": "audience"])
         }
@@ -144,4 +150,34 @@ public struct TrainingComplianceEntry: Sendable, Equatable, Codable {
     /// Attended / due, nil when nothing was due.
     public var completionRate: Double?
     public var missed: [Missed]
+}
+
+/// A competency at a level: a member's current one, or what a role asks for.
+public struct CompetencyLevel: Sendable, Equatable, Codable {
+    public var competency: String
+    public var level: Int
+
+    public init(competency: String, level: Int) {
+        self.competency = competency
+        self.level = level
+    }
+}
+
+/// A member's development against a target role: per competency of the catalogue, the current
+/// level, the role's target (nil without a role or when the role does not ask for it), the gap,
+/// and the training sessions attended of programmes that build it.
+public struct DevelopmentView: Sendable, Equatable, Codable {
+    public struct Entry: Sendable, Equatable, Codable {
+        public var competency: String
+        public var name: String
+        public var level: Int
+        public var target: Int?
+        /// Target minus level when positive, else 0; nil without a target.
+        public var gap: Int?
+        public var attendedSessions: Int
+    }
+
+    public var memberID: Int
+    public var role: String?
+    public var entries: [Entry]
 }

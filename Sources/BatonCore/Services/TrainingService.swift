@@ -39,6 +39,7 @@ public struct TrainingService: Sendable {
                 throw BatonError(.ruleViolation, "no region '\(programme.region)'", details: ["field": "region"])
             }
             try await store.checkAudience(programme.audience, on: tx)
+            try await store.checkCompetencies(programme.competencies, field: "competencies", on: tx)
             let zoneName = programme.timeZone ?? regionZone
             guard let zone = TimeZone(identifier: zoneName) else {
                 throw BatonError(.ruleViolation, "'\(zoneName)' is not a time zone", details: ["field": "time_zone"])

@@ -10,6 +10,7 @@ public struct TrainingStore: Sendable {
     static let programmeColumns = """
         p.id, p.region, p.title, p.goal, array_to_json(p.audience_departments)::jsonb AS departments,
         array_to_json(p.audience_teams)::jsonb AS teams, array_to_json(p.audience_members)::jsonb AS members,
+        array_to_json(p.competencies)::jsonb AS competencies,
         p.cadence_unit, p.cadence_every, p.duration_minutes, p.first_session_at, p.time_zone, p.horizon_months, p.owner_id, p.version,
         p.created_by, p.created_at, p.updated_at
         """
@@ -33,6 +34,7 @@ public struct TrainingStore: Sendable {
                 teams: try row.decodeJSON([String].self, "teams"),
                 memberIDs: try row.decodeJSON([Int].self, "members")
             ),
+            competencies: try row.decodeJSON([String].self, "competencies"),
             cadence: TrainingCadence(
                 unit: TrainingCadence.Unit(rawValue: try row.decode(String.self, "cadence_unit")) ?? .month,
                 every: try row.decode(Int.self, "cadence_every")
@@ -102,6 +104,15 @@ public struct TrainingStore: Sendable {
         try await tx.query("SELECT time_zone FROM regions WHERE code = \(region)").first?.decode(String.self, "time_zone")
     }
 
+    /// Refuses competencies outside the catalogue.
+    func checkCompetencies(_ codes: [String], field: String, on connection: PostgresConnection?) async throws {
+        let known = try await pool.query("SELECT code FROM competencies WHERE code = ANY(\(codes)::text[])", on: connection)
+            .map { try $0.decode(String.self, "code") }
+        if let missing = codes.first(where: { !known.contains($0) }) {
+            throw BatonError(.ruleViolation, "no competency '\(missing)'", details: ["field": field])
+        }
+    }
+
     /// Refuses audience teams and members that do not exist.
     func checkAudience(_ audience: TrainingAudience, on tx: PostgresConnection) async throws {
         let teams = try await tx.query("SELECT slug FROM teams WHERE slug = ANY(\(audience.teams)::text[])").map {
@@ -132,10 +143,10 @@ public struct TrainingStore: Sendable {
             row = try await tx.query(
                 """
                 WITH created AS (
-                    INSERT INTO training_programmes (region, title, goal, audience_departments, audience_teams, audience_members,
+                    INSERT INTO training_programmes (region, title, goal, audience_departments, audience_teams, audience_members, competencies,
                         cadence_unit, cadence_every, duration_minutes, first_session_at, time_zone, horizon_months, owner_id, created_by)
                     VALUES (\(programme.region), \(programme.title), \(programme.goal), \(programme.audience.departments.map(\.rawValue))::text[],
-                        \(programme.audience.teams)::text[], \(programme.audience.memberIDs)::bigint[], \(programme.cadence.unit.rawValue),
+                        \(programme.audience.teams)::text[], \(programme.audience.memberIDs)::bigint[], \(programme.competencies)::text[], \(programme.cadence.unit.rawValue),
                         \(programme.cadence.every), \(programme.durationMinutes), \(programme.firstSessionAt), \(timeZone),
                         \(programme.horizonMonths), \(programme.ownerID), \(principal.actorID))
                     RETURNING *

@@ -36,6 +36,7 @@ extension APIHandler {
                     teams: body.audience.teams ?? [],
                     memberIDs: (body.audience.memberIds ?? []).map(Int.init)
                 ),
+                competencies: body.competencies ?? [],
                 cadence: cadence,
                 durationMinutes: body.durationMinutes,
                 firstSessionAt: body.firstSession,
@@ -101,6 +102,22 @@ extension APIHandler {
             by: try RequestPrincipal.require()
         )
         return .ok(.init(body: .json(.init(members: entries.map(Components.Schemas.TrainingComplianceEntry.init)))))
+    }
+
+    func setMemberCompetencies(_ input: Operations.SetMemberCompetencies.Input) async throws -> Operations.SetMemberCompetencies.Output {
+        let principal = try RequestPrincipal.require()
+        guard case .json(let body) = input.body else { throw BatonError.invalidArgument("expected JSON") }
+        let view = try await services.training.setCompetencies(
+            body.levels.map { CompetencyLevel(competency: $0.competency, level: $0.level) },
+            member: Int(input.path.id),
+            by: principal
+        )
+        return .ok(.init(body: .json(.init(view))))
+    }
+
+    func getMemberDevelopment(_ input: Operations.GetMemberDevelopment.Input) async throws -> Operations.GetMemberDevelopment.Output {
+        let view = try await services.training.development(member: Int(input.path.id), role: input.query.role, by: try RequestPrincipal.require())
+        return .ok(.init(body: .json(.init(view))))
     }
 
     static func sessionResponse(_ session: TrainingSession, _ attendance: [TrainingAttendance]) -> Components.Responses.TrainingSessionDetail {

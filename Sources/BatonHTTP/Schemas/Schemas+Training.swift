@@ -20,6 +20,7 @@ extension Components.Schemas.TrainingProgramme {
                 teams: programme.audience.teams,
                 memberIds: programme.audience.memberIDs.map(Int64.init)
             ),
+            competencies: programme.competencies,
             cadence: cadence,
             every: programme.cadence.every,
             unit: programme.cadence.unit == .week ? .week : .month,
@@ -68,6 +69,25 @@ extension Components.Schemas.TrainingComplianceEntry {
             completionRate: entry.completionRate,
             missed: entry.missed.map {
                 .init(programmeId: Int64($0.programmeID), title: $0.title, missedSessions: $0.missedSessions, lastMissedAt: $0.lastMissedAt)
+            }
+        )
+    }
+}
+
+extension Components.Schemas.DevelopmentView {
+    init(_ view: DevelopmentView) {
+        self.init(
+            memberId: Int64(view.memberID),
+            role: view.role,
+            competencies: view.entries.map {
+                .init(
+                    competency: $0.competency,
+                    name: $0.name,
+                    level: $0.level,
+                    target: $0.target,
+                    gap: $0.gap,
+                    attendedSessions: $0.attendedSessions
+                )
             }
         )
     }
