@@ -77,7 +77,9 @@ import Testing
                            (SELECT count(*) FROM meeting_attendees WHERE contact_id IS NOT NULL) AS meeting_contacts,
                            (SELECT count(*) FROM training_programmes) AS programmes,
                            (SELECT string_agg(DISTINCT status, ',') FROM training_attendance) AS attendance,
-                           (SELECT count(*) FROM training_sessions WHERE starts_at > now()) AS upcoming_sessions
+                           (SELECT count(*) FROM training_sessions WHERE starts_at > now()) AS upcoming_sessions,
+                           (SELECT count(*) FROM training_programmes WHERE cardinality(competencies) > 0) AS building,
+                           (SELECT count(*) FROM member_competencies) AS levels
                     """
                 ).first
             )
@@ -110,6 +112,8 @@ import Testing
             #expect(try records.decode(Int.self, "programmes") == 3)
             #expect(try records.decode(String.self, "attendance") == "absent,attended,excused,invited")
             #expect(try records.decode(Int.self, "upcoming_sessions") > 0)
+            #expect(try records.decode(Int.self, "building") == 3)
+            #expect(try records.decode(Int.self, "levels") == 4)
 
             let sweep = try await SLAMonitor(services: BatonServices(database: database), logger: TestDatabase.quietLogger).sweep()
             #expect(sweep.breached > 0)

@@ -94,10 +94,16 @@ extension DemoSeeder {
     /// have attendance (mostly attended, some absent or excused) and compliance has gaps to show.
     func seedTraining(by system: Principal) async throws {
         let today = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 / 86_400).rounded(.down) * 86_400)
-        for (region, title, goal, departments, cadence, minutes, monthsAgo, hour) in [
-            ("emea", "Sales-skills workshop", "Discovery, negotiation and closing", [Department.sales], TrainingCadence.quarterly, 180, 7, 8),
-            ("emea", "Product training", "What is new in the catalogue", [.sales, .marketing, .support], .monthly, 60, 4, 13),
-            ("apac", "Customer-service training", "Handling complaints and feedback", [.support, .logistics], .everyTwoMonths, 90, 5, 5),
+        for (region, title, goal, departments, competencies, cadence, minutes, monthsAgo, hour) in [
+            (
+                "emea", "Sales-skills workshop", "Discovery, negotiation and closing", [Department.sales], ["negotiation", "customer_communication"],
+                TrainingCadence.quarterly, 180, 7, 8
+            ),
+            ("emea", "Product training", "What is new in the catalogue", [.sales, .marketing, .support], ["product_knowledge"], .monthly, 60, 4, 13),
+            (
+                "apac", "Customer-service training", "Handling complaints and feedback", [.support, .logistics], ["customer_communication"],
+                .everyTwoMonths, 90, 5, 5
+            ),
         ] {
             let programme = try await services.training.create(
                 NewTrainingProgramme(
@@ -105,6 +111,7 @@ extension DemoSeeder {
                     title: title,
                     goal: goal,
                     audience: TrainingAudience(departments: departments),
+                    competencies: competencies,
                     cadence: cadence,
                     durationMinutes: minutes,
                     firstSessionAt: today.addingTimeInterval(Double(-monthsAgo * 30 * 86_400 + hour * 3_600)),
@@ -125,6 +132,18 @@ extension DemoSeeder {
                 }
                 if !marked.isEmpty { _ = try await services.training.record(marked, session: session.id, by: system) }
             }
+        }
+        // Ada's levels, so her development view against a regional sales manager shows gaps.
+        let members = try await services.referenceData.members(page: try PageRequest(limit: 200, after: nil), by: system).items
+        if let ada = members.first(where: { $0.email == "ada@example.com" }) {
+            _ = try await services.training.setCompetencies(
+                [
+                    CompetencyLevel(competency: "negotiation", level: 3), CompetencyLevel(competency: "customer_communication", level: 4),
+                    CompetencyLevel(competency: "team_management", level: 2), CompetencyLevel(competency: "data_analysis", level: 2),
+                ],
+                member: ada.id,
+                by: system
+            )
         }
     }
 }
