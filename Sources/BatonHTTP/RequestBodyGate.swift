@@ -64,7 +64,22 @@ struct RequestBodyGate: Sendable {
         "PATCH /v1/customers/{id}/contacts/{contact_id}": ["email", "name", "phone", "preferred_channel", "role"],
         "POST /v1/customers/{id}/interactions": ["contact_id", "follow_up_on", "kind", "member_id", "occurred_at", "summary"],
         "POST /v1/feedback": ["case_id", "comment", "customer_id", "order_id", "score"],
+        "POST /v1/meetings": [
+            "agenda", "allow_conflict", "contact_ids", "customer_id", "end", "location", "member_ids", "opportunity_id", "organiser_id", "region",
+            "start", "time_zone", "title",
+        ],
+        "PATCH /v1/meetings/{id}": [
+            "agenda", "allow_conflict", "contact_ids", "end", "location", "member_ids", "notes", "outcome", "start", "time_zone", "title",
+        ],
         "POST /v1/members": ["email", "name"],
+        "POST /v1/training/programmes": [
+            "audience", "cadence", "competencies", "departments", "duration_minutes", "every", "first_session", "goal", "horizon_months",
+            "member_ids", "owner_id",
+            "region", "teams", "time_zone", "title", "unit",
+        ],
+        "PATCH /v1/training/sessions/{id}": ["end", "start"],
+        "PUT /v1/training/sessions/{id}/attendance": ["attendance", "member_id", "status"],
+        "PUT /v1/members/{id}/competencies": ["competency", "level", "levels"],
         "POST /v1/members/{id}/memberships": ["role", "team"],
         "POST /v1/opportunities": [
             "amount_minor", "campaign_id", "currency", "customer_id", "expected_close", "owner_id", "probability", "stage", "title",

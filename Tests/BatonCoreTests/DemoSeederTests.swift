@@ -70,7 +70,16 @@ import Testing
                            (SELECT count(*) FROM tasks WHERE kind = 'restock' AND subject_type = 'stock') AS restock,
                            (SELECT string_agg(DISTINCT state, ',') FROM orders) AS order_states,
                            (SELECT count(DISTINCT date_trunc('month', confirmed_at)) FROM orders) AS order_months,
-                           (SELECT count(*) FROM stock WHERE reserved > 0) AS reserving
+                           (SELECT count(*) FROM stock WHERE reserved > 0) AS reserving,
+                           (SELECT count(*) FROM meetings) AS meetings,
+                           (SELECT count(*) FROM meetings WHERE cancelled_at IS NOT NULL) AS cancelled_meetings,
+                           (SELECT count(*) FROM meetings WHERE outcome IS NOT NULL) AS meeting_outcomes,
+                           (SELECT count(*) FROM meeting_attendees WHERE contact_id IS NOT NULL) AS meeting_contacts,
+                           (SELECT count(*) FROM training_programmes) AS programmes,
+                           (SELECT string_agg(DISTINCT status, ',') FROM training_attendance) AS attendance,
+                           (SELECT count(*) FROM training_sessions WHERE starts_at > now()) AS upcoming_sessions,
+                           (SELECT count(*) FROM training_programmes WHERE cardinality(competencies) > 0) AS building,
+                           (SELECT count(*) FROM member_competencies) AS levels
                     """
                 ).first
             )
@@ -93,6 +102,18 @@ import Testing
             #expect(orderStates == "cancelled,confirmed,delivered,draft,on_hold,shipped", "\(orderStates)")
             #expect(try records.decode(Int.self, "order_months") >= 24, "two years of orders for year-over-year reports")
             #expect(try records.decode(Int.self, "reserving") > 0, "this month's confirmed orders hold stock")
+            // Meetings: two internal, a review with each of two active customers per region, one
+            // past with its outcome, one cancelled.
+            #expect(try records.decode(Int.self, "meetings") == 2 + 4 + 2)
+            #expect(try records.decode(Int.self, "cancelled_meetings") == 1)
+            #expect(try records.decode(Int.self, "meeting_outcomes") == 1)
+            #expect(try records.decode(Int.self, "meeting_contacts") == 4)
+            // Training: three programmes, past sessions marked in every way, sessions ahead.
+            #expect(try records.decode(Int.self, "programmes") == 3)
+            #expect(try records.decode(String.self, "attendance") == "absent,attended,excused,invited")
+            #expect(try records.decode(Int.self, "upcoming_sessions") > 0)
+            #expect(try records.decode(Int.self, "building") == 3)
+            #expect(try records.decode(Int.self, "levels") == 4)
 
             let sweep = try await SLAMonitor(services: BatonServices(database: database), logger: TestDatabase.quietLogger).sweep()
             #expect(sweep.breached > 0)

@@ -211,6 +211,14 @@ import Yams
                 "POST /v1/rules/{id}/test": #"{"region":"emea","data":{"number":"SO-1"}}"#,
                 "POST /v1/webhooks": #"{"url":"https://receiver.invalid/hook","event_types":["*"]}"#,
                 "PATCH /v1/webhooks/{id}": #"{"description":"Reviewed"}"#,
+                "POST /v1/meetings":
+                    #"{"title":"Reviewed","start":"2030-01-07T09:00:00Z","end":"2030-01-07T10:00:00Z","organiser_id":\#(memberID),"region":"emea","allow_conflict":true}"#,
+                "PATCH /v1/meetings/{id}": #"{"notes":"Reviewed"}"#,
+                "POST /v1/training/programmes":
+                    #"{"region":"emea","title":"Reviewed","audience":{"departments":["sales"]},"cadence":"monthly","duration_minutes":60,"first_session":"2030-01-07T09:00:00Z","horizon_months":1}"#,
+                "PATCH /v1/training/sessions/{id}": #"{"start":"2030-01-08T09:00:00Z"}"#,
+                "PUT /v1/members/{id}/competencies": #"{"levels":[{"competency":"negotiation","level":2}]}"#,
+                "PUT /v1/training/sessions/{id}/attendance": #"{"attendance":[{"member_id":\#(memberID),"status":"attended"}]}"#,
             ]
             var checked = 0
             for (operation, id) in operations {
@@ -303,6 +311,29 @@ import Yams
                         let event = try await database.pool.query("SELECT max(id) AS id FROM events").first?.decode(Int.self, "id")
                         path = path.replacingOccurrences(of: "{id}", with: "\(try #require(webhook))")
                             .replacingOccurrences(of: "{event_id}", with: "\(try #require(event))")
+                        headers[HTTPField.Name("If-Match")!] = #""1""#
+                    } else if path.hasPrefix("/v1/meetings/{id}") {
+                        // An EMEA meeting per call, at version 1 (they may overlap: allow_conflict).
+                        let meeting = try await api.call(
+                            .post,
+                            "/v1/meetings",
+                            json:
+                                #"{"title":"Reviewed","start":"2030-01-07T09:00:00Z","end":"2030-01-07T10:00:00Z","organiser_id":\#(memberID),"region":"emea","allow_conflict":true}"#
+                        )
+                        let id = try #require(try meeting.json(AnyJSON.self)["id"]?.int)
+                        path = path.replacingOccurrences(of: "{id}", with: "\(id)")
+                        headers[HTTPField.Name("If-Match")!] = #""1""#
+                    } else if path.hasPrefix("/v1/training/programmes/{id}") || path.hasPrefix("/v1/training/sessions/{id}") {
+                        // An EMEA programme per call; a session path names its first session (version 1).
+                        let programme = try await api.call(
+                            .post,
+                            "/v1/training/programmes",
+                            json:
+                                #"{"region":"emea","title":"Reviewed","audience":{"member_ids":[\#(memberID)]},"cadence":"monthly","duration_minutes":60,"first_session":"2030-01-07T09:00:00Z","horizon_months":1}"#
+                        )
+                        let created = try programme.json(AnyJSON.self)
+                        let id = try #require(path.hasPrefix("/v1/training/programmes") ? created["id"]?.int : created["sessions"]?[0]?["id"]?.int)
+                        path = path.replacingOccurrences(of: "{id}", with: "\(id)")
                         headers[HTTPField.Name("If-Match")!] = #""1""#
                     } else if path.hasPrefix("/v1/tokens/{id}") {
                         path = path.replacingOccurrences(of: "{id}", with: "\(try await token(.viewer, regions: ["emea"]).id)")

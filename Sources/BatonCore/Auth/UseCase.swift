@@ -43,6 +43,11 @@ public enum UseCase: String, Sendable, CaseIterable {
     case listRules, createRule, getRule, updateRule, testRule
     // Webhooks
     case listWebhooks, createWebhook, getWebhook, updateWebhook, deleteWebhook, listWebhookDeliveries, redeliverWebhookEvent
+    // Meetings
+    case listMeetings, createMeeting, getMeeting, updateMeeting, cancelMeeting, getMemberCalendar, getTeamCalendar
+    // Training
+    case listTrainingProgrammes, createTrainingProgramme, getTrainingProgramme, getTrainingSession, moveTrainingSession
+    case cancelTrainingSession, recordTrainingAttendance, getTrainingCompliance, setMemberCompetencies, getMemberDevelopment
 
     /// Who may call an operation.
     public enum Access: Sendable, Equatable {
@@ -112,6 +117,19 @@ public enum UseCase: String, Sendable, CaseIterable {
         // credentials: admins only, like the other settings of the whole installation.
         case .listWebhooks, .createWebhook, .getWebhook, .updateWebhook, .deleteWebhook, .listWebhookDeliveries, .redeliverWebhookEvent:
             .role(.manageReferenceData)
+        // Meetings are records of a region like customers: everyone reads those in reach, whoever
+        // edits records schedules them. A member's calendar holds only meetings in reach.
+        case .listMeetings, .getMemberCalendar: .anyToken
+        case .createMeeting: .role(.editRecords)
+        case .getMeeting: .region(.readRecords)
+        case .updateMeeting, .cancelMeeting: .region(.editRecords)
+        case .getTeamCalendar: .team(.readQueue)
+        // Training is planned by those who lead people (coordinators and leads); everyone reads
+        // what is in reach.
+        case .listTrainingProgrammes, .getTrainingCompliance, .getMemberDevelopment: .anyToken
+        case .createTrainingProgramme, .setMemberCompetencies: .role(.planTraining)
+        case .getTrainingProgramme, .getTrainingSession: .region(.readRecords)
+        case .moveTrainingSession, .cancelTrainingSession, .recordTrainingAttendance: .region(.planTraining)
         }
     }
 

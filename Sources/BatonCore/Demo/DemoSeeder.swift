@@ -5,7 +5,7 @@ import PostgresClient
 /// coordination team in each, members, SLA and OLA policies, a few hundred tasks in every
 /// state (some of them at risk or breached), and customers (some with Chinese, Japanese and
 /// Korean names) with contacts, interactions, campaigns and deals in every stage, won and lost,
-/// so a newcomer can try the API at once. Seeds only
+/// meetings, and training programmes with attendance, so a newcomer can try the API at once. Seeds only
 /// an empty database (no regions yet).
 public struct DemoSeeder: Sendable {
     let services: BatonServices
@@ -48,6 +48,8 @@ public struct DemoSeeder: Sendable {
         try await seedTasks(by: system)
         try await seedSLATasks(by: system)
         try await seedCustomers(by: system)
+        try await seedMeetings(by: system)
+        try await seedTraining(by: system)
         return true
     }
 
