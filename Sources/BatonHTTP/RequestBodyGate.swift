@@ -64,6 +64,7 @@ struct RequestBodyGate: Sendable {
         "PATCH /v1/customers/{id}/contacts/{contact_id}": ["email", "name", "phone", "preferred_channel", "role"],
         "POST /v1/customers/{id}/interactions": ["contact_id", "follow_up_on", "kind", "member_id", "occurred_at", "summary"],
         "POST /v1/feedback": ["case_id", "comment", "customer_id", "order_id", "score"],
+        "PUT /v1/market/{region}/{period}": ["currency", "share_percent", "size_minor", "source"],
         "POST /v1/members": ["email", "name"],
         "POST /v1/members/{id}/memberships": ["role", "team"],
         "POST /v1/opportunities": [
@@ -74,6 +75,10 @@ struct RequestBodyGate: Sendable {
         "POST /v1/opportunities/{id}/reopen": ["note", "stage"],
         "POST /v1/opportunities/{id}/stage": ["note", "stage"],
         "POST /v1/opportunities/{id}/win": ["note"],
+        "POST /v1/targets": [
+            "currency", "member_id", "metric", "notes", "owner_kind", "period", "product_category", "region", "team", "value",
+        ],
+        "PATCH /v1/targets/{id}": ["next_action", "next_action_due", "next_action_owner_id", "notes", "value", "variance_note"],
         "POST /v1/orders": [
             "credits", "currency", "customer_id", "discount_percent", "lines", "member_id", "notes", "opportunity_id", "percent", "quantity",
             "region", "requested_delivery_on", "sku", "unit_price_minor",

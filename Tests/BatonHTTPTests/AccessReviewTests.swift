@@ -211,7 +211,11 @@ import Yams
                 "POST /v1/rules/{id}/test": #"{"region":"emea","data":{"number":"SO-1"}}"#,
                 "POST /v1/webhooks": #"{"url":"https://receiver.invalid/hook","event_types":["*"]}"#,
                 "PATCH /v1/webhooks/{id}": #"{"description":"Reviewed"}"#,
+                "POST /v1/targets": #"{"owner_kind":"region","region":"emea","metric":"orders","period":"2026-11","value":10}"#,
+                "PATCH /v1/targets/{id}": #"{"variance_note":"Reviewed"}"#,
+                "PUT /v1/market/{region}/{period}": #"{"size_minor":100000,"currency":"EUR","source":"Reviewed"}"#,
             ]
+            var targetYear = 2000
             var checked = 0
             for (operation, id) in operations {
                 let access = try #require(UseCase(rawValue: id), "\(operation) has no declared access").access
@@ -226,6 +230,8 @@ import Yams
                     var path = parts[1].replacingOccurrences(of: "{team}", with: "sales-emea")
                         .replacingOccurrences(of: "{code}", with: "emea").replacingOccurrences(of: "{date}", with: "2026-12-25")
                         .replacingOccurrences(of: "{region}", with: "emea").replacingOccurrences(of: "{sku}", with: "REVIEWED-1")
+                        .replacingOccurrences(of: "{period}", with: "2026-11")
+                    if parts[1] == "/v1/reports/kpis" || parts[1] == "/v1/reports/leaderboard" { path += "?period=2026-11" }
                     var headers: HTTPFields = [:]
                     if path.hasPrefix("/v1/customers/{id}") {
                         // A customer of EMEA (and a contact of it) per call, at version 1.
@@ -303,6 +309,17 @@ import Yams
                         let event = try await database.pool.query("SELECT max(id) AS id FROM events").first?.decode(Int.self, "id")
                         path = path.replacingOccurrences(of: "{id}", with: "\(try #require(webhook))")
                             .replacingOccurrences(of: "{event_id}", with: "\(try #require(event))")
+                        headers[HTTPField.Name("If-Match")!] = #""1""#
+                    } else if path.hasPrefix("/v1/targets/{id}") {
+                        // An EMEA target per call (one a year, as an owner has one per period), at version 1.
+                        targetYear += 1
+                        let target = try await api.call(
+                            .post,
+                            "/v1/targets",
+                            json: #"{"owner_kind":"region","region":"emea","metric":"orders","period":"\#(targetYear)","value":10}"#
+                        )
+                        let id = try #require(try target.json(AnyJSON.self)["id"]?.int)
+                        path = path.replacingOccurrences(of: "{id}", with: "\(id)")
                         headers[HTTPField.Name("If-Match")!] = #""1""#
                     } else if path.hasPrefix("/v1/tokens/{id}") {
                         path = path.replacingOccurrences(of: "{id}", with: "\(try await token(.viewer, regions: ["emea"]).id)")

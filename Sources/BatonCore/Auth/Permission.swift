@@ -11,6 +11,8 @@ public enum Permission: String, Sendable, CaseIterable {
     case deleteRecords
     /// Handoff rules: reading them and trying them against a sample event.
     case readRules
+    /// Targets, their variance analysis and the market figures reports use.
+    case managePlans
 
     /// Whether `role` has this permission (within its scope).
     public func isGranted(to role: Role) -> Bool {
@@ -22,6 +24,7 @@ public enum Permission: String, Sendable, CaseIterable {
         case .manageQueue: role == .admin || role == .coordinator || role == .lead
         case .manageReferenceData, .manageTokens: role == .admin
         case .readRules: role == .admin || role == .coordinator
+        case .managePlans: role == .admin || role == .coordinator || role == .lead
         }
     }
 }

@@ -20,6 +20,7 @@ public struct BatonServices: Sendable {
     public let handoffRules: HandoffRules
     public let rules: RuleService
     public let webhooks: WebhookService
+    public let reports: ReportService
 
     /// `desks` are this process's long-poll waiters, woken by notifications from every server
     /// (``NotificationRouter``); a process that does not serve long polls can use its own.
@@ -44,5 +45,6 @@ public struct BatonServices: Sendable {
         self.cases = CaseService(database: database, wakeups: wakeups, tasks: tasks, rules: handoffRules)
         self.orders = OrderService(database: database, wakeups: wakeups, customers: customers, inventory: inventory, rules: handoffRules)
         self.webhooks = WebhookService(database: database, wakeups: wakeups, settings: webhooks)
+        self.reports = ReportService(database: database, wakeups: wakeups)
     }
 }
