@@ -48,6 +48,7 @@ public struct DemoSeeder: Sendable {
         try await seedTasks(by: system)
         try await seedSLATasks(by: system)
         try await seedCustomers(by: system)
+        try await seedPlans(by: system)
         return true
     }
 
