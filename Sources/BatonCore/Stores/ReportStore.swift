@@ -48,8 +48,12 @@ public struct ReportStore: Sendable {
         let ownedBy: (String) -> PostgresQuery = { column in
             "(\(everyone) OR \(unescaped: column) = \(member) OR \(unescaped: column) IN (SELECT member_id FROM memberships WHERE team = \(team)))"
         }
-        guard
-            let row = try await pool.query(
+        // The planner prices the correlated sub-selects high enough to JIT-compile the
+        // statement, which costs seconds and saves nothing on index-bounded periods: off for
+        // this transaction only (SET LOCAL holds no session state).
+        let found = try await pool.transaction { tx in
+            try await tx.query("SET LOCAL jit = off")
+            return try await tx.query(
                 """
                 WITH b AS MATERIALIZED (
                     SELECT r.code, coalesce(s.count_orders_at, 'confirmed') AS counted,
@@ -113,7 +117,8 @@ public struct ReportStore: Sendable {
                 ) f
                 """
             ).first
-        else { throw BatonError(.internalError, "no report counts") }
+        }
+        guard let row = found else { throw BatonError(.internalError, "no report counts") }
         var counts = PeriodCounts()
         counts.revenueMinor = try row.decode(Double.self, "revenue")
         counts.orders = try row.decode(Double.self, "orders")
