@@ -71,6 +71,7 @@ struct RequestBodyGate: Sendable {
         "PATCH /v1/meetings/{id}": [
             "agenda", "allow_conflict", "contact_ids", "end", "location", "member_ids", "notes", "outcome", "start", "time_zone", "title",
         ],
+        "PUT /v1/market/{region}/{period}": ["currency", "share_percent", "size_minor", "source"],
         "POST /v1/members": ["email", "name"],
         "POST /v1/training/programmes": [
             "audience", "cadence", "competencies", "departments", "duration_minutes", "every", "first_session", "goal", "horizon_months",
@@ -89,6 +90,10 @@ struct RequestBodyGate: Sendable {
         "POST /v1/opportunities/{id}/reopen": ["note", "stage"],
         "POST /v1/opportunities/{id}/stage": ["note", "stage"],
         "POST /v1/opportunities/{id}/win": ["note"],
+        "POST /v1/targets": [
+            "currency", "member_id", "metric", "notes", "owner_kind", "period", "product_category", "region", "team", "value",
+        ],
+        "PATCH /v1/targets/{id}": ["next_action", "next_action_due", "next_action_owner_id", "notes", "value", "variance_note"],
         "POST /v1/orders": [
             "credits", "currency", "customer_id", "discount_percent", "lines", "member_id", "notes", "opportunity_id", "percent", "quantity",
             "region", "requested_delivery_on", "sku", "unit_price_minor",

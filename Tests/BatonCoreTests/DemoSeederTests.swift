@@ -115,6 +115,22 @@ import Testing
             #expect(try records.decode(Int.self, "building") == 3)
             #expect(try records.decode(Int.self, "levels") == 4)
 
+            // The targets of the latest month with orders show every status; the KPI report has a year-ago base and a market share.
+            let reports = BatonServices(database: database).reports
+            let system = Principal.system(source: "system")
+            let thisMonth = ReportPeriod(grain: .month, containing: .today)
+            let plan = try await reports.plan(
+                .init(grain: .month, from: thisMonth.previous.previous.previous.start, to: thisMonth.previous.last),
+                by: system
+            )
+            #expect(Set(plan.rows.compactMap(\.status)) == Set(PlanStatus.allCases))
+            let lastMonth = try #require(plan.rows.first?.target.period)
+            let kpis = try await reports.kpis(period: lastMonth, region: "emea", currency: nil, by: system)
+            let revenue = try #require(kpis.figures.first { $0.name == "revenue_minor" })
+            #expect((revenue.yearAgo ?? 0) > 0)
+            #expect(revenue.yoyPercent != nil)
+            #expect(kpis.figures.first { $0.name == "market_share_percent" }?.yoyPercent != nil)
+
             let sweep = try await SLAMonitor(services: BatonServices(database: database), logger: TestDatabase.quietLogger).sweep()
             #expect(sweep.breached > 0)
             #expect(sweep.atRisk > 0)

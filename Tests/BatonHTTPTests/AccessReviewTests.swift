@@ -219,7 +219,11 @@ import Yams
                 "PATCH /v1/training/sessions/{id}": #"{"start":"2030-01-08T09:00:00Z"}"#,
                 "PUT /v1/members/{id}/competencies": #"{"levels":[{"competency":"negotiation","level":2}]}"#,
                 "PUT /v1/training/sessions/{id}/attendance": #"{"attendance":[{"member_id":\#(memberID),"status":"attended"}]}"#,
+                "POST /v1/targets": #"{"owner_kind":"region","region":"emea","metric":"orders","period":"2026-11","value":10}"#,
+                "PATCH /v1/targets/{id}": #"{"variance_note":"Reviewed"}"#,
+                "PUT /v1/market/{region}/{period}": #"{"size_minor":100000,"currency":"EUR","source":"Reviewed"}"#,
             ]
+            var targetYear = 2000
             var checked = 0
             for (operation, id) in operations {
                 let access = try #require(UseCase(rawValue: id), "\(operation) has no declared access").access
@@ -234,6 +238,8 @@ import Yams
                     var path = parts[1].replacingOccurrences(of: "{team}", with: "sales-emea")
                         .replacingOccurrences(of: "{code}", with: "emea").replacingOccurrences(of: "{date}", with: "2026-12-25")
                         .replacingOccurrences(of: "{region}", with: "emea").replacingOccurrences(of: "{sku}", with: "REVIEWED-1")
+                        .replacingOccurrences(of: "{period}", with: "2026-11")
+                    if parts[1] == "/v1/reports/kpis" || parts[1] == "/v1/reports/leaderboard" { path += "?period=2026-11" }
                     var headers: HTTPFields = [:]
                     if path.hasPrefix("/v1/customers/{id}") {
                         // A customer of EMEA (and a contact of it) per call, at version 1.
@@ -333,6 +339,17 @@ import Yams
                         )
                         let created = try programme.json(AnyJSON.self)
                         let id = try #require(path.hasPrefix("/v1/training/programmes") ? created["id"]?.int : created["sessions"]?[0]?["id"]?.int)
+                        path = path.replacingOccurrences(of: "{id}", with: "\(id)")
+                        headers[HTTPField.Name("If-Match")!] = #""1""#
+                    } else if path.hasPrefix("/v1/targets/{id}") {
+                        // An EMEA target per call (one a year, as an owner has one per period), at version 1.
+                        targetYear += 1
+                        let target = try await api.call(
+                            .post,
+                            "/v1/targets",
+                            json: #"{"owner_kind":"region","region":"emea","metric":"orders","period":"\#(targetYear)","value":10}"#
+                        )
+                        let id = try #require(try target.json(AnyJSON.self)["id"]?.int)
                         path = path.replacingOccurrences(of: "{id}", with: "\(id)")
                         headers[HTTPField.Name("If-Match")!] = #""1""#
                     } else if path.hasPrefix("/v1/tokens/{id}") {

@@ -13,6 +13,8 @@ public enum Permission: String, Sendable, CaseIterable {
     case readRules
     /// Training programmes: planning them, moving sessions, recording attendance.
     case planTraining
+    /// Targets, their variance analysis and the market figures reports use.
+    case managePlans
 
     /// Whether `role` has this permission (within its scope).
     public func isGranted(to role: Role) -> Bool {
@@ -25,6 +27,7 @@ public enum Permission: String, Sendable, CaseIterable {
         case .manageReferenceData, .manageTokens: role == .admin
         case .readRules: role == .admin || role == .coordinator
         case .planTraining: role == .admin || role == .coordinator || role == .lead
+        case .managePlans: role == .admin || role == .coordinator || role == .lead
         }
     }
 }

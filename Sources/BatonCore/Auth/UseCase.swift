@@ -41,6 +41,8 @@ public enum UseCase: String, Sendable, CaseIterable {
     case getCaseSettings, setCaseSettings, listFeedback, createFeedback, getCSAT
     // Handoff rules
     case listRules, createRule, getRule, updateRule, testRule
+    // Plans and reports
+    case listTargets, createTarget, getTarget, updateTarget, getPlanReport, getLeaderboard, getKPIReport, setMarketSize
     // Webhooks
     case listWebhooks, createWebhook, getWebhook, updateWebhook, deleteWebhook, listWebhookDeliveries, redeliverWebhookEvent
     // Meetings
@@ -113,6 +115,12 @@ public enum UseCase: String, Sendable, CaseIterable {
         // them, an admin changes them (as SLA policies and pipeline settings).
         case .listRules, .getRule, .testRule: .role(.readRules)
         case .createRule, .updateRule: .role(.manageReferenceData)
+        // Reports count the records of the caller's regions; setting targets and market
+        // figures is the work of those who plan: leads, coordinators and admins.
+        case .listTargets, .getPlanReport, .getLeaderboard, .getKPIReport: .anyToken
+        case .getTarget: .region(.readRecords)
+        case .createTarget: .role(.managePlans)
+        case .updateTarget, .setMarketSize: .region(.managePlans)
         // A subscription sees every region's events and its URL may hold a receiver's own
         // credentials: admins only, like the other settings of the whole installation.
         case .listWebhooks, .createWebhook, .getWebhook, .updateWebhook, .deleteWebhook, .listWebhookDeliveries, .redeliverWebhookEvent:

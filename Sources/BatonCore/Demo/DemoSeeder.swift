@@ -50,6 +50,7 @@ public struct DemoSeeder: Sendable {
         try await seedCustomers(by: system)
         try await seedMeetings(by: system)
         try await seedTraining(by: system)
+        try await seedPlans(by: system)
         return true
     }
 

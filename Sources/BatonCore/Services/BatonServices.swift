@@ -22,6 +22,7 @@ public struct BatonServices: Sendable {
     public let webhooks: WebhookService
     public let meetings: MeetingService
     public let training: TrainingService
+    public let reports: ReportService
 
     /// `desks` are this process's long-poll waiters, woken by notifications from every server
     /// (``NotificationRouter``); a process that does not serve long polls can use its own.
@@ -48,5 +49,6 @@ public struct BatonServices: Sendable {
         self.webhooks = WebhookService(database: database, wakeups: wakeups, settings: webhooks)
         self.meetings = MeetingService(database: database, wakeups: wakeups)
         self.training = TrainingService(database: database, wakeups: wakeups)
+        self.reports = ReportService(database: database, wakeups: wakeups)
     }
 }
