@@ -259,7 +259,7 @@ import Darwin
             let pool = ConnectionPool(try PostgresConfiguration(url), configuration: .init(size: 4, acquireTimeout: .seconds(5)))
             let database = BatonDatabase(pool: pool, logger: TestDatabase.quietLogger)
             try await database.migrate()
-            let settings = ServerSettings(port: 0, idleTimeout: .seconds(4))
+            let settings = ServerSettings(port: 0, idleTimeout: .seconds(8))
             let application = try BatonApplication.make(
                 services: BatonServices(database: database),
                 registry: testRegistry,
@@ -277,7 +277,7 @@ import Darwin
                 // Trickle one byte per client per second until the server has cut every slow client
                 // off (the head is 40 bytes, so none ever completes it); meanwhile others are served
                 // at once. The bytes keep arriving, so only a bound on reading the request cuts them.
-                // The deadline is generous for a loaded machine; on a quiet one they go at about 4 s.
+                // The deadline is generous for a loaded machine; on a quiet one they go at about 8 s.
                 while !connected.isEmpty, ContinuousClock.now - started < .seconds(30), sent < head.count {
                     for connection in connected { _ = connection.send(byte: head[sent]) }
                     sent += 1
@@ -289,9 +289,10 @@ import Darwin
                     try await Task.sleep(for: .seconds(1))
                     connected = connected.filter { !$0.isClosedByPeer }
                 }
-                // Nobody waits for a slow client to be dropped (the bound is loose because the whole
-                // test suite shares two cores with other work).
-                #expect(!answered.isEmpty && answered.allSatisfy { $0 < .seconds(4) }, "\(answered)")
+                // Nobody waits for a slow client to be dropped: every answer comes well before the
+                // 8 s idle timeout (loose, because the whole suite shares two cores; a request held
+                // up in a full run took 4.1 s against the 4 s timeout this test used to have).
+                #expect(!answered.isEmpty && answered.allSatisfy { $0 < .seconds(6) }, "\(answered)")
                 #expect(connected.count == 0, "slow clients still connected after \(sent) bytes each")
                 #expect(sent < head.count, "a slow client sent its whole head")
             }
