@@ -12,7 +12,7 @@ extension APIHandler {
                 to: try query.to.map { try Self.reportDate($0, field: "to") },
                 region: query.region,
                 team: query.team,
-                memberID: query.member.map(Int.init),
+                memberID: try Self.memberFilter(query.member),
                 metric: query.metric.flatMap { TargetMetric(rawValue: $0.rawValue) }
             ),
             page: try PageRequest(limit: query.limit, after: query.after),
@@ -76,7 +76,7 @@ extension APIHandler {
                 to: try query.to.map { try Self.reportDate($0, field: "to") },
                 region: query.region,
                 team: query.team,
-                memberID: query.member.map(Int.init)
+                memberID: try Self.memberFilter(query.member)
             ),
             by: try RequestPrincipal.require()
         )
@@ -155,5 +155,12 @@ extension APIHandler {
     private static func reportDate(_ text: String, field: String) throws -> LocalDate {
         guard let day = LocalDate(parsing: text) else { throw BatonError.invalidArgument("\(field) must be a date such as 2026-12-07", field: field) }
         return day
+    }
+
+    /// A `member` filter: a member id, at least 1 as the document states (else 400).
+    static func memberFilter(_ member: Int64?) throws -> Int? {
+        guard let member else { return nil }
+        guard member >= 1 else { throw BatonError.invalidArgument("member is not a member id", field: "member") }
+        return Int(member)
     }
 }

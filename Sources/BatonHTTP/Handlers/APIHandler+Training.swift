@@ -5,7 +5,7 @@ import OpenAPIRuntime
 extension APIHandler {
     func listTrainingProgrammes(_ input: Operations.ListTrainingProgrammes.Input) async throws -> Operations.ListTrainingProgrammes.Output {
         let page = try await services.training.list(
-            region: input.query.region,
+            region: try Self.regionFilter(input.query.region),
             page: try PageRequest(limit: input.query.limit, after: input.query.after),
             by: try RequestPrincipal.require()
         )
@@ -97,7 +97,7 @@ extension APIHandler {
     func getTrainingCompliance(_ input: Operations.GetTrainingCompliance.Input) async throws -> Operations.GetTrainingCompliance.Output {
         let entries = try await services.training.compliance(
             team: input.query.team,
-            region: input.query.region,
+            region: try Self.regionFilter(input.query.region),
             asOf: input.query.asOf,
             by: try RequestPrincipal.require()
         )
@@ -132,5 +132,12 @@ extension APIHandler {
                 )
             )
         )
+    }
+
+    /// A `region` filter of 1 to 16 characters, as the document states (else 400).
+    static func regionFilter(_ region: String?) throws -> String? {
+        guard let region else { return nil }
+        guard (1...16).contains(region.count) else { throw BatonError.invalidArgument("region must be 1 to 16 characters", field: "region") }
+        return region
     }
 }
