@@ -7,9 +7,9 @@ extension APIHandler {
         let query = input.query
         let page = try await services.meetings.list(
             MeetingStore.Filter(
-                region: query.region,
+                region: try Self.regionFilter(query.region),
                 memberID: query.memberId.map(Int.init),
-                team: query.team,
+                team: try Self.teamFilter(query.team),
                 customerID: query.customerId.map(Int.init),
                 from: query.from,
                 to: query.to,

@@ -96,7 +96,7 @@ extension APIHandler {
 
     func getTrainingCompliance(_ input: Operations.GetTrainingCompliance.Input) async throws -> Operations.GetTrainingCompliance.Output {
         let entries = try await services.training.compliance(
-            team: input.query.team,
+            team: try Self.teamFilter(input.query.team),
             region: try Self.regionFilter(input.query.region),
             asOf: input.query.asOf,
             by: try RequestPrincipal.require()
@@ -139,5 +139,12 @@ extension APIHandler {
         guard let region else { return nil }
         guard (1...16).contains(region.count) else { throw BatonError.invalidArgument("region must be 1 to 16 characters", field: "region") }
         return region
+    }
+
+    /// A `team` filter of 1 to 63 characters, as the document states (else 400).
+    static func teamFilter(_ team: String?) throws -> String? {
+        guard let team else { return nil }
+        guard (1...63).contains(team.count) else { throw BatonError.invalidArgument("team must be 1 to 63 characters", field: "team") }
+        return team
     }
 }
