@@ -8,9 +8,9 @@ extension APIHandler {
         let page = try await services.meetings.list(
             MeetingStore.Filter(
                 region: try Self.regionFilter(query.region),
-                memberID: query.memberId.map(Int.init),
+                memberID: try Self.positiveID(query.memberId, field: "member_id"),
                 team: try Self.teamFilter(query.team),
-                customerID: query.customerId.map(Int.init),
+                customerID: try Self.positiveID(query.customerId, field: "customer_id"),
                 from: query.from,
                 to: query.to,
                 includeCancelled: query.includeCancelled ?? false

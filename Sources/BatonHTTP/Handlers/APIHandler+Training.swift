@@ -147,4 +147,11 @@ extension APIHandler {
         guard (1...63).contains(team.count) else { throw BatonError.invalidArgument("team must be 1 to 63 characters", field: "team") }
         return team
     }
+
+    /// An id filter, at least 1 as the document states (else 400).
+    static func positiveID(_ id: Int64?, field: String) throws -> Int? {
+        guard let id else { return nil }
+        guard id >= 1 else { throw BatonError.invalidArgument("\(field) is not an id", field: field) }
+        return Int(id)
+    }
 }
