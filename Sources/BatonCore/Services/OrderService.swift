@@ -371,8 +371,7 @@ public struct OrderService: Sendable {
 
     /// Refuses (422) an opportunity that is not one of the customer's.
     private func checkOpportunity(_ id: Int, of customer: Int, on tx: PostgresConnection) async throws {
-        let found = try await tx.query("SELECT customer_id FROM opportunities WHERE id = \(id) AND deleted_at IS NULL").first
-        guard try found?.decode(Int.self, "customer_id") == customer else {
+        guard try await OpportunityStore(pool: database.pool).customer(ofOpportunity: id, on: tx) == customer else {
             throw BatonError(.ruleViolation, "opportunity \(id) is not one of customer \(customer)'s", details: ["field": "opportunity_id"])
         }
     }

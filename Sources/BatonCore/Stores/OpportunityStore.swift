@@ -72,6 +72,13 @@ public struct OpportunityStore: Sendable {
         return try rows.first.map(Self.opportunity)
     }
 
+    /// The customer of an opportunity (not deleted), read on `connection`; `nil` when there is
+    /// no such opportunity.
+    public func customer(ofOpportunity id: Int, on connection: PostgresConnection) async throws -> Int? {
+        try await connection.query("SELECT customer_id FROM opportunities WHERE id = \(id) AND deleted_at IS NULL")
+            .first?.decode(Int.self, "customer_id")
+    }
+
     /// What an opportunity list may be narrowed to.
     public struct Filter: Sendable {
         public var region: String?
