@@ -102,6 +102,31 @@ import Testing
         }
     }
 
+    /// A table analyzed while empty (after an import that rolled back, say) has no statistics
+    /// on names, and the planner then checked each staged row against every customer of its
+    /// region. An import leaves the table measured; names repeated a batch apart are found.
+    @Test func anImportMeasuresAnUnmeasuredTableAndFindsRepeatsAcrossBatches() async throws {
+        try await withTestApplication { api, database in
+            try await api.seedReferenceData()
+            try await database.pool.query("ANALYZE customers")
+            let measured: PostgresQuery = """
+                SELECT count(*) AS n FROM pg_stats
+                WHERE schemaname = current_schema() AND tablename = 'customers' AND attname IN ('region', 'search_name')
+                """
+            #expect(try await database.pool.query(measured).first?.decode(Int.self, "n") == 0)
+            let rows = (1...6_000).map { "emea,Firm \($0)" } + ["emea,FIRM  3"]
+            let path = try Self.write((["region,name"] + rows).joined(separator: "\n") + "\n")
+            let refused = try CLIEndToEndTests.batonctl(["import", "customers", path, "--json"], url: api.url)
+            #expect(refused.status == 1)
+            let report = try JSONDecoder.snakeCase.decode(CustomerService.ImportReport.self, from: Data(refused.output.utf8))
+            #expect(report.problems.map { "\($0.line) \($0.column): \($0.reason)" } == ["6002 name: the same name as line 4"])
+            let loaded = try CLIEndToEndTests.batonctl(["import", "customers", path, "--skip-invalid"], url: api.url)
+            #expect(loaded.status == 0, "\(loaded.error)")
+            #expect(try await Self.counts(database.pool).customers == 6_000)
+            #expect(try await database.pool.query(measured).first?.decode(Int.self, "n") == 2)
+        }
+    }
+
     @Test func cjkNamesImportAndAreFoundByAnySubstring() async throws {
         try await withTestApplication { api, _ in
             try await api.seedReferenceData()

@@ -55,6 +55,23 @@ struct CustomerRow {
     }
 }
 
+/// The first line of each name in each region of one import, so that a later line with the
+/// same folded name is reported without asking the database.
+struct FirstLines {
+    private var lines: [String: Int] = [:]
+
+    /// Nil when `row` is the first of its name in its region (and notes it), else the problem
+    /// naming the first line.
+    mutating func repeated(_ row: CustomerRow, line: Int) -> CustomerStore.RowProblem? {
+        let key = row.customer.region + "\u{0}" + row.searchName
+        if let first = lines[key] {
+            return CustomerStore.RowProblem(line: line, column: "name", reason: "the same name as line \(first)")
+        }
+        lines[key] = line
+        return nil
+    }
+}
+
 /// One line of a contact CSV file: the customer by `customer_id`, or by `region` and
 /// `customer` (its name), and the contact as adding one through the API checks it.
 struct ContactRow {

@@ -46,6 +46,7 @@ extension CustomerService {
     ) async throws -> ImportReport {
         try principal.authorize(.createCustomer)
         let store = self.store
+        var firstLines = FirstLines()
         let report = try await importing(
             reading: read,
             columns: Self.customerColumns,
@@ -56,12 +57,21 @@ extension CustomerService {
             tx in
             try await store.beginCustomerStaging(on: tx)
         } prepare: { header, records in
-            Self.prepare(records) { CustomerRow.check($0, header: header, scope: principal.scope).map { $0.copyFields } }
-        } load: { rows, lines, skipping, write, tx in
+            Self.prepare(records) { record in
+                CustomerRow.check(record, header: header, scope: principal.scope).flatMap { row in
+                    // A repeated name is found here, in memory, so the database only compares
+                    // the first of each name with the stored customers.
+                    if !options.allowDuplicates, let repeated = firstLines.repeated(row, line: record.line) { return .failure(repeated) }
+                    return .success(row.copyFields)
+                }
+            }
+        } load: { rows, _, skipping, write, tx in
             try await store.stageCustomers(rows, on: tx)
-            let problems = try await store.checkStagedCustomers(lines, allowDuplicates: options.allowDuplicates, on: tx)
+            let problems = try await store.checkStagedCustomers(allowDuplicates: options.allowDuplicates, on: tx)
             guard write(problems) else { return (problems, 0) }
-            return (problems, try await store.createStagedCustomers(lines, skipping: skipping + problems.map(\.line), by: principal, on: tx))
+            let written = try await store.createStagedCustomers(skipping: skipping + problems.map(\.line), by: principal, on: tx)
+            if written > 0 { try await store.analyzeCustomersIfUnmeasured(on: tx) }
+            return (problems, written)
         }
         if report.committed, report.imported > 0 { wakeups.eventsWritten() }
         return report

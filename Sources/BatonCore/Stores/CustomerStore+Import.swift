@@ -3,7 +3,8 @@ public import PostgresClient
 
 /// Imports stage rows in temporary tables (dropped at commit) a batch at a time with `COPY`,
 /// check them against what only the database knows, and write the good ones of each batch.
-/// A batch is the staged rows of a range of lines.
+/// A batch is the staged rows of a range of lines; the customers' table holds one batch at a
+/// time (emptied before the next is staged), the contacts' every batch.
 extension CustomerStore {
     /// A problem with one row of an import.
     public struct RowProblem: Error, Sendable, Equatable, Codable {
@@ -12,22 +13,24 @@ extension CustomerStore {
         public var reason: String
     }
 
-    /// Makes the table an import of customers is staged in.
+    /// Makes the table an import of customers is staged in: one batch at a time, so it needs
+    /// no index.
     public func beginCustomerStaging(on tx: PostgresConnection) async throws {
         try await tx.simpleQuery(
             """
             CREATE TEMPORARY TABLE customer_import (
-                line integer PRIMARY KEY, region text, name text, legal_name text, segment text, status text, owner_id bigint,
+                line integer NOT NULL, region text, name text, legal_name text, segment text, status text, owner_id bigint,
                 tags text[], website text, notes text, search_name text, search_grams text[]
-            ) ON COMMIT DROP;
-            CREATE INDEX ON customer_import (region, search_name, line)
+            ) ON COMMIT DROP
             """
         )
     }
 
-    /// Loads checked customer rows into staging. Each row is `[line, region, name, legal_name,
-    /// segment, status, owner_id, tags, website, notes, search_name, search_grams]` in COPY text.
+    /// Loads a batch of checked customer rows into staging, in place of the batch before. Each
+    /// row is `[line, region, name, legal_name, segment, status, owner_id, tags, website, notes,
+    /// search_name, search_grams]` in COPY text.
     public func stageCustomers(_ rows: PostgresCopyText, on tx: PostgresConnection) async throws {
+        try await tx.simpleQuery("TRUNCATE customer_import")
         try await tx.copyIn(
             """
             COPY customer_import (line, region, name, legal_name, segment, status, owner_id, tags, website, notes, search_name, search_grams)
@@ -37,35 +40,53 @@ extension CustomerStore {
         )
     }
 
-    /// What the database finds wrong with the staged customers of `lines`: an unknown region
-    /// or owner and, unless `allowDuplicates`, the same folded name in the region as an earlier
-    /// line of the file or, failing that, as a stored customer.
-    public func checkStagedCustomers(_ lines: ClosedRange<Int>, allowDuplicates: Bool, on tx: PostgresConnection) async throws -> [RowProblem] {
+    /// What the database finds wrong with the staged batch of customers: an unknown region or
+    /// owner and, unless `allowDuplicates`, a stored customer with the same folded name in the
+    /// region. A batch holds each name once (the service reports repeats), and so does the
+    /// file, so a customer this import wrote never matches.
+    ///
+    /// The stored-customer check looks each row up in the duplicate index one at a time
+    /// (`LATERAL ... LIMIT 1`): a join leaves the plan to statistics, and an emptied table's
+    /// (no live rows, many pages) made the planner scan every customer for every row.
+    public func checkStagedCustomers(allowDuplicates: Bool, on tx: PostgresConnection) async throws -> [RowProblem] {
         try await tx.query(
             """
-            WITH batch AS (
-                SELECT i.*, (SELECT min(j.line) FROM customer_import j WHERE j.region = i.region AND j.search_name = i.search_name) AS first
-                FROM customer_import i WHERE i.line BETWEEN \(lines.lowerBound) AND \(lines.upperBound)
-            )
-            SELECT line, 'region' AS col, 'no region ' || b.region AS reason FROM batch b
-            WHERE NOT EXISTS (SELECT 1 FROM regions r WHERE r.code = b.region)
+            SELECT line, 'region' AS col, 'no region ' || i.region AS reason FROM customer_import i
+            WHERE NOT EXISTS (SELECT 1 FROM regions r WHERE r.code = i.region)
             UNION ALL
-            SELECT line, 'owner_id', 'no member ' || b.owner_id FROM batch b
-            WHERE b.owner_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM members m WHERE m.id = b.owner_id)
+            SELECT line, 'owner_id', 'no member ' || i.owner_id FROM customer_import i
+            WHERE i.owner_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM members m WHERE m.id = i.owner_id)
             UNION ALL
-            SELECT line, 'name', 'the same name as line ' || first FROM batch b WHERE NOT \(allowDuplicates) AND first < line
-            UNION ALL
-            SELECT b.line, 'name', 'customer ' || c.id || ' (' || c.name || ') in ' || c.region || ' has the same name'
-            FROM batch b JOIN customers c ON c.region = b.region AND c.search_name = b.search_name AND c.deleted_at IS NULL
-            WHERE NOT \(allowDuplicates) AND b.first = b.line
+            SELECT i.line, 'name', 'customer ' || c.id || ' (' || c.name || ') in ' || c.region || ' has the same name'
+            FROM customer_import i CROSS JOIN LATERAL (
+                SELECT c.id, c.name, c.region FROM customers c
+                WHERE c.region = i.region AND c.search_name = i.search_name AND c.deleted_at IS NULL LIMIT 1
+            ) c
+            WHERE NOT \(allowDuplicates)
             """
         ).map(Self.problem)
     }
 
-    /// Creates the staged customers of `lines` except those `skipping`, one `customer.created`
+    /// Gives the planner statistics on customers' names when it has none: a table that was
+    /// never analyzed, or was analyzed empty, has none, and without them the duplicate check
+    /// of the next batch scanned every customer of the region for every row (seconds per
+    /// batch). Run after a batch is written, so the rows this import wrote are counted; the
+    /// table's owner may analyze it, anyone else gets a warning and the old plan.
+    public func analyzeCustomersIfUnmeasured(on tx: PostgresConnection) async throws {
+        let unmeasured =
+            try await tx.query(
+                """
+                SELECT NOT EXISTS (
+                    SELECT 1 FROM pg_stats WHERE schemaname = current_schema() AND tablename = 'customers' AND attname = 'search_name'
+                ) AS unmeasured
+                """
+            ).first?.decode(Bool.self, "unmeasured") ?? false
+        if unmeasured { try await tx.simpleQuery("ANALYZE customers (region, search_name)") }
+    }
+
+    /// Creates the staged batch of customers except those `skipping`, one `customer.created`
     /// event each; returns how many.
     public func createStagedCustomers(
-        _ lines: ClosedRange<Int>,
         skipping: [Int],
         by principal: Principal,
         on tx: PostgresConnection
@@ -78,7 +99,7 @@ extension CustomerStore {
                 SELECT region, name, legal_name, segment, coalesce(status, 'lead'), owner_id, coalesce(tags, '{}'), website, notes,
                        search_name, search_grams, \(principal.actorID)
                 FROM customer_import
-                WHERE line BETWEEN \(lines.lowerBound) AND \(lines.upperBound) AND NOT (line = ANY(\(skipping)))
+                WHERE NOT (line = ANY(\(skipping)))
                 ORDER BY line
                 RETURNING id, region, name, status
             ),
