@@ -112,6 +112,61 @@ import Testing
         }
     }
 
+    /// A training session a member is due at books the member too; one they are excused from,
+    /// or a cancelled one, does not.
+    @Test func aTrainingSessionTheMemberIsDueAtIsADoubleBookingToo() async throws {
+        try await withTestApplication { api, _ in
+            let seeded = try await Self.seed(api)
+            // Ada and Ben (EMEA sales) are invited to 09:00–11:00 UTC on 7 and 14 December.
+            let programme = try await TrainingEndpointTests.create(
+                api,
+                #"""
+                {"region":"emea","title":"Negotiation","audience":{"departments":["sales"]},"cadence":"custom","every":1,"unit":"week",
+                 "duration_minutes":120,"first_session":"2026-12-07T09:00:00Z","time_zone":"UTC","horizon_months":1}
+                """#
+            )
+            let sessions = try #require(programme["sessions"]?.array)
+            let (first, second) = (try #require(sessions[0]["id"]?.int), try #require(sessions[1]["id"]?.int))
+            let clash = try await api.call(
+                .post,
+                "/v1/meetings",
+                json: #"{"title":"Forecast","start":"2026-12-07T10:30:00Z","end":"2026-12-07T11:30:00Z","organiser_id":\#(seeded.ada)}"#
+            )
+            try api.expect(.conflict, clash)
+            let error = try clash.errorEnvelope().error
+            #expect(error.details?["member_ids"] == "\(seeded.ada)")
+            #expect(error.details?["training_session_ids"] == "\(first)")
+            #expect(error.details?["meeting_ids"] == nil)
+            #expect(error.message.contains("training session \(first) 'Negotiation'"))
+            // Excused from the second session, Ada is free then; a cancelled session frees everyone.
+            try api.expect(
+                .ok,
+                await api.call(
+                    .put,
+                    "/v1/training/sessions/\(second)/attendance",
+                    json: #"{"attendance":[{"member_id":\#(seeded.ada),"status":"excused"}]}"#
+                )
+            )
+            _ = try await Self.schedule(
+                api,
+                #"{"title":"Excused","start":"2026-12-14T09:00:00Z","end":"2026-12-14T10:00:00Z","organiser_id":\#(seeded.ada)}"#
+            )
+            try api.expect(
+                .conflict,
+                await api.call(
+                    .post,
+                    "/v1/meetings",
+                    json: #"{"title":"Ben","start":"2026-12-14T09:00:00Z","end":"2026-12-14T10:00:00Z","organiser_id":\#(seeded.ben)}"#
+                )
+            )
+            try api.expect(.ok, await api.call(.post, "/v1/training/sessions/\(first)/cancel"))
+            _ = try await Self.schedule(
+                api,
+                #"{"title":"Forecast","start":"2026-12-07T10:30:00Z","end":"2026-12-07T11:30:00Z","organiser_id":\#(seeded.ada)}"#
+            )
+        }
+    }
+
     @Test func doubleBookingAMemberIsAConflictNamingTheMeetingUnlessAllowed() async throws {
         try await withTestApplication { api, _ in
             let seeded = try await Self.seed(api)

@@ -148,10 +148,18 @@ public struct MeetingChanges: Sendable, Equatable, Codable {
     }
 }
 
-/// A member already booked at the time: the meeting they are in.
+/// A member already booked at the time: the meeting they attend, or the training session they
+/// are due at (invited or attending, not excused).
 public struct MeetingConflict: Sendable, Equatable, Codable {
+    public enum Kind: String, Sendable, Codable {
+        case meeting
+        case trainingSession = "training session"
+    }
+
     public var memberID: Int
-    public var meetingID: Int
+    public var kind: Kind
+    /// The meeting's or the training session's id.
+    public var id: Int
     public var title: String
     public var startsAt: Date
     public var endsAt: Date

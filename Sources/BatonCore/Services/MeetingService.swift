@@ -129,17 +129,16 @@ public struct MeetingService: Sendable {
         return [organiser] + others.filter { seen.insert($0).inserted }
     }
 
-    /// 409 naming every member and the meetings they are already in.
+    /// 409 naming every member and the meetings and training sessions they are already in.
     static func refuse(_ conflicts: [MeetingConflict]) throws(BatonError) {
         guard !conflicts.isEmpty else { return }
-        let named = conflicts.map { "member \($0.memberID) in meeting \($0.meetingID) '\($0.title)'" }
-        throw BatonError(
-            .conflict,
-            "double booking: \(named.joined(separator: ", ")); send allow_conflict to book anyway",
-            details: [
-                "member_ids": Array(Set(conflicts.map(\.memberID))).sorted().map(String.init).joined(separator: ","),
-                "meeting_ids": Array(Set(conflicts.map(\.meetingID))).sorted().map(String.init).joined(separator: ","),
-            ]
-        )
+        let named = conflicts.map { "member \($0.memberID) in \($0.kind.rawValue) \($0.id) '\($0.title)'" }
+        func ids(_ values: some Sequence<Int>) -> String { Array(Set(values)).sorted().map(String.init).joined(separator: ",") }
+        var details = ["member_ids": ids(conflicts.map(\.memberID))]
+        for kind in [MeetingConflict.Kind.meeting, .trainingSession] {
+            let found = conflicts.filter { $0.kind == kind }.map(\.id)
+            if !found.isEmpty { details[kind == .meeting ? "meeting_ids" : "training_session_ids"] = ids(found) }
+        }
+        throw BatonError(.conflict, "double booking: \(named.joined(separator: ", ")); send allow_conflict to book anyway", details: details)
     }
 }

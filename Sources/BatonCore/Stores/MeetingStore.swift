@@ -164,8 +164,8 @@ public struct MeetingStore: Sendable {
         }
     }
 
-    /// Meetings (not cancelled, other than `excluding`) that overlap `start..<end` and that one of
-    /// `memberIDs` attends.
+    /// Meetings (not cancelled, other than `excluding`) and training sessions (not cancelled,
+    /// the member not excused) that overlap `start..<end` and that one of `memberIDs` is in.
     func conflicts(
         memberIDs: [Int],
         startsAt: Date,
@@ -175,17 +175,24 @@ public struct MeetingStore: Sendable {
     ) async throws -> [MeetingConflict] {
         try await tx.query(
             """
-            SELECT a.member_id, m.id, m.title, m.starts_at, m.ends_at
+            SELECT a.member_id, 'meeting' AS kind, m.id, m.title, m.starts_at, m.ends_at
             FROM meeting_attendees a JOIN meetings m ON m.id = a.meeting_id
             WHERE a.member_id = ANY(\(memberIDs)) AND m.cancelled_at IS NULL
               AND m.id <> coalesce(\(meetingID)::bigint, 0)
               AND m.starts_at < \(endsAt) AND m.ends_at > \(startsAt)
-            ORDER BY a.member_id, m.starts_at, m.id
+            UNION ALL
+            SELECT t.member_id, 'training session', s.id, p.title, s.starts_at, s.ends_at
+            FROM training_attendance t JOIN training_sessions s ON s.id = t.session_id
+                 JOIN training_programmes p ON p.id = s.programme_id
+            WHERE t.member_id = ANY(\(memberIDs)) AND t.status <> 'excused' AND s.cancelled_at IS NULL
+              AND s.starts_at < \(endsAt) AND s.ends_at > \(startsAt)
+            ORDER BY member_id, starts_at, kind, id
             """
         ).map {
             MeetingConflict(
                 memberID: try $0.decode(Int.self, "member_id"),
-                meetingID: try $0.decode(Int.self, "id"),
+                kind: MeetingConflict.Kind(rawValue: try $0.decode(String.self, "kind")) ?? .meeting,
+                id: try $0.decode(Int.self, "id"),
                 title: try $0.decode(String.self, "title"),
                 startsAt: try $0.decode(Date.self, "starts_at"),
                 endsAt: try $0.decode(Date.self, "ends_at")
