@@ -17,6 +17,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib.sh
 source scripts/lib.sh
+# schemathesis sends bursts with one token, and a 429 is not in each operation's responses.
+export BATON_RATE_LIMIT="${BATON_RATE_LIMIT:-0}"
 
 MODE=long
 for argument in "$@"; do

@@ -10,10 +10,13 @@ public struct BatonRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// The connection's hang-up watch (none in router tests, which have no connection).
     let hangUp: HangUpWatch?
+    /// The client's IP address, for counting requests that carry no token.
+    let remoteAddress: String?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.hangUp = HangUpWatch.watch(for: source.channel)
+        self.remoteAddress = source.channel.remoteAddress?.ipAddress
     }
 }
 
@@ -44,7 +47,10 @@ public enum BatonApplication {
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: ErrorMiddleware(routes: routes))
         router.add(middleware: BodyLimitMiddleware(maximumBytes: settings.maximumBodyBytes))
+        let limits = FairUseLimits(settings: settings.fairUse)
+        router.add(middleware: FairUseMiddleware(limits: limits, stage: .address))
         router.add(middleware: AuthMiddleware(tokens: services.database.tokens))
+        router.add(middleware: FairUseMiddleware(limits: limits, stage: .token))
         router.add(middleware: HangUpMiddleware())
         let handler = APIHandler(services: services, registry: registry, settings: settings)
         try handler.registerHandlers(

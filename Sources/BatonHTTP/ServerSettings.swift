@@ -16,13 +16,17 @@ public struct ServerSettings: Sendable {
     /// is not cut off.
     public var idleTimeout: Duration
 
+    /// What one token or address may ask of this server (``FairUseSettings``).
+    public var fairUse: FairUseSettings
+
     public init(
         host: String = "127.0.0.1",
         port: Int = 8080,
         maximumBodyBytes: Int = 1 << 20,
         region: String? = nil,
         eventStreamLifetime: Duration = .seconds(300),
-        idleTimeout: Duration = .seconds(60)
+        idleTimeout: Duration = .seconds(60),
+        fairUse: FairUseSettings = .off
     ) {
         self.host = host
         self.port = port
@@ -30,5 +34,6 @@ public struct ServerSettings: Sendable {
         self.region = region
         self.eventStreamLifetime = eventStreamLifetime
         self.idleTimeout = idleTimeout
+        self.fairUse = fairUse
     }
 }

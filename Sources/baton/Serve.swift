@@ -54,6 +54,21 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds a connection may sit without a request in progress before it is closed. [env: BATON_IDLE_TIMEOUT] (default: 60)")
     var idleTimeout: Double?
 
+    @Option(
+        help:
+            "Requests a second each token (or address, without one) may make of this server; 0 for no limit. [env: BATON_RATE_LIMIT] (default: 200)"
+    )
+    var rateLimit: Double?
+
+    @Option(help: "Requests a quiet token may make at once beyond the rate. [env: BATON_RATE_BURST] (default: 400)")
+    var rateBurst: Double?
+
+    @Option(
+        help:
+            "Long-poll claims, waiting event reads and event streams one token may hold open at once; 0 for no limit. [env: BATON_MAX_HELD_REQUESTS] (default: 100)"
+    )
+    var maxHeldRequests: Int?
+
     @Flag(
         help: "Let webhooks post to private, loopback and link-local addresses. [env: BATON_WEBHOOKS_ALLOW_PRIVATE=true]"
     )

@@ -54,12 +54,18 @@ struct ServeConfiguration {
         let port = try number(flags.port, "BATON_PORT", default: 8080, in: 0...65535)
         let bodyBytes = try number(flags.maxBodyBytes, "BATON_MAX_BODY_BYTES", default: 1 << 20, in: 1024...(64 << 20))
         let idle = try number(flags.idleTimeout, "BATON_IDLE_TIMEOUT", default: 60, in: 0.1...3600)
+        let fairUse = FairUseSettings(
+            rate: try number(flags.rateLimit, "BATON_RATE_LIMIT", default: 200, in: 0...1_000_000),
+            burst: try number(flags.rateBurst, "BATON_RATE_BURST", default: 400, in: 1...10_000_000),
+            maximumHeld: try number(flags.maxHeldRequests, "BATON_MAX_HELD_REQUESTS", default: 100, in: 0...100_000)
+        )
         settings = ServerSettings(
             host: value(flags.host, "BATON_HOST") ?? "127.0.0.1",
             port: port,
             maximumBodyBytes: bodyBytes,
             region: value(flags.region, "BATON_REGION"),
-            idleTimeout: .milliseconds(Int(idle * 1000))
+            idleTimeout: .milliseconds(Int(idle * 1000)),
+            fairUse: fairUse
         )
         database = flags.database.target(environment: environment)
         let acquire = try number(flags.poolAcquireTimeout, "BATON_POOL_ACQUIRE_TIMEOUT", default: 5, in: 0.01...600)
