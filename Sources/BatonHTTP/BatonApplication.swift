@@ -55,6 +55,7 @@ public enum BatonApplication {
             ),
             middlewares: [AccessMiddleware()]
         )
+        Dashboard.register(on: router)
         return router
     }
 

@@ -288,4 +288,28 @@ import Testing
             #expect(try await api.call(.get, "/v1/briefing", token: .some(nil)).status == .unauthorized)
         }
     }
+
+    @Test func theDashboardIsPublicAndSentWithAStrictContentSecurityPolicy() async throws {
+        try await withTestApplication { api, _ in
+            let policy = HTTPField.Name("Content-Security-Policy")!
+            for (path, type) in [("/", "text/html"), ("/dashboard.js", "text/javascript"), ("/dashboard.css", "text/css")] {
+                let response = try await api.call(.get, path, token: .some(nil))
+                #expect(response.status == .ok, "\(path)")
+                #expect(response.headers[.contentType]?.hasPrefix(type) == true, "\(path)")
+                let csp = response.headers[policy] ?? ""
+                #expect(csp.contains("default-src 'self'"), "\(path)")
+                #expect(csp.contains("script-src 'self';"), "\(path)")
+                #expect(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"), "\(path)")
+                #expect(response.headers[HTTPField.Name("X-Content-Type-Options")!] == "nosniff")
+            }
+            // No inline script or style, and no secret: the page only names its assets.
+            let page = try await api.call(.get, "/", token: .some(nil)).text
+            #expect(page.components(separatedBy: "<script").count == 2)
+            #expect(page.contains(#"<script src="/dashboard.js" defer></script>"#))
+            #expect(!page.contains("<style") && !page.contains("style=") && !page.contains("onclick=") && !page.contains("onload="))
+            #expect(page.firstMatch(of: /bt_[A-Za-z0-9_-]{8,}/) == nil)
+            // The page being public opens nothing else: the API still wants its token.
+            #expect(try await api.call(.get, "/v1/briefing", token: .some(nil)).status == .unauthorized)
+        }
+    }
 }
