@@ -127,6 +127,16 @@ baton_require_wrk() {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq wrk >/dev/null
 }
 
+# Installs Debian's Chromium (the browser test's headless browser) with apt when it is missing.
+baton_require_chromium() {
+    command -v chromium >/dev/null 2>&1 && return 0
+    echo "==> installing chromium"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+}
+
 # Restarts the throwaway cluster with the options it was started with (postmaster.opts) and
 # then OPTION... (a later -c wins over an earlier one), for example
 #   baton_restart_throwaway_cluster -c fsync=on -c synchronous_commit=on

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The one test command: lint, then `swift test` against a throwaway PostgreSQL cluster.
-#   scripts/test.sh                      everything, then the small fault tests and schemathesis
+#   scripts/test.sh                      everything, then the small fault tests, schemathesis and
+#                                        the dashboard in headless Chromium
 #   scripts/test.sh --filter Migrator    arguments pass through to `swift test`
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,4 +31,10 @@ if [ "$#" -eq 0 ]; then
     echo "==> schemathesis against the served OpenAPI document (CI budget)"
     env -u BATON_CLUSTER_DIR -u BATON_CLUSTER_PORT -u BATON_CLUSTER_URL -u BATON_CLUSTER_DESCRIPTION \
         bash scripts/schemathesis.sh --ci
+    echo "==> the dashboard in headless Chromium"
+    # Screenshots of a CI run go to a temporary directory: the committed ones stay as they are.
+    SCREENSHOTS="$(mktemp -d /tmp/baton-screenshots.XXXXXX)"
+    env -u BATON_CLUSTER_DIR -u BATON_CLUSTER_PORT -u BATON_CLUSTER_URL -u BATON_CLUSTER_DESCRIPTION \
+        SCREENSHOTS="$SCREENSHOTS" bash scripts/browser_test.sh
+    rm -rf "$SCREENSHOTS"
 fi

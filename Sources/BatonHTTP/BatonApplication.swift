@@ -61,6 +61,7 @@ public enum BatonApplication {
             ),
             middlewares: [AccessMiddleware()]
         )
+        Dashboard.register(on: router)
         return router
     }
 

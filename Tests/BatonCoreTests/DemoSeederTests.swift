@@ -104,7 +104,7 @@ import Testing
             #expect(try records.decode(Int.self, "reserving") > 0, "this month's confirmed orders hold stock")
             // Meetings: two internal, a review with each of two active customers per region, one
             // past with its outcome, one cancelled.
-            #expect(try records.decode(Int.self, "meetings") == 2 + 4 + 2)
+            #expect(try records.decode(Int.self, "meetings") == 3 + 4 + 2)
             #expect(try records.decode(Int.self, "cancelled_meetings") == 1)
             #expect(try records.decode(Int.self, "meeting_outcomes") == 1)
             #expect(try records.decode(Int.self, "meeting_contacts") == 4)

@@ -50,6 +50,8 @@ public enum UseCase: String, Sendable, CaseIterable {
     // Training
     case listTrainingProgrammes, createTrainingProgramme, getTrainingProgramme, getTrainingSession, moveTrainingSession
     case cancelTrainingSession, recordTrainingAttendance, getTrainingCompliance, setMemberCompetencies, getMemberDevelopment
+    // The coordinator's desk
+    case getBriefing
 
     /// Who may call an operation.
     public enum Access: Sendable, Equatable {
@@ -138,6 +140,8 @@ public enum UseCase: String, Sendable, CaseIterable {
         case .createTrainingProgramme, .setMemberCompetencies: .role(.planTraining)
         case .getTrainingProgramme, .getTrainingSession: .region(.readRecords)
         case .moveTrainingSession, .cancelTrainingSession, .recordTrainingAttendance: .region(.planTraining)
+        // The briefing reads what the caller's scope reaches, like every list it gathers.
+        case .getBriefing: .anyToken
         }
     }
 

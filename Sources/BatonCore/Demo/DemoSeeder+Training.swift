@@ -1,7 +1,7 @@
 import Foundation
 
 extension DemoSeeder {
-    /// Meetings around today in both regions: an internal sync, customer reviews with their
+    /// Meetings around today in both regions: today's stand-up, an internal sync, customer reviews with their
     /// contacts, a past meeting with its outcome and a cancelled one, so calendars have content.
     func seedMeetings(by system: Principal) async throws {
         var members: [String: Int] = [:]
@@ -28,6 +28,18 @@ extension DemoSeeder {
             }
         }
 
+        // Today's, so the coordinator's desk has a calendar on the first morning.
+        _ = try await services.meetings.create(
+            NewMeeting(
+                title: "Coordinator's stand-up",
+                startsAt: at(day: 0, hour: 9),
+                endsAt: at(day: 0, hour: 9, minute: 15),
+                organiserID: ada,
+                memberIDs: [bruno, emil],
+                agenda: "Breaches, handoffs waiting, stock alerts"
+            ),
+            by: system
+        )
         _ = try await services.meetings.create(
             NewMeeting(
                 title: "Weekly sales and logistics sync",

@@ -23,6 +23,7 @@ public struct BatonServices: Sendable {
     public let meetings: MeetingService
     public let training: TrainingService
     public let reports: ReportService
+    public let briefing: BriefingService
 
     /// `desks` are this process's long-poll waiters, woken by notifications from every server
     /// (``NotificationRouter``); a process that does not serve long polls can use its own.
@@ -50,5 +51,6 @@ public struct BatonServices: Sendable {
         self.meetings = MeetingService(database: database, wakeups: wakeups)
         self.training = TrainingService(database: database, wakeups: wakeups)
         self.reports = ReportService(database: database, wakeups: wakeups)
+        self.briefing = BriefingService(database: database, reports: reports)
     }
 }
