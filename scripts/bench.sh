@@ -38,6 +38,15 @@
 #              the same transactions) by BENCH_ORDER_WORKERS clients, orders/s beside the HTTP
 #              task lifecycle (create, claim, complete) at the same concurrency in the same run
 #              (scripts/bench/orders.py)
+#   reports    plans and KPI reports over two years of a busy region: BENCH_REPORT_ORDERS orders
+#              (with lines, split credit, cancellations, deliveries), customers, opportunities and
+#              feedback loaded by set-based SQL into Baton's tables (the report summary's triggers
+#              run as on any write), then ANALYZE; the summary checked against a rebuild and each
+#              KPI revenue against the orders' own sum; then over HTTP, one client, p50/p99 of
+#              BENCH_REPORT_RUNS runs: KPIs for the last week, month, quarter and year, the plan
+#              report of last year's 205 targets and its leaderboard, each against the 1 s bar,
+#              beside GET /healthz and the bare SQL sum over the same period's orders
+#              (scripts/bench/reports.py)
 #   durable    last: the Baton servers stop, the cluster restarts with fsync, synchronous_commit
 #              and full_page_writes on (as users run PostgreSQL), and the three pgbench lifecycles
 #              run again at each level, reported beside the asynchronous ones
@@ -54,7 +63,7 @@
 #   BENCH_WARMUP=1          unmeasured warm-up seconds before each run
 #   BENCH_CONCURRENCY="1 8 32"
 #   BENCH_BATCH_SIZE=10     tasks per batched cycle
-#   BENCH_SECTIONS="rss request lifecycle pgqueuer feed history customers orders durable schemathesis"
+#   BENCH_SECTIONS="rss request lifecycle pgqueuer feed history customers orders reports durable schemathesis"
 #   BENCH_HTTP_DRIVER=wrk   what drives the HTTP lifecycle rows: wrk (scripts/bench/lifecycle.lua,
 #                           one connection per wrk thread) or python (bench_http.py's workers)
 #   BENCH_PGBENCH_THREADS=2 pgbench -j (at most the number of clients)
@@ -73,10 +82,13 @@
 #   BENCH_CUSTOMERS=100000  customers imported in the customers section
 #   BENCH_CUSTOMER_SEARCHES=3000  measured name searches
 #   BENCH_ORDER_WORKERS=8   HTTP clients of the orders section
+#   BENCH_REPORT_ORDERS=1000000  orders loaded for the reports section (two years of EMEA)
+#   BENCH_REPORT_RUNS=20    measured requests per report (p99 of 20 is the slowest)
 #   BATONCTL_BIN=path       use this batonctl binary and skip its `swift build`
 #   BENCH_RSS_SECONDS=10    seconds of the active phase of the RSS section
 #   BENCH_QUICK=1           small defaults for development: 3 s runs, workers "1 8", 10,000
-#                           queued + 100,000 done, 50 feed events, 3 s RSS phases, 5 s PgQueuer
+#                           queued + 100,000 done, 50 feed events, 3 s RSS phases, 5 s PgQueuer,
+#                           100,000 report orders
 #   BENCH_STRICT=1          exit 3 when a target is missed
 #   BATON_BIN=path          use this baton binary and skip `swift build`
 #   BENCH_KEEP=1            keep the work directory (server log, pgbench, wrk and PgQueuer output)
@@ -99,13 +111,16 @@ if [ "${BENCH_QUICK:-0}" = 1 ]; then
     BENCH_PGQUEUER_SECONDS="${BENCH_PGQUEUER_SECONDS:-5}"
     BENCH_CUSTOMERS="${BENCH_CUSTOMERS:-20000}"
     BENCH_CUSTOMER_SEARCHES="${BENCH_CUSTOMER_SEARCHES:-1000}"
+    BENCH_REPORT_ORDERS="${BENCH_REPORT_ORDERS:-100000}"
 fi
 BENCH_SECONDS="${BENCH_SECONDS:-10}"
 BENCH_WARMUP="${BENCH_WARMUP:-1}"
 BENCH_CONCURRENCY="${BENCH_CONCURRENCY:-1 8 32}"
 BENCH_BATCH_SIZE="${BENCH_BATCH_SIZE:-10}"
 BENCH_STRICT="${BENCH_STRICT:-0}"
-BENCH_SECTIONS="${BENCH_SECTIONS:-rss request lifecycle pgqueuer feed history customers orders durable schemathesis}"
+BENCH_SECTIONS="${BENCH_SECTIONS:-rss request lifecycle pgqueuer feed history customers orders reports durable schemathesis}"
+BENCH_REPORT_ORDERS="${BENCH_REPORT_ORDERS:-1000000}"
+BENCH_REPORT_RUNS="${BENCH_REPORT_RUNS:-20}"
 BENCH_ORDER_WORKERS="${BENCH_ORDER_WORKERS:-8}"
 BENCH_CUSTOMERS="${BENCH_CUSTOMERS:-100000}"
 BENCH_CUSTOMER_SEARCHES="${BENCH_CUSTOMER_SEARCHES:-3000}"
@@ -139,8 +154,8 @@ for level in $BENCH_CONCURRENCY $BENCH_HISTORY_CONCURRENCY; do
 done
 for section in $BENCH_SECTIONS; do
     case "$section" in
-        rss | request | lifecycle | pgqueuer | feed | history | customers | orders | durable | schemathesis) ;;
-        *) bench_die "BENCH_SECTIONS holds rss, request, lifecycle, pgqueuer, feed, history, customers, orders, durable and schemathesis, not $section" ;;
+        rss | request | lifecycle | pgqueuer | feed | history | customers | orders | reports | durable | schemathesis) ;;
+        *) bench_die "BENCH_SECTIONS holds rss, request, lifecycle, pgqueuer, feed, history, customers, orders, reports, durable and schemathesis, not $section" ;;
     esac
 done
 case "$BENCH_HTTP_DRIVER" in
@@ -158,6 +173,8 @@ esac
 [[ "$BENCH_HISTORY_ROUNDS" =~ ^[1-9][0-9]*$ ]] || bench_die "BENCH_HISTORY_ROUNDS must be a positive whole number"
 [[ "$BENCH_CUSTOMERS" =~ ^[1-9][0-9]*$ ]] || bench_die "BENCH_CUSTOMERS must be a positive whole number"
 [[ "$BENCH_CUSTOMER_SEARCHES" =~ ^[1-9][0-9]*$ ]] || bench_die "BENCH_CUSTOMER_SEARCHES must be a positive whole number"
+[[ "$BENCH_REPORT_ORDERS" =~ ^[1-9][0-9]*$ ]] || bench_die "BENCH_REPORT_ORDERS must be a positive whole number"
+[[ "$BENCH_REPORT_RUNS" =~ ^[1-9][0-9]*$ ]] || bench_die "BENCH_REPORT_RUNS must be a positive whole number"
 [[ "$BENCH_FEED_EVENTS" =~ ^[1-9][0-9]*$ ]] || bench_die "BENCH_FEED_EVENTS must be a positive whole number"
 [[ "$BENCH_RSS_CONNECTIONS" =~ ^[1-9][0-9]*$ ]] && [ "$BENCH_RSS_CONNECTIONS" -le 1000 ] \
     || bench_die "BENCH_RSS_CONNECTIONS must be between 1 and 1000"
@@ -824,6 +841,15 @@ if section_on orders; then
         --seconds "$BENCH_SECONDS" --warmup "$BENCH_WARMUP" >>"$RESULTS" \
         || bench_die "the orders driver failed"
     kill -0 "$SERVER_PID" 2>/dev/null || bench_die "the server exited during the orders section"
+fi
+
+if section_on reports; then
+    echo "==> reports: loading two years of EMEA ($BENCH_REPORT_ORDERS orders) by SQL, then KPIs, the plan report and the leaderboard over HTTP, $BENCH_REPORT_RUNS runs each"
+    settle
+    baton_run_child env PYTHONPATH=scripts python3 scripts/bench/reports.py --port "$SERVER_PORT" --token "$TOKEN" \
+        --database-url "$DATABASE_URL" --work-dir "$BENCH_DIR" --orders "$BENCH_REPORT_ORDERS" --runs "$BENCH_REPORT_RUNS" >>"$RESULTS" \
+        || bench_die "the reports driver failed"
+    kill -0 "$SERVER_PID" 2>/dev/null || bench_die "the server exited during the reports section"
 fi
 
 if section_on rss; then

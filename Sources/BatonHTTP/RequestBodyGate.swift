@@ -72,6 +72,7 @@ struct RequestBodyGate: Sendable {
             "agenda", "allow_conflict", "contact_ids", "end", "location", "member_ids", "notes", "outcome", "start", "time_zone", "title",
         ],
         "PUT /v1/market/{region}/{period}": ["currency", "share_percent", "size_minor", "source"],
+        "PUT /v1/reports/settings/{region}": ["count_orders_at", "currency"],
         "POST /v1/members": ["email", "name"],
         "POST /v1/training/programmes": [
             "audience", "cadence", "competencies", "departments", "duration_minutes", "every", "first_session", "goal", "horizon_months",

@@ -5,8 +5,8 @@ import Foundation
 struct ReportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
-        abstract: "Print the plan report, the KPI report or the leaderboard as a table, CSV or JSON.",
-        subcommands: [Plan.self, KPIs.self, Leaderboard.self]
+        abstract: "Print the plan report, the KPI report or the leaderboard as a table, CSV or JSON; show or set a region's report settings.",
+        subcommands: [Plan.self, KPIs.self, Leaderboard.self, Settings.self]
     )
 
     enum Format: String, ExpressibleByArgument, CaseIterable {
@@ -76,6 +76,40 @@ struct ReportCommand: AsyncParsableCommand {
                     try await services.reports.leaderboard(period: period, metric: metric, by: cliPrincipal)
                 }
                 try ReportCommand.print(board, board.table, format: options.json ? .json : format)
+            }
+        }
+    }
+
+    struct Settings: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show a region's report settings, or change them: which moment counts an order, and the report currency."
+        )
+        @OptionGroup var options: GlobalOptions
+        @Option(help: "The region.") var region: String
+        @Option(help: "confirmed or delivered: the moment that counts an order in reports.") var countOrdersAt: String?
+        @Option(help: "The report currency (three capital letters).") var currency: String?
+        @Flag(help: "No report currency: money in the currency most of a period's orders are in.") var clearCurrency = false
+        @Option(help: "table, csv or json.") var format: Format = .table
+
+        func run() async throws {
+            try await reportingFailures {
+                let moment = countOrdersAt.flatMap(ReportSettings.Moment.init(rawValue:))
+                if let countOrdersAt, moment == nil {
+                    throw ValidationError("--count-orders-at is confirmed or delivered, not '\(countOrdersAt)'")
+                }
+                if clearCurrency, currency != nil { throw ValidationError("give --currency or --clear-currency, not both") }
+                let settings = try await options.withServices { services in
+                    var settings = try await services.reports.settings(region: region, by: cliPrincipal)
+                    guard moment != nil || currency != nil || clearCurrency else { return settings }
+                    settings.countOrdersAt = moment ?? settings.countOrdersAt
+                    settings.currency = clearCurrency ? nil : currency ?? settings.currency
+                    return try await services.reports.setSettings(settings, by: cliPrincipal)
+                }
+                let table = ReportTable(
+                    header: ["region", "count_orders_at", "currency"],
+                    rows: [[settings.region, settings.countOrdersAt.rawValue, settings.currency ?? ""]]
+                )
+                try ReportCommand.print(settings, table, format: options.json ? .json : format)
             }
         }
     }

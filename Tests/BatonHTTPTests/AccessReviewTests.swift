@@ -222,6 +222,7 @@ import Yams
                 "POST /v1/targets": #"{"owner_kind":"region","region":"emea","metric":"orders","period":"2026-11","value":10}"#,
                 "PATCH /v1/targets/{id}": #"{"variance_note":"Reviewed"}"#,
                 "PUT /v1/market/{region}/{period}": #"{"size_minor":100000,"currency":"EUR","source":"Reviewed"}"#,
+                "PUT /v1/reports/settings/{region}": #"{"count_orders_at":"confirmed"}"#,
             ]
             var targetYear = 2000
             var checked = 0

@@ -216,6 +216,38 @@ import Testing
         }
     }
 
+    @Test func reportSettingsAreShownAndChangedFromTheCommandLine() async throws {
+        try await TestDatabase.withMigratedDatabase { pool, url in
+            func run(_ arguments: String...) throws -> Run {
+                let result = try Self.batonctl(arguments, url: url)
+                #expect(result.status == 0, "batonctl \(arguments.joined(separator: " ")): \(result.error)")
+                return result
+            }
+            _ = try run("region", "add", "emea", "--name", "EMEA", "--time-zone", "Europe/Berlin")
+            let defaults = try run("report", "settings", "--region", "emea", "--format", "csv")
+            #expect(defaults.output == "region,count_orders_at,currency\r\nemea,confirmed,\r\n")
+            _ = try run("report", "settings", "--region", "emea", "--count-orders-at", "delivered", "--currency", "EUR")
+            // Only what is given changes.
+            _ = try run("report", "settings", "--region", "emea", "--count-orders-at", "confirmed")
+            let row = try await pool.query("SELECT count_orders_at, currency FROM report_settings WHERE region = 'emea'").first
+            #expect(try row?.decode(String.self, "count_orders_at") == "confirmed")
+            #expect(try row?.decode(String?.self, "currency") == "EUR")
+            let cleared = try run("report", "settings", "--region", "emea", "--clear-currency", "--format", "json")
+            #expect(cleared.output.contains("confirmed"))
+            #expect(!cleared.output.contains("EUR"))
+            // A moment that is not one is a usage error; a bad currency or region, a failure.
+            #expect(try Self.batonctl(["report", "settings", "--region", "emea", "--count-orders-at", "shipped"], url: url).status != 0)
+            for arguments in [
+                ["report", "settings", "--region", "emea", "--currency", "eur"],
+                ["report", "settings", "--region", "nowhere"],
+            ] {
+                let result = try Self.batonctl(arguments, url: url)
+                #expect(result.status == 1, "\(arguments): \(result.status) \(result.error)")
+                #expect(result.error.hasPrefix("batonctl: "), "\(arguments): \(result.error)")
+            }
+        }
+    }
+
     @Test func badInputIsOneLineAndExitCodeOne() async throws {
         try await TestDatabase.withMigratedDatabase { _, url in
             _ = try Self.batonctl(["region", "add", "emea", "--name", "EMEA", "--time-zone", "Europe/Berlin"], url: url)

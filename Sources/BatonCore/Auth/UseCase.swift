@@ -43,6 +43,7 @@ public enum UseCase: String, Sendable, CaseIterable {
     case listRules, createRule, getRule, updateRule, testRule
     // Plans and reports
     case listTargets, createTarget, getTarget, updateTarget, getPlanReport, getLeaderboard, getKPIReport, setMarketSize
+    case getReportSettings, setReportSettings
     // Webhooks
     case listWebhooks, createWebhook, getWebhook, updateWebhook, deleteWebhook, listWebhookDeliveries, redeliverWebhookEvent
     // Meetings
@@ -123,6 +124,10 @@ public enum UseCase: String, Sendable, CaseIterable {
         case .getTarget: .region(.readRecords)
         case .createTarget: .role(.managePlans)
         case .updateTarget, .setMarketSize: .region(.managePlans)
+        // Which moment counts an order and the report currency are a region's planning
+        // choices, set by the same people as its market figures.
+        case .getReportSettings: .region(.readRecords)
+        case .setReportSettings: .region(.managePlans)
         // A subscription sees every region's events and its URL may hold a receiver's own
         // credentials: admins only, like the other settings of the whole installation.
         case .listWebhooks, .createWebhook, .getWebhook, .updateWebhook, .deleteWebhook, .listWebhookDeliveries, .redeliverWebhookEvent:

@@ -1,3 +1,5 @@
+public import Foundation
+
 /// A region's (or every reachable region's) key figures in one period, each against the
 /// previous period and the same period a year earlier.
 public struct KPIReport: Sendable, Equatable, Codable {
@@ -92,5 +94,27 @@ public struct MarketSize: Sendable, Equatable, Codable {
         if let sharePercent, !(0...100).contains(sharePercent) {
             throw BatonError(.ruleViolation, "share_percent is between 0 and 100", details: ["field": "share_percent"])
         }
+    }
+}
+
+/// A region's report settings: which moment of an order counts it in reports, and the
+/// currency money figures are summed in (nil: the currency most of a period's orders are in).
+public struct ReportSettings: Sendable, Equatable, Codable {
+    public enum Moment: String, Sendable, Codable, CaseIterable {
+        case confirmed
+        case delivered
+    }
+
+    public var region: String
+    public var countOrdersAt: Moment
+    public var currency: String?
+    /// When they were last set; nil while the region has the defaults.
+    public var updatedAt: Date?
+
+    public init(region: String, countOrdersAt: Moment, currency: String?, updatedAt: Date? = nil) {
+        self.region = region
+        self.countOrdersAt = countOrdersAt
+        self.currency = currency
+        self.updatedAt = updatedAt
     }
 }

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import PostgresClient
 
 /// Plans and reports: targets with their variance analysis, the plan report, the leaderboard,
@@ -70,11 +70,24 @@ public struct ReportService: Sendable {
         return updated
     }
 
-    /// Each target whose period overlaps `from`...`to` (today by default) against its actual.
-    public func plan(_ filter: TargetStore.Filter, by principal: Principal, today: LocalDate = .today) async throws -> PlanReport {
+    /// Each target whose period overlaps `from`...`to` (today by default: in the region asked
+    /// for, else UTC) against its actual, all actuals counted in one statement. How much of a
+    /// target's period has gone is measured from today in the target's region (UTC for the
+    /// company's), unless `today` is given.
+    public func plan(_ filter: TargetStore.Filter, by principal: Principal, today: LocalDate? = nil) async throws -> PlanReport {
         try principal.authorize(.getPlanReport)
         var filter = filter
-        let to = filter.to ?? today
+        let now = Date()
+        let regions = RegionStore(pool: database.pool)
+        var zones: [String: TimeZone] = [:]
+        func localToday(in region: String?) async throws -> LocalDate {
+            if let today { return today }
+            guard let region else { return LocalDate(now, in: .gmt) }
+            if zones[region] == nil { zones[region] = try await regions.timeZone(of: region) }
+            return LocalDate(now, in: zones[region] ?? .gmt)
+        }
+        var to = filter.to ?? LocalDate(now, in: .gmt)
+        if filter.to == nil { to = try await localToday(in: filter.region) }
         let from = filter.from ?? to
         guard from <= to else { throw BatonError(.ruleViolation, "from must not be after to", details: ["field": "from"]) }
         filter.from = from
@@ -83,13 +96,14 @@ public struct ReportService: Sendable {
         guard found.count <= Self.maximumRows else {
             throw BatonError(.ruleViolation, "more than \(Self.maximumRows) targets match; narrow the span or filter", details: ["field": "from"])
         }
+        let counted = try await reports.counts(of: found, scope: principal.scope)
         var rows: [PlanRow] = []
         for target in found {
             rows.append(
                 PlanRow(
                     target: target,
-                    actual: try await actual(of: target, scope: principal.scope),
-                    elapsed: target.period.elapsedShare(today: today)
+                    actual: Self.actual(of: target, counted[target.id]),
+                    elapsed: target.period.elapsedShare(today: try await localToday(in: target.region))
                 )
             )
         }
@@ -105,10 +119,8 @@ public struct ReportService: Sendable {
             $0.ownerKind == .member && $0.period == period
         }
         let names = try await targets.memberNames(found.compactMap(\.memberID))
-        var rows: [PlanRow] = []
-        for target in found {
-            rows.append(PlanRow(target: target, actual: try await actual(of: target, scope: principal.scope), elapsed: 1))
-        }
+        let counted = try await reports.counts(of: found, scope: principal.scope)
+        var rows = found.map { PlanRow(target: $0, actual: Self.actual(of: $0, counted[$0.id]), elapsed: 1) }
         rows.sort { ($0.attainmentPercent ?? -1, -$0.target.id) > ($1.attainmentPercent ?? -1, -$1.target.id) }
         var entries: [Leaderboard.Entry] = []
         for (index, row) in rows.enumerated() {
@@ -181,28 +193,34 @@ public struct ReportService: Sendable {
         return try await reports.setMarket(market, by: principal)
     }
 
-    /// A target's actual: whose records its owner kind says, in its period.
-    func actual(of target: Target, scope: Scope) async throws -> Double? {
-        let owner: ReportStore.Owner =
-            switch target.ownerKind {
-            case .member: .init(memberID: target.memberID)
-            case .team: .init(team: target.team)
-            case .region: .init(region: target.region)
-            case .company: .init()
-            }
-        let (counts, _) = try await reports.counts(
-            owner,
-            period: target.period,
-            category: target.productCategory,
-            currency: target.currency ?? "XXX",
-            scope: scope
-        )
+    /// A region's report settings (the defaults for a region without its own).
+    public func settings(region: String, by principal: Principal) async throws -> ReportSettings {
+        try principal.authorize(.getReportSettings, region: region, notFound: "no region '\(region)'")
+        guard let settings = try await reports.settings(region: region) else { throw BatonError.notFound("no region '\(region)'") }
+        return settings
+    }
+
+    /// Replaces a region's report settings. The order summary keeps both moments, so reports
+    /// count the new way at once, over every period.
+    public func setSettings(_ settings: ReportSettings, by principal: Principal) async throws -> ReportSettings {
+        try principal.authorize(.setReportSettings, region: settings.region, notFound: "no region '\(settings.region)'")
+        if let currency = settings.currency { try RecordRules.check(currency: currency) }
+        let store = reports
+        let saved = try await database.pool.transaction { tx in try await store.setSettings(settings, by: principal, on: tx) }
+        guard let saved else { throw BatonError.notFound("no region '\(settings.region)'") }
+        wakeups.eventsWritten()
+        return saved
+    }
+
+    /// A target's actual from its metric's counts (nil for CSAT without responses).
+    static func actual(of target: Target, _ counts: ReportStore.TargetCounts?) -> Double? {
+        let counts = counts ?? .init()
         return switch target.metric {
         case .revenue: counts.revenueMinor
         case .orders: counts.orders
         case .newCustomers: Double(counts.newCustomers)
         case .opportunitiesWon: Double(counts.won)
-        case .csat: counts.csat
+        case .csat: CSATPeriod(start: "", end: "", responses: counts.responses, satisfied: counts.satisfied).csat
         }
     }
 }
@@ -210,6 +228,12 @@ public struct ReportService: Sendable {
 extension LocalDate {
     /// Today in UTC.
     public static var today: LocalDate {
-        LocalDate(daysSinceEpoch: Int64((Date().timeIntervalSince1970 / 86_400).rounded(.down)))
+        LocalDate(Date(), in: .gmt)
+    }
+
+    /// The day `instant` falls on in `zone`.
+    public init(_ instant: Date, in zone: TimeZone) {
+        let local = instant.timeIntervalSince1970 + Double(zone.secondsFromGMT(for: instant))
+        self.init(daysSinceEpoch: Int64((local / 86_400).rounded(.down)))
     }
 }

@@ -1,8 +1,9 @@
 import Foundation
 public import PostgresClient
 
-/// What reports count, at query time, from the records: orders, customers, opportunities,
-/// feedback and campaigns, and the market sizes supplied for market share.
+/// What reports count, at query time, from the records: orders (through their daily summary,
+/// `report_order_days`, which triggers keep in step with every write), customers,
+/// opportunities, feedback and campaigns, and the market sizes supplied for market share.
 ///
 /// A period is a span of wall-calendar days; each record is counted in its own region's time
 /// zone. An order counts when it was confirmed, or delivered where the region's
@@ -62,33 +63,23 @@ public struct ReportStore: Sendable {
                     FROM regions r LEFT JOIN report_settings s ON s.region = r.code
                     WHERE (\(region)::text IS NULL OR r.code = \(region)) AND \(scope.regionCondition("r.code"))
                 ),
-                credited AS (
-                    SELECT order_id, sum(percent) / 100.0 AS share FROM order_credits
-                    WHERE member_id = \(member) OR member_id IN (SELECT member_id FROM memberships WHERE team = \(team))
-                    GROUP BY order_id
+                -- Whose rows of the summary count: the whole orders (0) for everyone, else the
+                -- member's or the team's members' credited shares.
+                who AS (
+                    SELECT 0::bigint AS member_id WHERE \(everyone)
+                    UNION SELECT \(member)::bigint WHERE \(member)::bigint IS NOT NULL
+                    UNION SELECT member_id FROM memberships WHERE team = \(team)
                 ),
-                counted AS (
-                    -- Two branches rather than a CASE, so each uses its (region, time) index.
-                    SELECT o.id, o.currency, o.total_minor FROM b
-                    JOIN orders o ON o.region = b.code AND o.confirmed_at >= b.lo AND o.confirmed_at < b.hi
-                    WHERE b.counted = 'confirmed' AND o.state <> 'cancelled'
-                    UNION ALL
-                    SELECT o.id, o.currency, o.total_minor FROM b
-                    JOIN orders o ON o.region = b.code AND o.delivered_at >= b.lo AND o.delivered_at < b.hi
-                    WHERE b.counted = 'delivered' AND o.state <> 'cancelled'
+                days AS MATERIALIZED (
+                    SELECT d.currency, sum(d.amount_pct) AS amount_pct, sum(d.orders_pct) AS orders_pct
+                    FROM b JOIN report_order_days d ON d.region = b.code AND d.counted_at = b.counted
+                         AND d.day >= \(start)::date AND d.day < \(end)::date
+                    WHERE d.member_id IN (SELECT member_id FROM who) AND d.category = coalesce(\(category)::text, '')
+                    GROUP BY d.currency
                 ),
-                owned AS MATERIALIZED (
-                    SELECT c.currency,
-                           CASE WHEN \(category)::text IS NULL THEN c.total_minor
-                                ELSE (SELECT sum(l.total_minor) FROM order_lines l JOIN products p ON p.id = l.product_id
-                                      WHERE l.order_id = c.id AND p.category = \(category)) END AS amount,
-                           CASE WHEN \(everyone) THEN 1.0 ELSE cr.share END AS share
-                    FROM counted c LEFT JOIN credited cr ON cr.order_id = c.id
-                ),
-                ord AS (SELECT * FROM owned WHERE share IS NOT NULL AND amount IS NOT NULL),
                 cur AS (
                     SELECT coalesce(\(currency)::text, (SELECT currency FROM report_settings WHERE region = \(region)),
-                                    (SELECT mode() WITHIN GROUP (ORDER BY currency) FROM ord)) AS code
+                                    (SELECT currency FROM days WHERE orders_pct > 0 ORDER BY orders_pct DESC, currency LIMIT 1)) AS code
                 ),
                 opp AS (
                     SELECT o.outcome, o.campaign_id FROM b
@@ -97,9 +88,9 @@ public struct ReportStore: Sendable {
                 )
                 SELECT
                     (SELECT code FROM cur) AS currency,
-                    (SELECT coalesce(sum(amount * share), 0)::float8 FROM ord WHERE currency = (SELECT code FROM cur)) AS revenue,
-                    (SELECT coalesce(sum(share), 0)::float8 FROM ord) AS orders,
-                    (SELECT coalesce(sum(share), 0)::float8 FROM ord WHERE currency = (SELECT code FROM cur)) AS currency_orders,
+                    (SELECT coalesce(sum(amount_pct), 0) / 100 FROM days WHERE currency = (SELECT code FROM cur))::float8 AS revenue,
+                    (SELECT coalesce(sum(orders_pct), 0) / 100.0 FROM days)::float8 AS orders,
+                    (SELECT coalesce(sum(orders_pct), 0) / 100.0 FROM days WHERE currency = (SELECT code FROM cur))::float8 AS currency_orders,
                     (SELECT count(*) FROM b
                      JOIN customers c ON c.region = b.code AND c.created_at >= b.lo AND c.created_at < b.hi AND c.deleted_at IS NULL
                      WHERE \(ownedBy("c.owner_id")))::int AS new_customers,
@@ -131,6 +122,141 @@ public struct ReportStore: Sendable {
         counts.responses = try row.decode(Int.self, "responses")
         counts.satisfied = try row.decode(Int.self, "satisfied")
         return (counts, try row.decode(String?.self, "currency"))
+    }
+
+    /// What a target's actual is made of: the figures of its metric (others stay zero).
+    public struct TargetCounts: Sendable, Equatable {
+        public var revenueMinor: Double = 0
+        public var orders: Double = 0
+        public var newCustomers = 0
+        public var won = 0
+        public var responses = 0
+        public var satisfied = 0
+    }
+
+    /// The counts of many targets' metrics in one statement: per target, whose records its owner
+    /// kind says (a member's, a team's members', a region's or everyone's within `scope`) in its
+    /// period, revenue in the target's currency ("XXX" counts none), lines of its category only.
+    public func counts(of targets: [Target], scope: Scope) async throws -> [Int: TargetCounts] {
+        guard !targets.isEmpty else { return [:] }
+        let ids = targets.map(\.id)
+        // Arrays with NULLs travel as text[]; the statement casts them.
+        let members = PostgresTextArray(targets.map { $0.ownerKind == .member ? $0.memberID.map(String.init) : nil })
+        let teams = PostgresTextArray(targets.map { $0.ownerKind == .team ? $0.team : nil })
+        let regions = PostgresTextArray(targets.map { $0.ownerKind == .region ? $0.region : nil })
+        let categories = PostgresTextArray(targets.map(\.productCategory))
+        let currencies = targets.map { $0.currency ?? "XXX" }
+        let metrics = targets.map(\.metric.rawValue)
+        let starts = targets.map(\.period.start.description)
+        let ends = targets.map(\.period.end.description)
+        let rows = try await pool.transaction { tx in
+            try await tx.query("SET LOCAL jit = off")
+            return try await tx.query(
+                """
+                WITH t AS (
+                    SELECT * FROM unnest(\(ids)::bigint[], \(members)::bigint[], \(teams)::text[], \(regions)::text[],
+                                         \(categories)::text[], \(currencies)::text[], \(metrics)::text[], \(starts)::date[], \(ends)::date[])
+                         AS t (id, member_id, team, region, category, currency, metric, start_on, end_on)
+                ),
+                -- Each target with each region it counts in, that region's counting moment and
+                -- period bounds, and whose summary rows count (0: the whole orders).
+                tb AS MATERIALIZED (
+                    SELECT t.*, r.code, coalesce(s.count_orders_at, 'confirmed') AS counted,
+                           (t.start_on::timestamp AT TIME ZONE r.time_zone) AS lo, (t.end_on::timestamp AT TIME ZONE r.time_zone) AS hi,
+                           t.member_id IS NULL AND t.team IS NULL AS everyone,
+                           CASE WHEN t.member_id IS NULL AND t.team IS NULL THEN ARRAY[0::bigint]
+                                WHEN t.member_id IS NOT NULL THEN ARRAY[t.member_id]
+                                ELSE ARRAY(SELECT m.member_id FROM memberships m WHERE m.team = t.team) END AS who
+                    FROM t JOIN regions r ON (t.region IS NULL OR r.code = t.region) AND \(scope.regionCondition("r.code"))
+                    LEFT JOIN report_settings s ON s.region = r.code
+                ),
+                money AS (
+                    SELECT tb.id, sum(d.amount_pct) FILTER (WHERE d.currency = tb.currency) / 100 AS revenue, sum(d.orders_pct) / 100.0 AS orders
+                    FROM tb JOIN report_order_days d ON d.member_id = ANY(tb.who) AND d.category = coalesce(tb.category, '')
+                         AND d.region = tb.code AND d.counted_at = tb.counted AND d.day >= tb.start_on AND d.day < tb.end_on
+                    WHERE tb.metric IN ('revenue', 'orders')
+                    GROUP BY tb.id
+                ),
+                added AS (
+                    SELECT tb.id, count(*) AS n FROM tb
+                    JOIN customers c ON c.region = tb.code AND c.created_at >= tb.lo AND c.created_at < tb.hi AND c.deleted_at IS NULL
+                    WHERE tb.metric = 'new_customers' AND (tb.everyone OR c.owner_id = ANY(tb.who))
+                    GROUP BY tb.id
+                ),
+                won AS (
+                    SELECT tb.id, count(*) AS n FROM tb
+                    JOIN opportunities o ON o.region = tb.code AND o.closed_at >= tb.lo AND o.closed_at < tb.hi AND o.deleted_at IS NULL
+                    WHERE tb.metric = 'opportunities_won' AND o.outcome = 'won' AND (tb.everyone OR o.owner_id = ANY(tb.who))
+                    GROUP BY tb.id
+                ),
+                heard AS (
+                    SELECT tb.id, count(*) AS responses, count(*) FILTER (WHERE f.score >= 4) AS satisfied FROM tb
+                    JOIN feedback f ON f.region = tb.code AND f.created_at >= tb.lo AND f.created_at < tb.hi
+                    WHERE tb.metric = 'csat'
+                      AND (tb.everyone OR f.team = tb.team OR f.order_id IN (SELECT c.order_id FROM order_credits c WHERE c.member_id = tb.member_id))
+                    GROUP BY tb.id
+                )
+                SELECT t.id, coalesce(money.revenue, 0)::float8 AS revenue, coalesce(money.orders, 0)::float8 AS orders,
+                       coalesce(added.n, 0)::int AS new_customers, coalesce(won.n, 0)::int AS won,
+                       coalesce(heard.responses, 0)::int AS responses, coalesce(heard.satisfied, 0)::int AS satisfied
+                FROM t LEFT JOIN money USING (id) LEFT JOIN added USING (id) LEFT JOIN won USING (id) LEFT JOIN heard USING (id)
+                """
+            )
+        }
+        var counts: [Int: TargetCounts] = [:]
+        for row in rows {
+            counts[try row.decode(Int.self, "id")] = TargetCounts(
+                revenueMinor: try row.decode(Double.self, "revenue"),
+                orders: try row.decode(Double.self, "orders"),
+                newCustomers: try row.decode(Int.self, "new_customers"),
+                won: try row.decode(Int.self, "won"),
+                responses: try row.decode(Int.self, "responses"),
+                satisfied: try row.decode(Int.self, "satisfied")
+            )
+        }
+        return counts
+    }
+
+    /// A region's report settings: the defaults (orders counted when confirmed, no report
+    /// currency) for a region without a row; nil for a region that does not exist.
+    public func settings(region: String) async throws -> ReportSettings? {
+        try await pool.query(
+            """
+            SELECT r.code, coalesce(s.count_orders_at, 'confirmed') AS count_orders_at, s.currency, s.updated_at
+            FROM regions r LEFT JOIN report_settings s ON s.region = r.code WHERE r.code = \(region)
+            """
+        ).first.map(Self.settings)
+    }
+
+    /// Replaces a region's report settings with an event; nil for a region that does not exist.
+    public func setSettings(_ settings: ReportSettings, by principal: Principal, on tx: PostgresConnection) async throws -> ReportSettings? {
+        try await tx.query(
+            """
+            WITH stored AS (
+                INSERT INTO report_settings (region, count_orders_at, currency, updated_by)
+                SELECT code, \(settings.countOrdersAt.rawValue), \(settings.currency), \(principal.actorID) FROM regions WHERE code = \(settings.region)
+                ON CONFLICT (region) DO UPDATE SET
+                    count_orders_at = excluded.count_orders_at, currency = excluded.currency, updated_by = excluded.updated_by,
+                    updated_at = now()
+                RETURNING *
+            ),
+            written AS (
+                \(EventStore.insert(
+                    "report_settings.updated", from: "stored", entityType: "region", entity: "stored.region", region: "stored.region",
+                    data: "jsonb_build_object('count_orders_at', stored.count_orders_at, 'currency', stored.currency)", by: principal))
+            )
+            SELECT region AS code, count_orders_at, currency, updated_at FROM stored
+            """
+        ).first.map(Self.settings)
+    }
+
+    static func settings(_ row: PostgresRow) throws -> ReportSettings {
+        ReportSettings(
+            region: try row.decode(String.self, "code"),
+            countOrdersAt: ReportSettings.Moment(rawValue: try row.decode(String.self, "count_orders_at")) ?? .confirmed,
+            currency: try row.decode(String?.self, "currency"),
+            updatedAt: try row.decode(Date?.self, "updated_at")
+        )
     }
 
     /// Records a market size or share, replacing the one of the same region and period.

@@ -134,6 +134,25 @@ extension APIHandler {
         return .ok(.init(body: .json(.init(market))))
     }
 
+    func getReportSettings(_ input: Operations.GetReportSettings.Input) async throws -> Operations.GetReportSettings.Output {
+        let settings = try await services.reports.settings(region: input.path.region, by: try RequestPrincipal.require())
+        return .ok(.init(body: .json(.init(settings))))
+    }
+
+    func setReportSettings(_ input: Operations.SetReportSettings.Input) async throws -> Operations.SetReportSettings.Output {
+        let principal = try RequestPrincipal.require()
+        guard case .json(let body) = input.body else { throw BatonError.invalidArgument("expected JSON") }
+        let settings = try await services.reports.setSettings(
+            ReportSettings(
+                region: input.path.region,
+                countOrdersAt: ReportSettings.Moment(rawValue: body.countOrdersAt.rawValue) ?? .confirmed,
+                currency: body.currency
+            ),
+            by: principal
+        )
+        return .ok(.init(body: .json(.init(settings))))
+    }
+
     /// CSV when asked with `format=csv`, or with an Accept header that names `text/csv` and not
     /// JSON (the generated code lists every type when the header is absent: that is JSON).
     private static func wantsCSV(_ format: Bool, _ accepted: [String]) -> Bool {

@@ -106,3 +106,14 @@ extension Components.Schemas.MarketSize {
         )
     }
 }
+
+extension Components.Schemas.ReportSettings {
+    init(_ settings: ReportSettings) {
+        self.init(
+            region: settings.region,
+            countOrdersAt: .init(rawValue: settings.countOrdersAt.rawValue) ?? .confirmed,
+            currency: settings.currency,
+            updatedAt: settings.updatedAt
+        )
+    }
+}
