@@ -47,6 +47,11 @@
 #              report of last year's 205 targets and its leaderboard, each against the 1 s bar,
 #              beside GET /healthz and the bare SQL sum over the same period's orders
 #              (scripts/bench/reports.py)
+#   briefing   the coordinator's desk: GET /v1/briefing (all regions, and one team) beside the
+#              separate lists a client would read for the same panels one after another (team
+#              stats per team, SLA breaches, dead letters, stock, open cases, today's meetings)
+#              and GET /healthz, one client, BENCH_BRIEFING_ROUNDS rounds, on what the earlier
+#              sections left in the database (scripts/bench/briefing.py)
 #   durable    last: the Baton servers stop, the cluster restarts with fsync, synchronous_commit
 #              and full_page_writes on (as users run PostgreSQL), and the three pgbench lifecycles
 #              run again at each level, reported beside the asynchronous ones
@@ -63,7 +68,7 @@
 #   BENCH_WARMUP=1          unmeasured warm-up seconds before each run
 #   BENCH_CONCURRENCY="1 8 32"
 #   BENCH_BATCH_SIZE=10     tasks per batched cycle
-#   BENCH_SECTIONS="rss request lifecycle pgqueuer feed history customers orders reports durable schemathesis"
+#   BENCH_SECTIONS="rss request lifecycle pgqueuer feed history customers orders reports briefing durable schemathesis"
 #   BENCH_HTTP_DRIVER=wrk   what drives the HTTP lifecycle rows: wrk (scripts/bench/lifecycle.lua,
 #                           one connection per wrk thread) or python (bench_http.py's workers)
 #   BENCH_PGBENCH_THREADS=2 pgbench -j (at most the number of clients)
@@ -84,6 +89,7 @@
 #   BENCH_ORDER_WORKERS=8   HTTP clients of the orders section
 #   BENCH_REPORT_ORDERS=1000000  orders loaded for the reports section (two years of EMEA)
 #   BENCH_REPORT_RUNS=20    measured requests per report (p99 of 20 is the slowest)
+#   BENCH_BRIEFING_ROUNDS=200  measured rounds of the briefing section
 #   BATONCTL_BIN=path       use this batonctl binary and skip its `swift build`
 #   BENCH_RSS_SECONDS=10    seconds of the active phase of the RSS section
 #   BENCH_QUICK=1           small defaults for development: 3 s runs, workers "1 8", 10,000
@@ -112,15 +118,17 @@ if [ "${BENCH_QUICK:-0}" = 1 ]; then
     BENCH_CUSTOMERS="${BENCH_CUSTOMERS:-20000}"
     BENCH_CUSTOMER_SEARCHES="${BENCH_CUSTOMER_SEARCHES:-1000}"
     BENCH_REPORT_ORDERS="${BENCH_REPORT_ORDERS:-100000}"
+    BENCH_BRIEFING_ROUNDS="${BENCH_BRIEFING_ROUNDS:-50}"
 fi
 BENCH_SECONDS="${BENCH_SECONDS:-10}"
 BENCH_WARMUP="${BENCH_WARMUP:-1}"
 BENCH_CONCURRENCY="${BENCH_CONCURRENCY:-1 8 32}"
 BENCH_BATCH_SIZE="${BENCH_BATCH_SIZE:-10}"
 BENCH_STRICT="${BENCH_STRICT:-0}"
-BENCH_SECTIONS="${BENCH_SECTIONS:-rss request lifecycle pgqueuer feed history customers orders reports durable schemathesis}"
+BENCH_SECTIONS="${BENCH_SECTIONS:-rss request lifecycle pgqueuer feed history customers orders reports briefing durable schemathesis}"
 BENCH_REPORT_ORDERS="${BENCH_REPORT_ORDERS:-1000000}"
 BENCH_REPORT_RUNS="${BENCH_REPORT_RUNS:-20}"
+BENCH_BRIEFING_ROUNDS="${BENCH_BRIEFING_ROUNDS:-200}"
 BENCH_ORDER_WORKERS="${BENCH_ORDER_WORKERS:-8}"
 BENCH_CUSTOMERS="${BENCH_CUSTOMERS:-100000}"
 BENCH_CUSTOMER_SEARCHES="${BENCH_CUSTOMER_SEARCHES:-3000}"
@@ -154,8 +162,8 @@ for level in $BENCH_CONCURRENCY $BENCH_HISTORY_CONCURRENCY; do
 done
 for section in $BENCH_SECTIONS; do
     case "$section" in
-        rss | request | lifecycle | pgqueuer | feed | history | customers | orders | reports | durable | schemathesis) ;;
-        *) bench_die "BENCH_SECTIONS holds rss, request, lifecycle, pgqueuer, feed, history, customers, orders, reports, durable and schemathesis, not $section" ;;
+        rss | request | lifecycle | pgqueuer | feed | history | customers | orders | reports | briefing | durable | schemathesis) ;;
+        *) bench_die "BENCH_SECTIONS holds rss, request, lifecycle, pgqueuer, feed, history, customers, orders, reports, briefing, durable and schemathesis, not $section" ;;
     esac
 done
 case "$BENCH_HTTP_DRIVER" in
@@ -850,6 +858,15 @@ if section_on reports; then
         --database-url "$DATABASE_URL" --work-dir "$BENCH_DIR" --orders "$BENCH_REPORT_ORDERS" --runs "$BENCH_REPORT_RUNS" >>"$RESULTS" \
         || bench_die "the reports driver failed"
     kill -0 "$SERVER_PID" 2>/dev/null || bench_die "the server exited during the reports section"
+fi
+
+if section_on briefing; then
+    echo "==> briefing: GET /v1/briefing beside the separate lists for the same panels, $BENCH_BRIEFING_ROUNDS rounds"
+    settle
+    baton_run_child env PYTHONPATH=scripts python3 scripts/bench/briefing.py --port "$SERVER_PORT" --token "$TOKEN" \
+        --rounds "$BENCH_BRIEFING_ROUNDS" >>"$RESULTS" \
+        || bench_die "the briefing driver failed"
+    kill -0 "$SERVER_PID" 2>/dev/null || bench_die "the server exited during the briefing section"
 fi
 
 if section_on rss; then

@@ -1638,6 +1638,38 @@ def reports_section(rows, args, lines, targets) -> int:
     return missed
 
 
+def briefing_section(rows, args, lines, targets) -> int:
+    row = next((r for r in rows if r["path"] == "briefing"), None)
+    if row is None:
+        return 0
+    lines.append("")
+    lines.append(
+        f"The coordinator's desk: GET /v1/briefing (every region, and one team) beside the {row['separate_requests']} separate"
+        " list requests a client"
+    )
+    lines.append(
+        f"would make for the same panels one after another ({row['teams']} team stats, SLA breaches, dead letters, stock, open"
+        " cases, today's"
+    )
+    lines.append(f"meetings), timed as one load; one keep-alive client, {row['rounds']} rounds after ten of warm-up.")
+    header = f"{'load':<44}  {'p50 ms':>8}  {'p99 ms':>8}  {'vs lists':>8}"
+    lines.append(header)
+    lines.append("-" * len(header))
+    separate = (row.get("separate") or {}).get("p50_ms")
+    for key, label in [
+        ("all", "GET /v1/briefing, every region"),
+        ("team", "GET /v1/briefing?team=sales-emea"),
+        ("separate", "the separate lists (baseline)"),
+        ("healthz", "GET /healthz (round trip)"),
+    ]:
+        part = row.get(key) or {}
+        shown = ratio_text(part.get("p50_ms"), separate) if key in ("all", "team") else ""
+        lines.append(f"{label:<44}  {fmt(part.get('p50_ms'), 2):>8}  {fmt(part.get('p99_ms'), 2):>8}  {shown:>8}")
+    if row.get("errors"):
+        lines.append(f"({row['errors']} requests failed: {'; '.join(row.get('error_examples', []))})")
+    return 0
+
+
 RSS_LABELS = [
     ("idle", "idle after start (baseline)"),
     ("warm", "idle again after a burst that opened the DB pool"),
@@ -1693,6 +1725,7 @@ def cmd_table(args) -> int:
     missed += orders_section(rows, args, lines, targets)
     feed_section(rows, args, lines, targets)
     missed += reports_section(rows, args, lines, targets)
+    briefing_section(rows, args, lines, targets)
     rss_section(rows, args, lines, targets)
     if targets:
         lines.append("")
