@@ -81,12 +81,13 @@ import Testing
                 try await store.create([NewTask(kind: "ship", title: "one", maxAttempts: 3)], in: team, by: Self.system, on: tx)
             }
             let first = try #require(
-                try await store.claim(team: team.slug, worker: "slow", limit: 1, leaseSeconds: 1, kinds: nil, by: Self.system).first
+                try await store.claim(team: team.slug, worker: "slow", limit: 1, leaseSeconds: 5, kinds: nil, by: Self.system).first
             )
-            // Still leased: nobody else gets it, and the reaper leaves it alone.
+            // Still leased: nobody else gets it, and the reaper leaves it alone. (A lease of 5 s:
+            // with the whole suite running, these two looks took over a second.)
             #expect(try await store.claim(team: team.slug, worker: "fast", limit: 1, leaseSeconds: 30, kinds: nil, by: Self.system).isEmpty)
             #expect(try await store.reapExpiredLeases().isEmpty)
-            try await Task.sleep(for: .milliseconds(1200))
+            try await Task.sleep(for: .milliseconds(5200))
             let reaped = try await store.reapExpiredLeases()
             #expect(reaped.map(\.id) == [first.id])
             #expect(reaped.first?.state == .queued)

@@ -210,9 +210,10 @@ import Testing
             }
             // The fallback poll would wake a waiter anywhere within a second (half a second in the
             // median); a notification takes milliseconds. The median, not the slowest round, so one
-            // round stalled by the parallel suite does not decide.
+            // round stalled by the parallel suite does not decide. (The fastest round does not tell
+            // the two apart: the best of ten poll wake-ups is about 90 ms; with the whole suite
+            // running, a notified one was seen at 107 ms.)
             let sorted = wakeDelays.sorted()
-            #expect(sorted[0] < .milliseconds(100), "wake delays: \(wakeDelays)")
             #expect(sorted[sorted.count / 2] < .milliseconds(300), "wake delays: \(wakeDelays)")
         }
     }

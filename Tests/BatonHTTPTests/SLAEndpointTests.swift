@@ -821,7 +821,9 @@ import Testing
                 ("claim", after.claim.timeIntervalSince(before.claim)), ("done", after.done.timeIntervalSince(before.done)),
                 ("task", after.task.timeIntervalSince(before.task)), ("level", after.level.timeIntervalSince(before.level)),
             ] {
-                #expect(shift >= 3599.9 && shift < 3610, "\(name) moved by \(shift) s")
+                // An hour set back, plus the real seconds the test took between hold and resume
+                // (over ten on a loaded machine running the whole suite).
+                #expect(shift >= 3599.9 && shift < 3660, "\(name) moved by \(shift) s")
             }
             #expect(after.task == after.done, "the task's due_at follows the resolution clock")
             let held = try await database.pool.query(
@@ -829,7 +831,7 @@ import Testing
                 [String(id)]
             ).first?.decode(String.self, "seconds")
             let seconds = try #require(held.flatMap { Int($0) })
-            #expect(seconds >= 3600 && seconds < 3610)
+            #expect(seconds >= 3600 && seconds < 3660)
         }
     }
 
