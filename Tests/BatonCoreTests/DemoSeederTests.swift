@@ -131,6 +131,12 @@ import Testing
             #expect(revenue.yoyPercent != nil)
             #expect(kpis.figures.first { $0.name == "market_share_percent" }?.yoyPercent != nil)
 
+            // This week has a revenue target per region, so the desk's week chart has bars.
+            let thisWeek = ReportPeriod(grain: .week, containing: .today)
+            let week = try await reports.plan(.init(grain: .week, from: thisWeek.start, to: thisWeek.last), by: system)
+            #expect(Set(week.rows.map(\.target.region)) == ["emea", "apac"])
+            #expect(week.rows.allSatisfy { $0.target.metric == .revenue && ($0.target.value) > 0 })
+
             let sweep = try await SLAMonitor(services: BatonServices(database: database), logger: TestDatabase.quietLogger).sweep()
             #expect(sweep.breached > 0)
             #expect(sweep.atRisk > 0)

@@ -2,9 +2,10 @@ import Foundation
 import PostgresClient
 
 extension DemoSeeder {
-    /// Targets for the latest month with orders and this month, set from the actuals so that every status shows
-    /// (that month's EMEA revenue ahead, APAC's on track, EMEA's order count behind; this month's
-    /// paced to the days gone), Ada's revenue target for the leaderboard, and market sizes for
+    /// Targets for the latest month with orders, this month and this week, set from the actuals so
+    /// that every status shows (that month's EMEA revenue ahead, APAC's on track, EMEA's order
+    /// count behind; this month's paced to the days gone, this week's a week's share of it), Ada's
+    /// revenue target for the leaderboard, and market sizes for
     /// the last sixteen months so market share has a year-over-year figure.
     func seedPlans(by system: Principal) async throws {
         let reports = services.reports
@@ -29,9 +30,12 @@ extension DemoSeeder {
             let lastOrders = max(last.orders, 1) * 2
             // This month's pace: expected = target × elapsed share.
             let paced = max(now.revenueMinor, 1) / max(elapsed, 0.05) / (region == "emea" ? 0.8 : 1.2)
+            // This week's share of this month's target (seven of its days), for the desk's week chart.
+            let week = ReportPeriod(grain: .week, containing: today)
+            let weekly = paced * 7 / Double(current.end.daysSinceEpoch - current.start.daysSinceEpoch)
             for (metric, period, value) in [
                 (TargetMetric.revenue, previous, lastRevenue.rounded()), (.orders, previous, lastOrders.rounded()),
-                (.revenue, current, paced.rounded()),
+                (.revenue, current, paced.rounded()), (.revenue, week, max(weekly, 1).rounded()),
             ] {
                 _ = try await reports.createTarget(
                     NewTarget(

@@ -193,12 +193,17 @@ function bars(rows) {
   });
 }
 
+// The period the rows are targets of (" (2026-W49)"); the report's from/to is only today.
+function periodOf(plan) {
+  return plan.rows.length ? ` (${plan.rows[0].target.period})` : "";
+}
+
 function renderPlan(week, month) {
   const count = week.rows.length + month.rows.length;
   const content = el("div", { class: "plan" },
-    el("h3", {}, `This week (${week.from} to ${week.to})`),
+    el("h3", {}, `This week${periodOf(week)}`),
     week.rows.length ? bars(week.rows) : el("p", { class: "empty" }, "No weekly targets."),
-    el("h3", {}, "This month"),
+    el("h3", {}, `This month${periodOf(month)}`),
     month.rows.length ? bars(month.rows) : el("p", { class: "empty" }, "No monthly targets."));
   panel("panel-plan", count, content);
 }
