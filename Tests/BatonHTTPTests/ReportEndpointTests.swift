@@ -232,6 +232,10 @@ import Testing
                     json: #"{"size_minor":400000,"currency":"EUR","source":"Industry panel, Q4 \"estimate\""}"#
                 )
             )
+            // A year before 1000 is stored under the label it was given.
+            let early = try await api.call(.put, "/v1/market/apac/0914-04", json: #"{"share_percent":88.6,"source":"Chronicle"}"#)
+            try api.expect(.ok, early)
+            #expect(try early.json(AnyJSON.self)["period"]?.string == "0914-04")
             _ = seeded
 
             let response = try await api.call(.get, "/v1/reports/kpis?period=2025-11&grain=month&region=apac")
@@ -339,5 +343,9 @@ import Testing
         #expect(ReportPeriod(parsing: "2026-W53")?.previous.description == "2026-W52")
         #expect(ReportPeriod(parsing: "2026-Q1")?.yearAgo.description == "2025-Q1")
         #expect(ReportPeriod(parsing: "2026-01")?.previous.description == "2025-12")
+        // Early years keep their four digits, so a label reads back as itself.
+        for label in ["0914-04", "0914", "0914-Q2", "0915-W03"] {
+            #expect(ReportPeriod(parsing: label)?.description == label)
+        }
     }
 }

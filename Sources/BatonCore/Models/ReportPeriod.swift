@@ -97,7 +97,7 @@ public struct ReportPeriod: Sendable, Hashable, CustomStringConvertible {
 
     /// The period's label, the form ``init(parsing:)`` reads.
     public var description: String {
-        let year = String(start.year)
+        let year = Self.fourDigits(start.year)
         switch grain {
         case .year: return year
         case .quarter: return "\(year)-Q\((start.month - 1) / 3 + 1)"
@@ -107,8 +107,15 @@ public struct ReportPeriod: Sendable, Hashable, CustomStringConvertible {
             let thursday = LocalDate(daysSinceEpoch: start.daysSinceEpoch + 3)
             let january1 = LocalDate(year: thursday.year, month: 1, day: 1) ?? thursday
             let week = Int(thursday.daysSinceEpoch - january1.daysSinceEpoch) / 7 + 1
-            return "\(thursday.year)-W\(week < 10 ? "0" : "")\(week)"
+            return "\(Self.fourDigits(thursday.year))-W\(week < 10 ? "0" : "")\(week)"
         }
+    }
+
+    /// A year as labels write it, zero-padded to four digits (`0914`), so that every label
+    /// reads back as the period it names.
+    private static func fourDigits(_ year: Int) -> String {
+        let digits = String(year)
+        return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
     }
 
     /// The share of the period that lies before `today` (whole days; today counts as half
