@@ -3,7 +3,10 @@
 # create -> claim -> complete over HTTP while a fault hits them, then checked from the database:
 # no acknowledged task lost, none completed twice, no 5xx other than 503, recovery measured.
 #
-#   scripts/faults.sh [--size small|large] [--scenario NAME[,NAME...]] [--keep]
+#   scripts/faults.sh [--size small|large] [--scenario NAME[,NAME...]] [--pooler] [--keep]
+#
+# With --pooler the instances reach PostgreSQL through PgBouncer in transaction mode
+# (--database-pooler transaction, LISTEN and migrations on --direct-database-url).
 #
 # Scenarios (all by default, in this order):
 #   kill9      kill -9 one instance mid-load; the survivor's reaper requeues its leases; restart it
@@ -31,9 +34,10 @@ export BATON_RATE_LIMIT="${BATON_RATE_LIMIT:-0}"
 SIZE=small
 SCENARIOS="kill9 pgrestart terminate longtx"
 FAULTS_KEEP="${FAULTS_KEEP:-0}"
+POOLER=0
 
 faults_usage() {
-    sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -64,6 +68,10 @@ while [ $# -gt 0 ]; do
             ;;
         --keep)
             FAULTS_KEEP=1
+            shift
+            ;;
+        --pooler)
+            POOLER=1
             shift
             ;;
         -h | --help) faults_usage ;;
@@ -145,6 +153,7 @@ faults_cleanup() {
     if [ -n "${BATON_CLUSTER_DIR:-}" ] && [ -f "$BATON_CLUSTER_DIR/server.log" ]; then
         cp "$BATON_CLUSTER_DIR/server.log" "$WORK/postgres.log" 2>/dev/null || true
     fi
+    baton_stop_pooler
     local keep=$FAULTS_KEEP
     [ "$status" -eq 0 ] || keep=1
     baton_release_work_dir faults "$WORK" "$keep"
@@ -164,6 +173,14 @@ baton_start_throwaway_cluster
 echo "==> PostgreSQL on $BATON_CLUSTER_DESCRIPTION"
 psql "$BATON_CLUSTER_URL" -X -q -v ON_ERROR_STOP=1 -c 'CREATE DATABASE faults' >/dev/null
 DATABASE_URL="postgres://postgres@127.0.0.1:$BATON_CLUSTER_PORT/faults"
+# How the instances reach the database; the driver's checks and batonctl go to it directly.
+SERVER_DATABASE=(--database-url "$DATABASE_URL")
+if [ "$POOLER" = 1 ]; then
+    baton_start_pooler
+    echo "==> PgBouncer (transaction mode) on 127.0.0.1:$BATON_POOLER_PORT"
+    SERVER_DATABASE=(--database-url "postgres://postgres@127.0.0.1:$BATON_POOLER_PORT/faults"
+        --database-pooler transaction --direct-database-url "$DATABASE_URL")
+fi
 mkdir -p "$WORK/pids"
 
 LINEBUF=()
@@ -176,7 +193,7 @@ faults_start_server() {
     local name=$1 port=$2
     mkdir -p "$WORK/data-$name"
     local command=("${LINEBUF[@]}" "$BATON_BIN" serve
-        --database-url "$DATABASE_URL"
+        "${SERVER_DATABASE[@]}"
         --host 127.0.0.1
         --port "$port"
         --data-dir "$WORK/data-$name"
@@ -227,7 +244,7 @@ done
 
 echo
 {
-    echo "Baton fault tests, $(date -u '+%Y-%m-%d %H:%M:%S UTC'), size $SIZE, nproc $(nproc), $(basename "$BATON_BIN") binary $BATON_BIN"
+    echo "Baton fault tests, $(date -u '+%Y-%m-%d %H:%M:%S UTC'), size $SIZE$([ "$POOLER" = 1 ] && echo ", through PgBouncer"), nproc $(nproc), $(basename "$BATON_BIN") binary $BATON_BIN"
     echo
 } >"$WORK/report.txt"
 table_status=0

@@ -9,6 +9,7 @@ baton_require_packages() {
     ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
     command -v pgbench >/dev/null 2>&1 || missing+=(postgresql-contrib)
     command -v runuser >/dev/null 2>&1 || missing+=(util-linux)
+    command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ] || missing+=(pgbouncer)
     if [ "${#missing[@]}" -gt 0 ]; then
         echo "==> installing ${missing[*]}"
         local sudo=""
@@ -148,4 +149,47 @@ baton_restart_throwaway_cluster() {
     options="${options#* }" # the arguments after the postgres executable, quoted as pg_ctl wrote them
     baton_as_pg "$bindir/pg_ctl" -D "$BATON_CLUSTER_DIR/data" -l "$BATON_CLUSTER_DIR/server.log" -w -t 60 -m fast \
         -o "$options $*" restart >/dev/null
+}
+
+# Starts PgBouncer in transaction mode in front of the throwaway cluster, on a free port of
+# 127.0.0.1, as the postgres account (PgBouncer refuses to run as root). Any database name is
+# passed through. Sets BATON_POOLER_PORT and BATON_POOLER_URL; baton_stop_pooler stops it.
+baton_start_pooler() {
+    local dir="$BATON_CLUSTER_DIR/pgbouncer" bouncer
+    bouncer="$(command -v pgbouncer || echo /usr/sbin/pgbouncer)"
+    BATON_POOLER_PORT="$(baton_free_port)"
+    mkdir -p "$dir"
+    echo '"postgres" ""' >"$dir/userlist.txt"
+    cat >"$dir/pgbouncer.ini" <<INI
+[databases]
+* = host=127.0.0.1 port=$BATON_CLUSTER_PORT
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $BATON_POOLER_PORT
+unix_socket_dir =
+auth_type = trust
+auth_file = $dir/userlist.txt
+pool_mode = transaction
+; Fewer server sessions than the tests' clients, so sessions really are shared.
+default_pool_size = 6
+max_client_conn = 2000
+max_db_connections = 0
+logfile = $dir/pgbouncer.log
+pidfile = $dir/pgbouncer.pid
+INI
+    [ "$(id -u)" -eq 0 ] && chown -R postgres:postgres "$dir"
+    baton_as_pg "$bouncer" -d "$dir/pgbouncer.ini"
+    for _ in $(seq 1 50); do
+        python3 -c "import socket; socket.create_connection(('127.0.0.1', $BATON_POOLER_PORT), 0.2)" 2>/dev/null && break
+        sleep 0.1
+    done
+    BATON_POOLER_URL="postgres://postgres@127.0.0.1:$BATON_POOLER_PORT/postgres"
+    export BATON_POOLER_PORT BATON_POOLER_URL
+}
+
+baton_stop_pooler() {
+    local pidfile="${BATON_CLUSTER_DIR:-}/pgbouncer/pgbouncer.pid"
+    if [ -f "$pidfile" ]; then
+        kill -TERM "$(cat "$pidfile")" 2>/dev/null || true
+    fi
 }

@@ -3,6 +3,8 @@
 #   scripts/test.sh                      everything, then the small fault tests, schemathesis and
 #                                        the dashboard in headless Chromium
 #   scripts/test.sh --filter Migrator    arguments pass through to `swift test`
+#   BATON_TEST_POOLER=1 scripts/test.sh --filter PoolerTests
+#                                        the same, through PgBouncer in transaction mode
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib.sh
@@ -14,20 +16,36 @@ echo "==> swift format lint --strict"
 swift format lint --strict --recursive --parallel Package.swift Sources Tests Plugins
 
 baton_start_throwaway_cluster
-trap baton_stop_throwaway_cluster EXIT
+trap 'baton_stop_pooler; baton_stop_throwaway_cluster' EXIT
 
 export BATON_TEST_DATABASE_URL="$BATON_CLUSTER_URL"
-echo "==> swift test (database: $BATON_CLUSTER_DESCRIPTION)"
+if [ "${BATON_TEST_POOLER:-0}" = 1 ]; then
+    baton_start_pooler
+    export BATON_TEST_POOLER_URL="$BATON_POOLER_URL"
+    echo "==> swift test (database: $BATON_CLUSTER_DESCRIPTION, through PgBouncer on port $BATON_POOLER_PORT)"
+else
+    echo "==> swift test (database: $BATON_CLUSTER_DESCRIPTION)"
+fi
 swift test "$@"
 
 # The whole run (no arguments) also proves the guarantees end to end with real processes.
 if [ "$#" -eq 0 ]; then
     swift build --product baton
     swift build --product batonctl
+    # The queue's end-to-end tests again, with the application's statements going through
+    # PgBouncer in transaction mode (--database-pooler transaction).
+    baton_start_pooler
+    echo "==> swift test through PgBouncer (transaction mode, port $BATON_POOLER_PORT)"
+    BATON_TEST_POOLER_URL="$BATON_POOLER_URL" swift test --skip-build \
+        --filter 'PoolerTests|QueueEndpointTests|TwoInstancesEndToEndTests|RegionalDeploymentTests|CustomerImportTests'
+    baton_stop_pooler
     echo "==> fault tests (small)"
     # Each starts its own cluster: the test cluster's exported port and directory must not leak.
     env -u BATON_CLUSTER_DIR -u BATON_CLUSTER_PORT -u BATON_CLUSTER_URL -u BATON_CLUSTER_DESCRIPTION \
         bash scripts/faults.sh --size small
+    echo "==> fault tests (small) through PgBouncer: PostgreSQL restarted, backends terminated"
+    env -u BATON_CLUSTER_DIR -u BATON_CLUSTER_PORT -u BATON_CLUSTER_URL -u BATON_CLUSTER_DESCRIPTION \
+        bash scripts/faults.sh --size small --pooler --scenario pgrestart,terminate
     echo "==> schemathesis against the served OpenAPI document (CI budget)"
     env -u BATON_CLUSTER_DIR -u BATON_CLUSTER_PORT -u BATON_CLUSTER_URL -u BATON_CLUSTER_DESCRIPTION \
         bash scripts/schemathesis.sh --ci

@@ -14,6 +14,18 @@ public struct DatabaseOptions: ParsableArguments, Sendable {
 
     @Option(
         help:
+            "What sits between Baton and PostgreSQL: none, or transaction for a pooler that lends a server session per transaction (PgBouncer's pool_mode = transaction). [env: BATON_DATABASE_POOLER] (default: none)"
+    )
+    public var databasePooler: String?
+
+    @Option(
+        help:
+            "PostgreSQL itself, past the pooler: for LISTEN and migrations, which need a session of their own. [env: BATON_DIRECT_DATABASE_URL] (default: the database URL; required with --database-pooler transaction)"
+    )
+    public var directDatabaseURL: String?
+
+    @Option(
+        help:
             "Seconds a statement may run before it is cancelled (503 timeout); 0 for no limit. Migrations are not limited. [env: BATON_STATEMENT_TIMEOUT] (default: 30)"
     )
     public var statementTimeout: Double?
@@ -29,10 +41,20 @@ public struct DatabaseOptions: ParsableArguments, Sendable {
     }
 
     /// The database these options name.
-    public func target(environment: [String: String]) -> DatabaseTarget {
-        DatabaseTarget(
-            url: Self.value(databaseURL, "BATON_DATABASE_URL", environment),
-            dataDirectory: Self.value(dataDir, "BATON_DATA_DIR", environment) ?? ".baton"
+    public func target(environment: [String: String]) throws -> DatabaseTarget {
+        let poolerText = Self.value(databasePooler, "BATON_DATABASE_POOLER", environment) ?? "none"
+        guard let pooler = DatabasePooler(rawValue: poolerText.lowercased()) else {
+            throw Invalid(description: "BATON_DATABASE_POOLER (--database-pooler) must be none or transaction, not '\(poolerText)'")
+        }
+        let url = Self.value(databaseURL, "BATON_DATABASE_URL", environment)
+        if pooler == .transaction && url == nil {
+            throw Invalid(description: "--database-pooler transaction needs --database-url (BATON_DATABASE_URL): the embedded cluster has no pooler")
+        }
+        return DatabaseTarget(
+            url: url,
+            dataDirectory: Self.value(dataDir, "BATON_DATA_DIR", environment) ?? ".baton",
+            pooler: pooler,
+            directURL: Self.value(directDatabaseURL, "BATON_DIRECT_DATABASE_URL", environment)
         )
     }
 

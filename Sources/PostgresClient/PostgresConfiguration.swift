@@ -18,6 +18,11 @@ public struct PostgresConfiguration: Sendable, CustomStringConvertible {
     /// Server settings for every session (`-c name=value` at connection start), such as
     /// `statement_timeout`. Names and values are written by the code, never by a user.
     public var sessionSettings: [(name: String, value: String)] = []
+    /// The connection goes through a pooler that hands a server session to a client for one
+    /// transaction at a time (PgBouncer's `pool_mode = transaction`). Nothing may then rest on
+    /// session state: no startup `options` (PgBouncer refuses them), no named prepared
+    /// statements, and ``sessionSettings`` are set with `SET LOCAL` in every transaction.
+    public var transactionPooler = false
 
     /// Parses and validates the connection string; a malformed one is an
     /// ``PostgresError/Code/invalidConfiguration`` error with libpq's reason.
@@ -72,20 +77,24 @@ public struct PostgresConfiguration: Sendable, CustomStringConvertible {
     func openHandle() throws -> OpaquePointer {
         // Our settings come first so that anything in the caller's string overrides them
         // (`expand_dbname` applies the string where `dbname` appears).
-        let pairs: [(String, String)] = [
+        var pairs: [(String, String)] = [
             ("connect_timeout", String(connectTimeoutSeconds)),
             ("application_name", applicationName),
             ("client_encoding", "UTF8"),
+        ]
+        if !transactionPooler {
             // Generic plans for prepared statements: Baton's hot statements are index lookups
             // whose plan does not depend on the values, and re-planning them per call (the
             // default for the first executions and often after) costs more than running them.
-            (
-                "options",
-                "-c DateStyle=ISO,YMD -c IntervalStyle=postgres -c extra_float_digits=3 -c plan_cache_mode=force_generic_plan"
-                    + sessionSettings.map { " -c \($0.name)=\($0.value)" }.joined()
-            ),
-            ("dbname", connectionString),
-        ]
+            pairs.append(
+                (
+                    "options",
+                    "-c DateStyle=ISO,YMD -c IntervalStyle=postgres -c extra_float_digits=3 -c plan_cache_mode=force_generic_plan"
+                        + sessionSettings.map { " -c \($0.name)=\($0.value)" }.joined()
+                )
+            )
+        }
+        pairs.append(("dbname", connectionString))
         let keywords = pairs.map { strdup($0.0) }
         let values = pairs.map { strdup($0.1) }
         defer {
@@ -105,7 +114,35 @@ public struct PostgresConfiguration: Sendable, CustomStringConvertible {
         // Server notices (such as "relation already exists, skipping") are not errors;
         // libpq would print them to stderr.
         PQsetNoticeProcessor(handle, { _, _ in }, nil)
+        if transactionPooler, let problem = Self.unreadableFormats(handle) {
+            PQfinish(handle)
+            throw PostgresError(code: .invalidConfiguration, message: problem)
+        }
         return handle
+    }
+
+    /// Behind a transaction pooler the session takes the server's (or the role's) date and
+    /// interval styles, which the text decoders must be able to read: ISO dates and
+    /// `postgres` intervals. The server reports both when the session starts.
+    private static func unreadableFormats(_ handle: OpaquePointer) -> String? {
+        let dateStyle = PQparameterStatus(handle, "DateStyle").map { String(cString: $0) } ?? ""
+        let intervalStyle = PQparameterStatus(handle, "IntervalStyle").map { String(cString: $0) } ?? "postgres"
+        guard dateStyle.uppercased().hasPrefix("ISO") else {
+            return "the server's DateStyle is '\(dateStyle)'; behind a transaction pooler Baton needs ISO dates "
+                + "(ALTER ROLE <baton's role> SET DateStyle = 'ISO, YMD')"
+        }
+        guard intervalStyle == "postgres" else {
+            return "the server's IntervalStyle is '\(intervalStyle)'; behind a transaction pooler Baton needs 'postgres' "
+                + "(ALTER ROLE <baton's role> SET IntervalStyle = 'postgres')"
+        }
+        return nil
+    }
+
+    /// What follows `BEGIN`: behind a transaction pooler, the session settings for this
+    /// transaction only, sent in the same round trip; otherwise nothing.
+    var transactionSettings: String {
+        guard transactionPooler else { return "" }
+        return sessionSettings.map { "; SET LOCAL \($0.name) = '\($0.value)'" }.joined()
     }
 
     static func classifyConnectFailure(_ message: String) -> PostgresError {

@@ -12,7 +12,7 @@ extension PostgresConnection {
         _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         try await simpleQuery(
-            isolation == .readCommitted ? "BEGIN" : "BEGIN ISOLATION LEVEL \(isolation.rawValue)"
+            (isolation == .readCommitted ? "BEGIN" : "BEGIN ISOLATION LEVEL \(isolation.rawValue)") + transactionSettings
         )
         let result: Result
         do {

@@ -32,10 +32,13 @@ public final class PostgresConnection: @unchecked Sendable {
     /// False behind a pooler that does not carry prepared statements between transactions:
     /// statements marked `prepared` then run unnamed.
     let usePreparedStatements: Bool
+    /// Sent after `BEGIN` (see ``PostgresConfiguration/transactionSettings``).
+    let transactionSettings: String
 
-    private init(handle: OpaquePointer, logger: Logger, usePreparedStatements: Bool) {
+    private init(handle: OpaquePointer, configuration: PostgresConfiguration, logger: Logger, usePreparedStatements: Bool) {
         self.handle = handle
-        self.usePreparedStatements = usePreparedStatements
+        self.usePreparedStatements = usePreparedStatements && !configuration.transactionPooler
+        self.transactionSettings = configuration.transactionSettings
         self.backendPID = PQbackendPID(handle)
         self.socket = PQsocket(handle)
         self.canceller = StatementCanceller(key: PQgetCancel(handle))
@@ -66,7 +69,7 @@ public final class PostgresConnection: @unchecked Sendable {
                 continuation.resume(with: Result { try configuration.openHandle() })
             }
         }
-        return PostgresConnection(handle: handle, logger: logger, usePreparedStatements: usePreparedStatements)
+        return PostgresConnection(handle: handle, configuration: configuration, logger: logger, usePreparedStatements: usePreparedStatements)
     }
 
     /// Runs a statement built by interpolation (see ``PostgresQuery``).

@@ -137,7 +137,7 @@ struct Serve: AsyncParsableCommand {
             settings: configuration.settings,
             logger: logger
         )
-        let listener = PostgresListener(configuration: session.connectionConfiguration, logger: logger)
+        let listener = PostgresListener(configuration: session.directConfiguration ?? session.connectionConfiguration, logger: logger)
         let transport = WebhookHTTPTransport()
         var groupConfiguration = ServiceGroupConfiguration(
             services: [
@@ -171,6 +171,7 @@ struct Serve: AsyncParsableCommand {
             metadata: [
                 "address": "\(configuration.settings.host):\(configuration.settings.port)",
                 "database": "\(session.connectionConfiguration)",
+                "pooler": "\(session.connectionConfiguration.transactionPooler ? "transaction" : "none")",
             ]
         )
         try await ServiceGroup(configuration: groupConfiguration).run()

@@ -67,9 +67,15 @@ struct ServeConfiguration {
             idleTimeout: .milliseconds(Int(idle * 1000)),
             fairUse: fairUse
         )
-        database = flags.database.target(environment: environment)
         let acquire = try number(flags.poolAcquireTimeout, "BATON_POOL_ACQUIRE_TIMEOUT", default: 5, in: 0.01...600)
         do {
+            database = try flags.database.target(environment: environment)
+            if case .url(_, .transaction, nil) = database {
+                throw Invalid(
+                    description:
+                        "--database-pooler transaction needs --direct-database-url (BATON_DIRECT_DATABASE_URL): LISTEN and migrations need PostgreSQL itself, which no transaction pooler passes through"
+                )
+            }
             pool = try flags.database.bounding(
                 ConnectionPool.Configuration(
                     size: try number(flags.poolSize, "BATON_POOL_SIZE", default: 10, in: 1...1000),

@@ -2,7 +2,7 @@ import ArgumentParser
 import BatonCore
 import Foundation
 
-/// `batonctl doctor`: connectivity, schema, connections, long transactions, bloat and expired
+/// `batonctl doctor`: connectivity, the pooler, schema, connections, long transactions, bloat and expired
 /// leases, each with what to do. Exit code 0 unless a check failed (warnings included).
 struct DoctorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

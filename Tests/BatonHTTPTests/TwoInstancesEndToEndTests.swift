@@ -8,7 +8,8 @@ import Testing
 /// second: a breached task still gets one `sla.breached` event per target and each
 /// escalation level fires once.
 @Suite(.requiresDatabase, .serialized) struct TwoInstancesEndToEndTests {
-    /// A `baton serve` on the database at `url`, writing its log to `log`.
+    /// A `baton serve` on the database at `url` (through the run's pooler, when it has one),
+    /// writing its log to `log`.
     static func start(
         url: String,
         log: URL,
@@ -17,7 +18,11 @@ import Testing
         let port = try ServeEndToEndTests.freePort()
         let process = Process()
         process.executableURL = ServeEndToEndTests.binary
-        process.arguments = ["serve", "--database-url", url, "--port", String(port)] + arguments
+        // In the run through a pooler the servers' statements go through PgBouncer.
+        let database =
+            TestDatabase.pooledURL(for: url).map { ["--database-url", $0, "--database-pooler", "transaction", "--direct-database-url", url] }
+            ?? ["--database-url", url]
+        process.arguments = ["serve"] + database + ["--port", String(port)] + arguments
         FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
         process.standardOutput = handle

@@ -44,11 +44,19 @@ func withTestApplication(
     _ body: @escaping @Sendable (API, BatonDatabase) async throws -> Void
 ) async throws {
     try await TestDatabase.withEmptyDatabase { url in
+        // In the run through a pooler, the application's statements go through PgBouncer in
+        // transaction mode; LISTEN, migrations and the tests' own checks reach the cluster.
+        var configuration = try PostgresConfiguration(TestDatabase.pooledURL(for: url) ?? url)
+        configuration.transactionPooler = TestDatabase.poolerURL != nil
         let pool = ConnectionPool(
-            try PostgresConfiguration(url),
+            configuration,
             configuration: .init(size: poolSize, acquireTimeout: acquireTimeout, statementTimeout: statementTimeout, lockTimeout: lockTimeout)
         )
-        let database = BatonDatabase(pool: pool, logger: TestDatabase.quietLogger)
+        let database = BatonDatabase(
+            pool: pool,
+            direct: configuration.transactionPooler ? try PostgresConfiguration(url) : nil,
+            logger: TestDatabase.quietLogger
+        )
         var adminToken = ""
         if migrated {
             try await database.migrate()

@@ -12,6 +12,21 @@ public enum TestDatabase {
     /// The maintenance URL of the test cluster.
     public static let serverURL: String? = ProcessInfo.processInfo.environment["BATON_TEST_DATABASE_URL"]
 
+    /// A PgBouncer in transaction mode in front of the test cluster, set by `scripts/test.sh`
+    /// for its pass through a pooler (`postgres://…:PORT/postgres`; any database name works).
+    public static let poolerURL: String? = ProcessInfo.processInfo.environment["BATON_TEST_POOLER_URL"].flatMap {
+        $0.isEmpty ? nil : $0
+    }
+
+    /// The way to `database`'s URL through the pooler, when the run has one.
+    public static func pooledURL(for url: String) -> String? {
+        guard let poolerURL, var components = URLComponents(string: poolerURL), let direct = URLComponents(string: url) else {
+            return nil
+        }
+        components.path = direct.path
+        return components.string
+    }
+
     /// Whether database tests should run: the cluster is configured, or we are in CI (where a
     /// missing cluster must fail, not skip).
     public static var isEnabled: Bool {

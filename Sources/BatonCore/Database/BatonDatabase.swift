@@ -31,6 +31,9 @@ public final class BatonDatabase: Sendable {
     }
 
     public let pool: ConnectionPool
+    /// The server past a transaction pooler, for migrations (they hold a session lock); `nil`
+    /// when the pool reaches the server itself.
+    public let direct: PostgresConfiguration?
     public let migrator: Migrator
     /// Teams by slug, briefly cached for the hot paths.
     public let teamDirectory = TeamDirectory()
@@ -40,8 +43,9 @@ public final class BatonDatabase: Sendable {
     public let tokens: TokenStore
     private let logger: Logger
 
-    public init(pool: ConnectionPool, logger: Logger) {
+    public init(pool: ConnectionPool, direct: PostgresConfiguration? = nil, logger: Logger) {
         self.pool = pool
+        self.direct = direct
         self.logger = logger
         self.tokens = TokenStore(pool: pool)
         self.migrator = Migrator(migrations: Self.migrations, logger: logger)
@@ -50,7 +54,27 @@ public final class BatonDatabase: Sendable {
     /// Applies pending migrations (or lists them with `dryRun`).
     @discardableResult
     public func migrate(dryRun: Bool = false) async throws -> [Migration] {
-        try await migrator.migrate(pool, dryRun: dryRun)
+        guard pool.connectionConfiguration.transactionPooler else { return try await migrator.migrate(pool, dryRun: dryRun) }
+        guard let direct else { throw Self.needsDirectURL("migrations hold a session lock") }
+        // Behind a transaction pooler the migration lock would be held by whichever session
+        // the pooler lent, so migrations take a connection of their own to the server.
+        let directPool = ConnectionPool(direct, configuration: .init(size: 1, acquireTimeout: .seconds(10)), logger: logger)
+        do {
+            let applied = try await migrator.migrate(directPool, dryRun: dryRun)
+            await directPool.close()
+            return applied
+        } catch {
+            await directPool.close()
+            throw error
+        }
+    }
+
+    /// The error for work that needs the server itself when only a pooler's URL was given.
+    public static func needsDirectURL(_ reason: String) -> PostgresError {
+        PostgresError(
+            code: .invalidConfiguration,
+            message: "behind a transaction pooler \(reason): give the server's own URL with --direct-database-url (BATON_DIRECT_DATABASE_URL)"
+        )
     }
 
     /// Whether the database answers within `timeout` and every migration is applied.

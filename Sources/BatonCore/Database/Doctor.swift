@@ -64,6 +64,16 @@ public struct Doctor: Sendable {
         let version: String
         do {
             version = try await diagnostics.serverVersion()
+        } catch let error as PostgresError where Self.isPoolerRefusal(error) {
+            return [
+                Check(
+                    "connectivity",
+                    .failure,
+                    "a pooler stands in between and refuses the session options Baton sends without --database-pooler: \(Self.describe(error))",
+                    advice:
+                        "If it pools by transaction (PgBouncer's pool_mode = transaction), set --database-pooler transaction (BATON_DATABASE_POOLER) and --direct-database-url to PostgreSQL itself."
+                )
+            ]
         } catch {
             return [
                 Check(
@@ -76,7 +86,7 @@ public struct Doctor: Sendable {
         }
         let elapsed = ContinuousClock.now - started
         var checks = [Check("connectivity", .ok, "PostgreSQL \(version), first query answered in \(Self.milliseconds(elapsed)) ms")]
-        var steps = [schema, connections, longTransactions, idleTransactionTimeout, preparedTransactions, replicationSlots]
+        var steps = [pooler, schema, connections, longTransactions, idleTransactionTimeout, preparedTransactions, replicationSlots]
         if (try? await database.migrator.status(database.pool).currentVersion) ?? 0 >= 2 {
             steps += [taskTableBloat, expiredLeases]
         }
@@ -156,6 +166,80 @@ public struct Doctor: Sendable {
                 : "They hold back vacuum (dead task rows pile up, claims slow down); read-only, they do not hold the event feed.")
                 + " Finish them, or end one with SELECT pg_terminate_backend(pid)."
         )
+    }
+
+    /// Whether a pooler stands between Baton and PostgreSQL, and whether `--database-pooler`
+    /// says so. A pooler answers the connection's start itself, with a process id of its own
+    /// for cancelling, so that id and the server's `pg_backend_pid()` differ only behind one.
+    /// PgBouncer does not say which mode it pools in: the advice names both.
+    private func pooler() async throws -> Check {
+        let session = try await database.pool.withConnection { connection in try await DiagnosticsStore.session(on: connection) }
+        let behindPooler = session.reportedPID != session.serverPID
+        let setting = database.pool.connectionConfiguration.transactionPooler
+        switch (behindPooler, setting) {
+        case (false, false):
+            return Check("pooler", .ok, "connected to PostgreSQL itself, no pooler in between; --database-pooler none")
+        case (false, true):
+            return Check(
+                "pooler",
+                .warning,
+                "--database-pooler transaction, but no pooler stands in between: statements run unprepared for nothing",
+                advice: "Set --database-pooler none (BATON_DATABASE_POOLER=none) when Baton talks to PostgreSQL directly."
+            )
+        case (true, false):
+            return Check(
+                "pooler",
+                .warning,
+                "a pooler stands in between (the session's process id \(session.reportedPID) is not the server's \(session.serverPID)); --database-pooler none",
+                advice:
+                    "Fine if it pools by session. If it pools by transaction (PgBouncer's pool_mode = transaction), set --database-pooler transaction and --direct-database-url: prepared statements and LISTEN do not survive it."
+            )
+        case (true, true):
+            guard let direct = database.direct else {
+                return Check(
+                    "pooler",
+                    .warning,
+                    "behind a transaction pooler, with --database-pooler transaction, but no --direct-database-url: the server and migrations need it",
+                    advice: "Give PostgreSQL's own URL with --direct-database-url (BATON_DIRECT_DATABASE_URL)."
+                )
+            }
+            let directIsPooled: Bool
+            do {
+                let connection = try await PostgresConnection.connect(configuration: direct)
+                let directSession = try await DiagnosticsStore.session(on: connection)
+                await connection.close()
+                directIsPooled = directSession.reportedPID != directSession.serverPID
+            } catch let error as PostgresError where Self.isPoolerRefusal(error) {
+                directIsPooled = true
+            }
+            guard !directIsPooled else {
+                return Check(
+                    "pooler",
+                    .failure,
+                    "--direct-database-url goes through a pooler too: LISTEN and migrations need PostgreSQL itself",
+                    advice: "Point --direct-database-url (BATON_DIRECT_DATABASE_URL) at PostgreSQL's own host and port."
+                )
+            }
+            guard session.statementTimeout != "0" else {
+                return Check(
+                    "pooler",
+                    .warning,
+                    "behind a transaction pooler, with --database-pooler transaction; statements outside a transaction run without a statement_timeout",
+                    advice:
+                        "Baton sets its timeouts in each transaction it opens; for single statements set them on the role, e.g. ALTER ROLE baton SET statement_timeout = '30s'."
+                )
+            }
+            return Check(
+                "pooler",
+                .ok,
+                "behind a transaction pooler, with --database-pooler transaction; single statements run under the role's statement_timeout of \(session.statementTimeout)"
+            )
+        }
+    }
+
+    /// PgBouncer's answer to a connection that sends startup `options` it was not told to ignore.
+    static func isPoolerRefusal(_ error: PostgresError) -> Bool {
+        error.message.contains("unsupported startup parameter")
     }
 
     /// Whether PostgreSQL ends a session that leaves a transaction open and idle: the usual

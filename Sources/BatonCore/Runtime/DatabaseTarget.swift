@@ -6,12 +6,14 @@ public import PostgresClient
 /// directory. `baton` and `batonctl` resolve it the same way: flag, then
 /// `BATON_DATABASE_URL`, then the embedded cluster.
 public enum DatabaseTarget: Sendable {
-    case url(String)
+    /// A server by URL; `pooler` says what sits in between, `direct` reaches the server itself
+    /// (for `LISTEN` and migrations) when the URL goes through a pooler.
+    case url(String, pooler: DatabasePooler = .none, direct: String? = nil)
     case embedded(dataDirectory: String)
 
-    public init(url: String?, dataDirectory: String) {
+    public init(url: String?, dataDirectory: String, pooler: DatabasePooler = .none, directURL: String? = nil) {
         if let url, !url.isEmpty {
-            self = .url(url)
+            self = .url(url, pooler: pooler, direct: directURL.flatMap { $0.isEmpty ? nil : $0 })
         } else {
             self = .embedded(dataDirectory: dataDirectory)
         }
@@ -26,11 +28,20 @@ public enum DatabaseTarget: Sendable {
     /// ``DatabaseSession/close()`` stops what it started.
     public func open(poolConfiguration: ConnectionPool.Configuration, logger: Logger) async throws -> DatabaseSession {
         switch self {
-        case .url(let url):
-            let configuration = try PostgresConfiguration(url)
+        case .url(let url, let pooler, let direct):
+            var configuration = try PostgresConfiguration(url)
+            configuration.transactionPooler = pooler == .transaction
+            // The direct connection keeps its session: it LISTENs and holds the migration lock.
+            // Behind a transaction pooler the main URL cannot stand in for it.
+            let directConfiguration = try direct.map { try PostgresConfiguration($0) } ?? (pooler == .transaction ? nil : configuration)
             return DatabaseSession(
-                database: BatonDatabase(pool: ConnectionPool(configuration, configuration: poolConfiguration, logger: logger), logger: logger),
+                database: BatonDatabase(
+                    pool: ConnectionPool(configuration, configuration: poolConfiguration, logger: logger),
+                    direct: pooler == .transaction ? directConfiguration : nil,
+                    logger: logger
+                ),
                 connectionConfiguration: configuration,
+                directConfiguration: directConfiguration,
                 embedded: nil,
                 running: nil
             )
@@ -44,6 +55,7 @@ public enum DatabaseTarget: Sendable {
             return DatabaseSession(
                 database: BatonDatabase(pool: ConnectionPool(configuration, configuration: poolConfiguration, logger: logger), logger: logger),
                 connectionConfiguration: configuration,
+                directConfiguration: configuration,
                 embedded: embedded,
                 running: running
             )
@@ -51,10 +63,21 @@ public enum DatabaseTarget: Sendable {
     }
 }
 
+/// What sits between Baton and PostgreSQL (`--database-pooler`).
+public enum DatabasePooler: String, Sendable, CaseIterable {
+    /// Nothing, or a pooler that keeps a server session per client (PgBouncer's session mode).
+    case none
+    /// A pooler that lends a server session for one transaction at a time.
+    case transaction
+}
+
 /// An open database: the pool, and the embedded cluster if this process started one.
 public struct DatabaseSession: Sendable {
     public let database: BatonDatabase
     public let connectionConfiguration: PostgresConfiguration
+    /// The server itself, past any pooler: for `LISTEN`, which no transaction pooler carries.
+    /// `nil` behind a transaction pooler when no direct URL was given.
+    public let directConfiguration: PostgresConfiguration?
     let embedded: EmbeddedPostgres?
     let running: EmbeddedPostgres.Running?
 

@@ -11,6 +11,17 @@ public struct DiagnosticsStore: Sendable {
         try await pool.query("SELECT current_setting('server_version') AS v").first?.decode(String.self, "v") ?? "?"
     }
 
+    /// The process id the session was given when it started (what a pooler hands out for
+    /// cancelling) beside the id of the server process that runs its statements, and the
+    /// `statement_timeout` a statement outside a transaction runs under. The ids differ only
+    /// when a pooler stands in between.
+    public static func session(on connection: PostgresConnection) async throws -> (reportedPID: Int, serverPID: Int, statementTimeout: String) {
+        let row = try await connection.query(
+            "SELECT pg_backend_pid() AS pid, current_setting('statement_timeout') AS timeout"
+        ).first
+        return (Int(connection.backendPID), try row?.decode(Int.self, "pid") ?? 0, try row?.decode(String.self, "timeout") ?? "0")
+    }
+
     /// How many regions and teams there are.
     public func referenceDataCounts() async throws -> (regions: Int, teams: Int) {
         let row = try await pool.query("SELECT (SELECT count(*) FROM regions) AS regions, (SELECT count(*) FROM teams) AS teams").first
