@@ -193,3 +193,36 @@ baton_stop_pooler() {
         kill -TERM "$(cat "$pidfile")" 2>/dev/null || true
     fi
 }
+
+# Starts a streaming-replication standby of the throwaway cluster (pg_basebackup -R) on a free
+# port of 127.0.0.1. Sets BATON_STANDBY_DIR, BATON_STANDBY_PORT and BATON_STANDBY_URL, and
+# writes $BATON_STANDBY_DIR/ctl.sh (`ctl.sh stop|start`) for tests that stop it. The throwaway
+# cluster's EXIT trap removes it with the cluster's directory; baton_stop_standby stops it.
+baton_start_standby() {
+    local bindir
+    bindir="$(baton_pg_bindir)"
+    BATON_STANDBY_DIR="$BATON_CLUSTER_DIR/standby"
+    BATON_STANDBY_PORT="$(baton_free_port)"
+    mkdir -p "$BATON_STANDBY_DIR"
+    [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$BATON_STANDBY_DIR"
+    baton_as_pg "$bindir/pg_basebackup" -h 127.0.0.1 -p "$BATON_CLUSTER_PORT" -U postgres \
+        -D "$BATON_STANDBY_DIR/data" -R -X stream --no-sync >/dev/null
+    cat >"$BATON_STANDBY_DIR/ctl.sh" <<CTL
+#!/usr/bin/env bash
+# stop or start the test standby
+set -euo pipefail
+source "$(pwd)/scripts/lib.sh"
+baton_as_pg "$bindir/pg_ctl" -D "$BATON_STANDBY_DIR/data" -l "$BATON_STANDBY_DIR/server.log" -w -t 60 -m fast \\
+    -o "-c listen_addresses=127.0.0.1 -p $BATON_STANDBY_PORT -c unix_socket_directories=$BATON_STANDBY_DIR -c max_connections=${BATON_CLUSTER_MAX_CONNECTIONS:-1000} -c hot_standby_feedback=on" \\
+    "\$1" >/dev/null
+CTL
+    bash "$BATON_STANDBY_DIR/ctl.sh" start
+    BATON_STANDBY_URL="postgres://postgres@127.0.0.1:$BATON_STANDBY_PORT/postgres"
+    export BATON_STANDBY_DIR BATON_STANDBY_PORT BATON_STANDBY_URL
+}
+
+baton_stop_standby() {
+    if [ -n "${BATON_STANDBY_DIR:-}" ] && [ -d "$BATON_STANDBY_DIR/data" ]; then
+        baton_as_pg "$(baton_pg_bindir)/pg_ctl" -D "$BATON_STANDBY_DIR/data" -m immediate -w stop >/dev/null 2>&1 || true
+    fi
+}

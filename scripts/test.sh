@@ -16,9 +16,12 @@ echo "==> swift format lint --strict"
 swift format lint --strict --recursive --parallel Package.swift Sources Tests Plugins
 
 baton_start_throwaway_cluster
-trap 'baton_stop_pooler; baton_stop_throwaway_cluster' EXIT
+trap 'baton_stop_pooler; baton_stop_standby; baton_stop_throwaway_cluster' EXIT
 
 export BATON_TEST_DATABASE_URL="$BATON_CLUSTER_URL"
+# A streaming-replication standby of the cluster, for the reads that may go to one.
+baton_start_standby
+export BATON_TEST_STANDBY_URL="$BATON_STANDBY_URL" BATON_TEST_STANDBY_CTL="$BATON_STANDBY_DIR/ctl.sh"
 if [ "${BATON_TEST_POOLER:-0}" = 1 ]; then
     baton_start_pooler
     export BATON_TEST_POOLER_URL="$BATON_POOLER_URL"

@@ -30,6 +30,15 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds to wait for a free connection before answering 503. [env: BATON_POOL_ACQUIRE_TIMEOUT] (default: 5)")
     var poolAcquireTimeout: Double?
 
+    @Option(
+        help:
+            "A streaming-replication standby for reads that may be a little stale: reports, team stats, timelines. [env: BATON_READ_DATABASE_URL] (default: none, everything on the primary)"
+    )
+    var readDatabaseURL: String?
+
+    @Option(help: "Seconds of standby replay lag past which reads go to the primary. [env: BATON_MAX_REPLICA_LAG] (default: 5)")
+    var maxReplicaLag: Double?
+
     @Option(help: "Region this instance serves for defaults and sweeps. [env: BATON_REGION]")
     var region: String?
 
@@ -96,7 +105,11 @@ struct Serve: AsyncParsableCommand {
 
         let session: DatabaseSession
         do {
-            session = try await configuration.database.open(poolConfiguration: configuration.pool, logger: logger)
+            session = try await configuration.database.open(
+                poolConfiguration: configuration.pool,
+                standby: configuration.standby,
+                logger: logger
+            )
         } catch {
             logger.critical("cannot open the database: \(error)")
             throw ExitCode.failure
@@ -139,6 +152,8 @@ struct Serve: AsyncParsableCommand {
         )
         let listener = PostgresListener(configuration: session.directConfiguration ?? session.connectionConfiguration, logger: logger)
         let transport = WebhookHTTPTransport()
+        let standbyMonitor: [ServiceGroupConfiguration.ServiceConfiguration] =
+            session.database.standby.map { [.init(service: StandbyMonitor(standby: $0, logger: logger))] } ?? []
         var groupConfiguration = ServiceGroupConfiguration(
             services: [
                 // Shut down last (the group stops services in reverse order), once nothing uses it.
@@ -160,7 +175,7 @@ struct Serve: AsyncParsableCommand {
                 .init(service: transport),
                 .init(service: WebhookDispatcher(services: services, settings: configuration.webhooks, logger: logger)),
                 .init(service: WebhookWorker(services: services, transport: transport, settings: configuration.webhooks, logger: logger)),
-            ],
+            ] + standbyMonitor,
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         )

@@ -19,6 +19,7 @@ struct ServeConfiguration {
     var shutdownTimeout: Duration
     var slaInterval: Duration
     var webhooks: WebhookSettings
+    var standby: StandbySettings?
 
     /// The data directory when the embedded cluster is used.
     var embeddedDataDirectory: String? {
@@ -108,5 +109,9 @@ struct ServeConfiguration {
             allowPrivateAddresses: flags.webhooksAllowPrivate || allowPrivate,
             timeout: .milliseconds(Int(webhookTimeout * 1000))
         )
+        let maximumLag = try number(flags.maxReplicaLag, "BATON_MAX_REPLICA_LAG", default: 5, in: 0...86400)
+        standby = value(flags.readDatabaseURL, "BATON_READ_DATABASE_URL").map {
+            StandbySettings(url: $0, maximumLag: .milliseconds(Int(maximumLag * 1000)))
+        }
     }
 }

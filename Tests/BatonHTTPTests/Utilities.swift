@@ -41,9 +41,20 @@ func withTestApplication(
     statementTimeout: Duration? = nil,
     lockTimeout: Duration? = nil,
     webhooks: WebhookSettings = WebhookSettings(),
+    standbyLag: Duration? = nil,
     _ body: @escaping @Sendable (API, BatonDatabase) async throws -> Void
 ) async throws {
     try await TestDatabase.withEmptyDatabase { url in
+        // With `standbyLag`, stale-tolerant reads go to the run's standby (scripts/test.sh).
+        let standby = try standbyLag.map { lag in
+            Standby(
+                pool: ConnectionPool(
+                    try PostgresConfiguration(try #require(TestDatabase.standbyURL(for: url), "the run has no standby")),
+                    configuration: .init(size: 4, acquireTimeout: .seconds(2), maximumBackoff: .milliseconds(200))
+                ),
+                maximumLag: lag
+            )
+        }
         // In the run through a pooler, the application's statements go through PgBouncer in
         // transaction mode; LISTEN, migrations and the tests' own checks reach the cluster.
         var configuration = try PostgresConfiguration(TestDatabase.pooledURL(for: url) ?? url)
@@ -55,6 +66,7 @@ func withTestApplication(
         let database = BatonDatabase(
             pool: pool,
             direct: configuration.transactionPooler ? try PostgresConfiguration(url) : nil,
+            standby: standby,
             logger: TestDatabase.quietLogger
         )
         var adminToken = ""
@@ -81,10 +93,12 @@ func withTestApplication(
             notifications.cancel()
             await listener.stop()
             await pool.close(timeout: .seconds(1))
+            await standby?.pool.close(timeout: .seconds(1))
         } catch {
             notifications.cancel()
             await listener.stop()
             await pool.close(timeout: .seconds(1))
+            await standby?.pool.close(timeout: .seconds(1))
             throw error
         }
     }

@@ -27,6 +27,22 @@ public enum TestDatabase {
         return components.string
     }
 
+    /// A streaming-replication standby of the test cluster, set by `scripts/test.sh`
+    /// (`postgres://…:PORT/postgres`), and the script that stops and starts it (`ctl.sh stop`).
+    public static let standbyURL: String? = ProcessInfo.processInfo.environment["BATON_TEST_STANDBY_URL"].flatMap {
+        $0.isEmpty ? nil : $0
+    }
+    public static let standbyControl: String? = ProcessInfo.processInfo.environment["BATON_TEST_STANDBY_CTL"]
+
+    /// `database`'s URL on the standby, when the run has one.
+    public static func standbyURL(for url: String) -> String? {
+        guard let standbyURL, var components = URLComponents(string: standbyURL), let primary = URLComponents(string: url) else {
+            return nil
+        }
+        components.path = primary.path
+        return components.string
+    }
+
     /// Whether database tests should run: the cluster is configured, or we are in CI (where a
     /// missing cluster must fail, not skip).
     public static var isEnabled: Bool {

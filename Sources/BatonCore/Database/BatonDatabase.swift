@@ -34,6 +34,8 @@ public final class BatonDatabase: Sendable {
     /// The server past a transaction pooler, for migrations (they hold a session lock); `nil`
     /// when the pool reaches the server itself.
     public let direct: PostgresConfiguration?
+    /// A standby for reads that may be a little stale (`--read-database-url`), if any.
+    public let standby: Standby?
     public let migrator: Migrator
     /// Teams by slug, briefly cached for the hot paths.
     public let teamDirectory = TeamDirectory()
@@ -43,9 +45,10 @@ public final class BatonDatabase: Sendable {
     public let tokens: TokenStore
     private let logger: Logger
 
-    public init(pool: ConnectionPool, direct: PostgresConfiguration? = nil, logger: Logger) {
+    public init(pool: ConnectionPool, direct: PostgresConfiguration? = nil, standby: Standby? = nil, logger: Logger) {
         self.pool = pool
         self.direct = direct
+        self.standby = standby
         self.logger = logger
         self.tokens = TokenStore(pool: pool)
         self.migrator = Migrator(migrations: Self.migrations, logger: logger)

@@ -26,7 +26,17 @@ public enum DatabaseTarget: Sendable {
 
     /// Opens the target: starts the embedded cluster when needed and returns a session whose
     /// ``DatabaseSession/close()`` stops what it started.
-    public func open(poolConfiguration: ConnectionPool.Configuration, logger: Logger) async throws -> DatabaseSession {
+    public func open(
+        poolConfiguration: ConnectionPool.Configuration,
+        standby: StandbySettings? = nil,
+        logger: Logger
+    ) async throws -> DatabaseSession {
+        let standby = try standby.map { settings in
+            Standby(
+                pool: ConnectionPool(try PostgresConfiguration(settings.url), configuration: poolConfiguration, logger: logger),
+                maximumLag: settings.maximumLag
+            )
+        }
         switch self {
         case .url(let url, let pooler, let direct):
             var configuration = try PostgresConfiguration(url)
@@ -38,6 +48,7 @@ public enum DatabaseTarget: Sendable {
                 database: BatonDatabase(
                     pool: ConnectionPool(configuration, configuration: poolConfiguration, logger: logger),
                     direct: pooler == .transaction ? directConfiguration : nil,
+                    standby: standby,
                     logger: logger
                 ),
                 connectionConfiguration: configuration,
@@ -53,13 +64,29 @@ public enum DatabaseTarget: Sendable {
             let running = try await embedded.start()
             let configuration = try PostgresConfiguration(running.connectionString)
             return DatabaseSession(
-                database: BatonDatabase(pool: ConnectionPool(configuration, configuration: poolConfiguration, logger: logger), logger: logger),
+                database: BatonDatabase(
+                    pool: ConnectionPool(configuration, configuration: poolConfiguration, logger: logger),
+                    standby: standby,
+                    logger: logger
+                ),
                 connectionConfiguration: configuration,
                 directConfiguration: configuration,
                 embedded: embedded,
                 running: running
             )
         }
+    }
+}
+
+/// A streaming-replication standby for stale-tolerant reads (`--read-database-url`).
+public struct StandbySettings: Sendable {
+    public var url: String
+    /// Past this replay lag, reads go to the primary (`--max-replica-lag`).
+    public var maximumLag: Duration
+
+    public init(url: String, maximumLag: Duration) {
+        self.url = url
+        self.maximumLag = maximumLag
     }
 }
 
@@ -87,6 +114,7 @@ public struct DatabaseSession: Sendable {
     /// Closes the pool and stops the embedded cluster if this process started it.
     public func close(timeout: Duration = .seconds(10)) async {
         await database.pool.close(timeout: timeout)
+        await database.standby?.pool.close(timeout: timeout)
         if let embedded, let running {
             do {
                 try await embedded.stop(running)

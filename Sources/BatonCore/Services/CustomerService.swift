@@ -237,7 +237,7 @@ public struct CustomerService: Sendable {
 
     public func timeline(ofCustomer id: Int, page: PageRequest, by principal: Principal) async throws -> Page<TimelineEntry> {
         let customer = try await reachable(id, for: .getCustomerTimeline, by: principal)
-        return try await store.timeline(of: customer, page: page)
+        return try await database.staleRead { pool in try await CustomerStore(pool: pool).timeline(of: customer, page: page) }
     }
 
     // MARK: - Helpers

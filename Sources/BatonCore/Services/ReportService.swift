@@ -92,11 +92,13 @@ public struct ReportService: Sendable {
         guard from <= to else { throw BatonError(.ruleViolation, "from must not be after to", details: ["field": "from"]) }
         filter.from = from
         filter.to = to
-        let found = try await targets.list(filter, scope: principal.scope, limit: Self.maximumRows + 1)
-        guard found.count <= Self.maximumRows else {
-            throw BatonError(.ruleViolation, "more than \(Self.maximumRows) targets match; narrow the span or filter", details: ["field": "from"])
+        let (found, counted) = try await database.staleRead { pool in
+            let found = try await TargetStore(pool: pool).list(filter, scope: principal.scope, limit: Self.maximumRows + 1)
+            guard found.count <= Self.maximumRows else {
+                throw BatonError(.ruleViolation, "more than \(Self.maximumRows) targets match; narrow the span or filter", details: ["field": "from"])
+            }
+            return (found, try await ReportStore(pool: pool).counts(of: found, scope: principal.scope))
         }
-        let counted = try await reports.counts(of: found, scope: principal.scope)
         var rows: [PlanRow] = []
         for target in found {
             rows.append(
@@ -115,11 +117,14 @@ public struct ReportService: Sendable {
     public func leaderboard(period: ReportPeriod, metric: TargetMetric, by principal: Principal) async throws -> Leaderboard {
         try principal.authorize(.getLeaderboard)
         let filter = TargetStore.Filter(grain: period.grain, from: period.start, to: period.start, metric: metric)
-        let found = try await targets.list(filter, scope: principal.scope, limit: Self.maximumRows).filter {
-            $0.ownerKind == .member && $0.period == period
+        let (found, names, counted) = try await database.staleRead { pool in
+            let targets = TargetStore(pool: pool)
+            let found = try await targets.list(filter, scope: principal.scope, limit: Self.maximumRows).filter {
+                $0.ownerKind == .member && $0.period == period
+            }
+            let names = try await targets.memberNames(found.compactMap(\.memberID))
+            return (found, names, try await ReportStore(pool: pool).counts(of: found, scope: principal.scope))
         }
-        let names = try await targets.memberNames(found.compactMap(\.memberID))
-        let counted = try await reports.counts(of: found, scope: principal.scope)
         var rows = found.map { PlanRow(target: $0, actual: Self.actual(of: $0, counted[$0.id]), elapsed: 1) }
         rows.sort { ($0.attainmentPercent ?? -1, -$0.target.id) > ($1.attainmentPercent ?? -1, -$1.target.id) }
         var entries: [Leaderboard.Entry] = []
@@ -148,12 +153,16 @@ public struct ReportService: Sendable {
         if let currency { try RecordRules.check(currency: currency) }
         let owner = ReportStore.Owner(region: region)
         let scope = principal.scope
-        let (now, used) = try await reports.counts(owner, period: period, currency: currency, scope: scope)
-        let (before, _) = try await reports.counts(owner, period: period.previous, currency: used, scope: scope)
-        let (lastYear, _) = try await reports.counts(owner, period: period.yearAgo, currency: used, scope: scope)
-        var shares: [Double?] = []
-        for (counts, when) in [(now, period), (before, period.previous), (lastYear, period.yearAgo)] {
-            shares.append(try await marketShare(counts, region: region, period: when, currency: used))
+        let (now, before, lastYear, used, shares) = try await database.staleRead { pool in
+            let reports = ReportStore(pool: pool)
+            let (now, used) = try await reports.counts(owner, period: period, currency: currency, scope: scope)
+            let (before, _) = try await reports.counts(owner, period: period.previous, currency: used, scope: scope)
+            let (lastYear, _) = try await reports.counts(owner, period: period.yearAgo, currency: used, scope: scope)
+            var shares: [Double?] = []
+            for (counts, when) in [(now, period), (before, period.previous), (lastYear, period.yearAgo)] {
+                shares.append(try await Self.marketShare(counts, region: region, period: when, currency: used, from: reports))
+            }
+            return (now, before, lastYear, used, shares)
         }
         func figure(_ name: String, _ value: (PeriodCounts) -> Double?) -> KPIReport.Figure {
             .init(name: name, value: value(now), previous: value(before), yearAgo: value(lastYear))
@@ -177,7 +186,13 @@ public struct ReportService: Sendable {
 
     /// Revenue / market size in percent (two decimals), or the share recorded directly; nil
     /// without a region, a recorded figure, or a size in the report's currency.
-    private func marketShare(_ counts: PeriodCounts, region: String?, period: ReportPeriod, currency: String?) async throws -> Double? {
+    private static func marketShare(
+        _ counts: PeriodCounts,
+        region: String?,
+        period: ReportPeriod,
+        currency: String?,
+        from reports: ReportStore
+    ) async throws -> Double? {
         guard let region, let market = try await reports.market(region: region, period: period) else { return nil }
         if let size = market.sizeMinor, market.currency == currency {
             return PlanRow.rounded(counts.revenueMinor * 100 / Double(size))

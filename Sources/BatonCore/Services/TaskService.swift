@@ -386,9 +386,10 @@ public struct TaskService: Sendable {
         guard (1...525_600).contains(windowMinutes) else {
             throw BatonError.invalidArgument("window_minutes must be between 1 and 525600", field: "window_minutes")
         }
-        let stats = try await store.stats(team: team.slug)
-        let figures = try await SLAClockStore(pool: database.pool).figures(team: team.slug, windowMinutes: windowMinutes)
-        return (stats, figures)
+        return try await database.staleRead { pool in
+            let stats = try await TaskStore(pool: pool).stats(team: team.slug)
+            return (stats, try await SLAClockStore(pool: pool).figures(team: team.slug, windowMinutes: windowMinutes))
+        }
     }
 
     /// Live work of every team, for the metrics endpoint (no caller: it reveals counts only).

@@ -18,9 +18,10 @@ extension APIHandler {
             inUse: statistics.inUse,
             waiters: statistics.waiters
         )
+        let standby = database.standby.map { Components.Schemas.StandbyHealth(serving: $0.health.serving, lagSeconds: $0.health.lagSeconds) }
         switch await database.readiness() {
         case .ready(let version):
-            return .ok(.init(body: .json(.init(status: .ready, schemaVersion: version, pool: pool))))
+            return .ok(.init(body: .json(.init(status: .ready, schemaVersion: version, pool: pool, standby: standby))))
         case .unavailable(let reason, let version, let pending):
             return .serviceUnavailable(
                 .init(
@@ -30,7 +31,8 @@ extension APIHandler {
                             reason: reason,
                             schemaVersion: version,
                             pendingMigrations: pending.isEmpty ? nil : pending,
-                            pool: pool
+                            pool: pool,
+                            standby: standby
                         )
                     )
                 )
