@@ -75,6 +75,10 @@ extension Trait where Self == ConditionTrait {
 
             let report = try await api.call(.get, "/v1/reports/kpis?period=2026-11&region=emea")
             try api.expect(.ok, report)
+            let briefing = try await api.call(.get, "/v1/briefing?team=sales-emea")
+            try api.expect(.ok, briefing)
+            #expect(try briefing.json(AnyJSON.self)["queues"]?[0]?["queued"]?.int == 2, "\(briefing.text)")
+            try api.expect(.ok, await api.call(.get, "/v1/customers?region=emea"))
             #expect(try await Self.queued(api) == 2)
             // The team's SLA figures (the stats' second statement) ran on the standby and
             // never on the primary.

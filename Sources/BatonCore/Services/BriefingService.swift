@@ -27,7 +27,26 @@ public struct BriefingService: Sendable {
 
         async let plan = reports.plan(TargetStore.Filter(from: day, to: day, region: recordsRegion, team: team), by: principal, today: day)
         let store = self.store
-        var briefing = try await database.pool.transaction(isolation: .repeatableRead) { tx -> Briefing in
+        var briefing = try await database.staleRead { pool in
+            try await Self.read(filter, day: day, dayStart: dayStart, region: recordsRegion, team: team, now: now, store: store, on: pool)
+        }
+        briefing.plan = try await plan
+        briefing.plan.rows.sort { Self.urgency($0) < Self.urgency($1) }
+        return briefing
+    }
+
+    /// The briefing's sections in one read-only snapshot on `pool` (the standby's or the primary's).
+    private static func read(
+        _ filter: BriefingStore.Filter,
+        day: LocalDate,
+        dayStart: Date,
+        region recordsRegion: String?,
+        team: String?,
+        now: Date,
+        store: BriefingStore,
+        on pool: ConnectionPool
+    ) async throws -> Briefing {
+        try await pool.transaction(isolation: .repeatableRead) { tx -> Briefing in
             _ = try await tx.simpleQuery("SET TRANSACTION READ ONLY")
             return Briefing(
                 generatedAt: now,
@@ -45,9 +64,6 @@ public struct BriefingService: Sendable {
                 plan: PlanReport(from: day, to: day, grain: nil, rows: [])
             )
         }
-        briefing.plan = try await plan
-        briefing.plan.rows.sort { Self.urgency($0) < Self.urgency($1) }
-        return briefing
     }
 
     /// The region whose records (stock, meetings, training) the briefing shows: `region`, or

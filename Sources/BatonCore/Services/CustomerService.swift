@@ -36,7 +36,7 @@ public struct CustomerService: Sendable {
             throw BatonError.invalidArgument("tag must be 1 to 100 characters", field: "tag")
         }
         if let owner = filter.ownerID, owner < 1 { throw BatonError.invalidArgument("owner_id is not a member id", field: "owner_id") }
-        return try await store.list(filter, scope: principal.scope, page: page)
+        return try await database.staleRead { pool in try await CustomerStore(pool: pool).list(filter, scope: principal.scope, page: page) }
     }
 
     /// Creates a customer (with contacts) in a region the caller reaches. A likely duplicate (the
