@@ -56,7 +56,7 @@ struct ImportCommand: AsyncParsableCommand {
                 if !report.problems.isEmpty {
                     printTable(["LINE", "COLUMN", "REASON"], report.problems.map { [String($0.line), $0.column, $0.reason] })
                 }
-                let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+                let seconds = elapsed.inSeconds
                 let rate = seconds > 0 ? String(format: " in %.1f s (%.0f rows/s)", seconds, Double(report.rows) / seconds) : ""
                 let badRows = Set(report.problems.map(\.line)).count
                 if report.committed {

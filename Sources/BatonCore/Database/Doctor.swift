@@ -144,9 +144,9 @@ public struct Doctor: Sendable {
     }
 
     private func longTransactions() async throws -> Check {
-        let open = try await diagnostics.transactions(openLongerThan: Self.seconds(limits.longTransaction))
+        let open = try await diagnostics.transactions(openLongerThan: limits.longTransaction.inSeconds)
         guard !open.isEmpty else {
-            return Check("long transactions", .ok, "none open longer than \(Int(Self.seconds(limits.longTransaction))) s")
+            return Check("long transactions", .ok, "none open longer than \(Int(limits.longTransaction.inSeconds)) s")
         }
         // The feed hands out an event once every transaction with an id older than its own has
         // ended, so only a transaction that has written (holds an id) stalls it; any open
@@ -271,7 +271,7 @@ public struct Doctor: Sendable {
     private func preparedTransactions() async throws -> Check {
         holdersOfVacuum(
             "prepared transactions",
-            try await diagnostics.preparedTransactions(olderThan: Self.seconds(limits.longTransaction)),
+            try await diagnostics.preparedTransactions(olderThan: limits.longTransaction.inSeconds),
             fine: "none forgotten",
             found: "prepared transaction(s) left open",
             advice: "They hold back vacuum like a long transaction; COMMIT PREPARED or ROLLBACK PREPARED each gid."
@@ -313,22 +313,18 @@ public struct Doctor: Sendable {
     }
 
     private func expiredLeases() async throws -> Check {
-        let (count, oldestSeconds) = try await diagnostics.expiredLeases(olderThan: Self.seconds(limits.reaperGrace))
+        let (count, oldestSeconds) = try await diagnostics.expiredLeases(olderThan: limits.reaperGrace.inSeconds)
         guard count > 0 else { return Check("expired leases", .ok, "every claimed task's lease is current or being reaped") }
         let oldest = Int(oldestSeconds)
         return Check(
             "expired leases",
             .warning,
-            "\(count) claimed task(s) whose lease ended over \(Int(Self.seconds(limits.reaperGrace))) s ago (oldest \(oldest) s)",
+            "\(count) claimed task(s) whose lease ended over \(Int(limits.reaperGrace.inSeconds)) s ago (oldest \(oldest) s)",
             advice: "No lease reaper is running: every `baton serve` runs one, so start a server (or check its log for database errors)."
         )
     }
 
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
-
-    static func milliseconds(_ duration: Duration) -> String { String(format: "%.1f", seconds(duration) * 1000) }
+    static func milliseconds(_ duration: Duration) -> String { String(format: "%.1f", duration.inSeconds * 1000) }
 
     static func describe(_ error: any Error) -> String {
         (error as? PostgresError)?.oneLineMessage ?? "\(error)"

@@ -41,7 +41,7 @@ public final class Standby: Sendable {
                 """
             ).first?.decode(Double.self, "lag")
             let lagSeconds = max(0, lag ?? 0)
-            state.withLock { $0 = Health(lagSeconds: lagSeconds, serving: lagSeconds <= Self.seconds(maximumLag)) }
+            state.withLock { $0 = Health(lagSeconds: lagSeconds, serving: lagSeconds <= maximumLag.inSeconds) }
         } catch {
             unreachable()
         }
@@ -50,11 +50,6 @@ public final class Standby: Sendable {
     /// Stops reads going here until the next check finds the standby again.
     func unreachable() {
         state.withLock { $0 = Health(lagSeconds: nil, serving: false) }
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        let (seconds, attoseconds) = duration.components
-        return Double(seconds) + Double(attoseconds) / 1e18
     }
 }
 

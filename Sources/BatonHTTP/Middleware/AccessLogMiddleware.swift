@@ -1,3 +1,4 @@
+import BatonCore
 import Hummingbird
 import Logging
 import Synchronization
@@ -43,8 +44,7 @@ struct AccessLogMiddleware<Context: RequestContext>: RouterMiddleware {
         let path = request.uri.path
         let level: Logger.Level = path.hasPrefix("/v1/") ? .info : .debug
         guard logger.logLevel <= level else { return }
-        let elapsed = (ContinuousClock.now - started).components
-        let milliseconds = Double(elapsed.seconds) * 1000 + Double(elapsed.attoseconds) / 1e15
+        let milliseconds = (ContinuousClock.now - started).inSeconds * 1000
         var metadata: Logger.Metadata = [
             "method": "\(request.method.rawValue)",
             "path": "\(path)",

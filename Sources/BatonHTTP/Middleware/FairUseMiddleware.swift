@@ -51,8 +51,11 @@ final class FairUseLimits: Sendable {
     func take(_ key: String, charge: Bool = true, now: ContinuousClock.Instant = .now) -> Duration? {
         guard settings.rate > 0 else { return nil }
         return state.withLock { state in
+            // A caller without a bucket has a full one: a look needs no entry (valid tokens'
+            // addresses are only looked at, and would otherwise each keep one).
+            guard charge || state.buckets[key] != nil else { return nil }
             var bucket = state.buckets[key] ?? Bucket(tokens: settings.burst, updated: now)
-            let elapsed = Double((now - bucket.updated).components.attoseconds) / 1e18 + Double((now - bucket.updated).components.seconds)
+            let elapsed = (now - bucket.updated).inSeconds
             bucket.tokens = min(settings.burst, bucket.tokens + max(elapsed, 0) * settings.rate)
             bucket.updated = now
             defer {
@@ -148,7 +151,7 @@ struct FairUseMiddleware: RouterMiddleware {
     private func refuse(_ wait: Duration?, reason: String) throws {
         guard let wait else { return }
         Counter(label: "baton_http_refused_total", dimensions: [("reason", reason)]).increment()
-        let seconds = max(1, Int((Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18).rounded(.up)))
+        let seconds = max(1, Int(wait.inSeconds.rounded(.up)))
         var error = APIError(
             status: .tooManyRequests,
             code: "rate_limited",
