@@ -213,7 +213,7 @@ baton_start_standby() {
 set -euo pipefail
 source "$(pwd)/scripts/lib.sh"
 baton_as_pg "$bindir/pg_ctl" -D "$BATON_STANDBY_DIR/data" -l "$BATON_STANDBY_DIR/server.log" -w -t 60 -m fast \\
-    -o "-c listen_addresses=127.0.0.1 -p $BATON_STANDBY_PORT -c unix_socket_directories=$BATON_STANDBY_DIR -c max_connections=${BATON_CLUSTER_MAX_CONNECTIONS:-1000} -c hot_standby_feedback=on" \\
+    -o "-c listen_addresses=127.0.0.1 -p $BATON_STANDBY_PORT -c unix_socket_directories=$BATON_STANDBY_DIR -c max_connections=${BATON_CLUSTER_MAX_CONNECTIONS:-1000} -c hot_standby_feedback=on -c fsync=off" \\
     "\$1" >/dev/null
 CTL
     bash "$BATON_STANDBY_DIR/ctl.sh" start

@@ -5,6 +5,8 @@
 #   scripts/test.sh --filter Migrator    arguments pass through to `swift test`
 #   BATON_TEST_POOLER=1 scripts/test.sh --filter PoolerTests
 #                                        the same, through PgBouncer in transaction mode
+#   BATON_TEST_STANDBY=1 scripts/test.sh --filter StandbyTests
+#                                        the same, with a streaming standby of the cluster
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib.sh
@@ -19,9 +21,10 @@ baton_start_throwaway_cluster
 trap 'baton_stop_pooler; baton_stop_standby; baton_stop_throwaway_cluster' EXIT
 
 export BATON_TEST_DATABASE_URL="$BATON_CLUSTER_URL"
-# A streaming-replication standby of the cluster, for the reads that may go to one.
-baton_start_standby
-export BATON_TEST_STANDBY_URL="$BATON_STANDBY_URL" BATON_TEST_STANDBY_CTL="$BATON_STANDBY_DIR/ctl.sh"
+if [ "${BATON_TEST_STANDBY:-0}" = 1 ]; then
+    baton_start_standby
+    export BATON_TEST_STANDBY_URL="$BATON_STANDBY_URL" BATON_TEST_STANDBY_CTL="$BATON_STANDBY_DIR/ctl.sh"
+fi
 if [ "${BATON_TEST_POOLER:-0}" = 1 ]; then
     baton_start_pooler
     export BATON_TEST_POOLER_URL="$BATON_POOLER_URL"
@@ -42,6 +45,13 @@ if [ "$#" -eq 0 ]; then
     BATON_TEST_POOLER_URL="$BATON_POOLER_URL" swift test --skip-build \
         --filter 'PoolerTests|QueueEndpointTests|TwoInstancesEndToEndTests|RegionalDeploymentTests|CustomerImportTests'
     baton_stop_pooler
+    # Reads from a streaming standby, started now: during the main pass the stream of test
+    # databases created and dropped would keep a standby minutes behind.
+    baton_start_standby
+    echo "==> swift test with a streaming standby (port $BATON_STANDBY_PORT)"
+    BATON_TEST_STANDBY_URL="$BATON_STANDBY_URL" BATON_TEST_STANDBY_CTL="$BATON_STANDBY_DIR/ctl.sh" \
+        swift test --skip-build --filter StandbyTests
+    baton_stop_standby
     echo "==> fault tests (small)"
     # Each starts its own cluster: the test cluster's exported port and directory must not leak.
     env -u BATON_CLUSTER_DIR -u BATON_CLUSTER_PORT -u BATON_CLUSTER_URL -u BATON_CLUSTER_DESCRIPTION \
