@@ -19,6 +19,8 @@ struct ServeConfiguration {
     var shutdownTimeout: Duration
     var slaInterval: Duration
     var webhooks: WebhookSettings
+    var retention: RetentionPolicy
+    var pruneInterval: Duration
 
     /// The data directory when the embedded cluster is used.
     var embeddedDataDirectory: String? {
@@ -102,5 +104,12 @@ struct ServeConfiguration {
             allowPrivateAddresses: flags.webhooksAllowPrivate || allowPrivate,
             timeout: .milliseconds(Int(webhookTimeout * 1000))
         )
+        do {
+            retention = try flags.retention.policy(environment: environment)
+        } catch {
+            throw Invalid(description: error.description)
+        }
+        let prune = try number(flags.pruneInterval, "BATON_PRUNE_INTERVAL", default: 300, in: 1...86400)
+        pruneInterval = .milliseconds(Int(prune * 1000))
     }
 }

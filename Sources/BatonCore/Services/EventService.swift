@@ -28,7 +28,8 @@ public struct EventService: Sendable {
     }
 
     /// Up to `limit` events after the cursor `after` (0: the beginning); with `waitSeconds`,
-    /// waits up to that long for the first one. A cursor that names no event is refused.
+    /// waits up to that long for the first one. A cursor that names no event is refused (400), one
+    /// whose following events were pruned past retention too (410).
     public func feed(after: Int, limit: Int, filter: Filter, waitSeconds: Int, by principal: Principal) async throws -> [Event] {
         try principal.authorize(.listEvents)
         guard after >= 0 else { throw BatonError.invalidArgument("after must not be negative", field: "after") }
@@ -38,14 +39,27 @@ public struct EventService: Sendable {
         while true {
             let seen = desks.events.current
             let found = try await store.feed(after: after, limit: limit, types: filter.types, team: filter.team, scope: principal.scope)
-            if found.isEmpty, try await !store.isCursor(after) {
-                throw BatonError.invalidArgument("after is not the id of an event", field: "after")
-            }
+            if found.isEmpty { try await check(after, field: "after") }
             let remaining = deadline - ContinuousClock.now
             if !found.isEmpty || remaining <= .zero || Task.isCancelledOrShuttingDown || CancellationSignal.current?.isCancelled == true {
                 return found
             }
             _ = await desks.events.wait(after: seen, timeout: min(remaining, .seconds(1)))
+        }
+    }
+
+    /// Refuses a cursor the feed cannot continue from: 400 when it never named an event, 410
+    /// (with the oldest cursor that works) when the events after it were pruned.
+    private func check(_ cursor: Int, field: String) async throws {
+        switch try await store.cursorStatus(cursor) {
+        case .valid: return
+        case .unknown:
+            throw BatonError.invalidArgument(
+                field == "after" ? "after is not the id of an event" : "the cursor is not the id of an event",
+                field: field
+            )
+        case .gone(let oldestCursor, let oldestEvent):
+            throw BatonError.pruned(cursor: cursor, field: field, oldestCursor: oldestCursor, oldestEvent: oldestEvent)
         }
     }
 
@@ -70,9 +84,7 @@ public struct EventService: Sendable {
         try principal.authorize(.streamEvents)
         guard after >= 0 else { throw BatonError.invalidArgument("after must not be negative", field: cursorField) }
         let store = self.store
-        guard try await store.isCursor(after) else {
-            throw BatonError.invalidArgument("the cursor is not the id of an event", field: cursorField)
-        }
+        try await check(after, field: cursorField)
         let signal = desks.events
         let scope = principal.scope
         let (stream, continuation) = AsyncThrowingStream<StreamItem, any Error>.makeStream()
@@ -90,6 +102,9 @@ public struct EventService: Sendable {
                         lastWrite = .now
                     }
                     if page.count == 200 { continue }
+                    // Retention may prune past a follower that fell behind: end the stream with the
+                    // reason rather than wait on a cursor the feed no longer continues from.
+                    if page.isEmpty { try await check(cursor, field: cursorField) }
                     if ContinuousClock.now - lastWrite >= keepAliveInterval {
                         continuation.yield(.keepAlive)
                         lastWrite = .now
