@@ -34,10 +34,17 @@ public struct RetentionOptions: ParsableArguments, Sendable {
     public func policy(environment: [String: String]) throws(Invalid) -> RetentionPolicy {
         let defaults = RetentionPolicy.defaults
         return RetentionPolicy(
-            finishedTasks: try Self.age(retainFinishedTasks, "BATON_RETAIN_FINISHED_TASKS", default: defaults.finishedTasks, environment),
-            events: try Self.age(retainEvents, "BATON_RETAIN_EVENTS", default: defaults.events, environment),
+            finishedTasks: try Self.age(
+                retainFinishedTasks,
+                "--retain-finished-tasks",
+                "BATON_RETAIN_FINISHED_TASKS",
+                default: defaults.finishedTasks,
+                environment
+            ),
+            events: try Self.age(retainEvents, "--retain-events", "BATON_RETAIN_EVENTS", default: defaults.events, environment),
             webhookDeliveries: try Self.age(
                 retainWebhookDeliveries,
+                "--retain-webhook-deliveries",
                 "BATON_RETAIN_WEBHOOK_DELIVERIES",
                 default: defaults.webhookDeliveries,
                 environment
@@ -47,6 +54,7 @@ public struct RetentionOptions: ParsableArguments, Sendable {
 
     private static func age(
         _ flag: String?,
+        _ flagName: String,
         _ name: String,
         default fallback: Duration?,
         _ environment: [String: String]
@@ -55,7 +63,7 @@ public struct RetentionOptions: ParsableArguments, Sendable {
         do {
             return try RetentionPolicy.parseAge(text)
         } catch {
-            throw Invalid(description: "\(name): \(error.description)")
+            throw Invalid(description: "\(flag == nil ? name : flagName): \(error.description)")
         }
     }
 }

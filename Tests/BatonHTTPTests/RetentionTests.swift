@@ -255,4 +255,46 @@ import Testing
             #expect(try stream.errorEnvelope().error.details?["field"] == "Last-Event-ID")
         }
     }
+
+    @Test func batonctlPruneSaysWhatWouldGoThenPrunesIt() async throws {
+        try await TestDatabase.withMigratedDatabase { pool, url in
+            try await pool.query("INSERT INTO regions (code, name) VALUES ('emea', 'EMEA')")
+            try await pool.query("INSERT INTO teams (slug, department, region, name) VALUES ('sales-emea', 'sales', 'emea', 'Sales EMEA')")
+            try await pool.query(
+                """
+                INSERT INTO tasks (id, chain_id, team, region, kind, title, max_attempts, state, created_at, finished_at)
+                SELECT n, n, 'sales-emea', 'emea', 'k', 't', 5, 'done', now() - make_interval(days => d + 1), now() - make_interval(days => d)
+                FROM unnest(ARRAY[100, 60, 45, 31, 31, 20, 1]) WITH ORDINALITY AS a (d, n)
+                """
+            )
+            func rows(_ output: String) -> [String: [String]] {
+                var table: [String: [String]] = [:]
+                for line in output.split(separator: "\n") {
+                    let cells = line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+                    if let kind = cells.first { table[kind] = Array(cells.dropFirst()) }
+                }
+                return table
+            }
+
+            let dry = try CLIEndToEndTests.batonctl(["prune", "--dry-run", "--retain-finished-tasks", "30d"], url: url)
+            #expect(dry.status == 0, "\(dry.error)")
+            let preview = rows(dry.output)
+            #expect(preview["KIND"] == ["KEEP", "CUTOFF", "WOULD", "DELETE"])
+            #expect(preview["tasks"]?.first == "30d")
+            #expect(preview["tasks"]?.last == "5", "finished 100, 60, 45 and 31 (twice) days ago, not 20 or 1: \(dry.output)")
+            #expect(preview["events"] == ["forever", "-", "0"])
+            #expect(preview["webhook_deliveries"]?.first == "30d")
+            #expect(try await Self.count(pool, "SELECT count(*) AS n FROM tasks") == 7, "a dry run deletes nothing")
+
+            let pruned = try CLIEndToEndTests.batonctl(["prune", "--retain-finished-tasks", "30d", "--batch-size", "2"], url: url)
+            #expect(pruned.status == 0, "\(pruned.error)")
+            #expect(rows(pruned.output)["tasks"] == ["30d", "5", "0"])
+            #expect(rows(pruned.output)["events"] == ["forever", "-", "-"])
+            #expect(try await Self.ids(pool, "SELECT id FROM tasks ORDER BY id") == [6, 7])
+
+            let bad = try CLIEndToEndTests.batonctl(["prune", "--dry-run", "--retain-events", "10x"], url: url)
+            #expect(bad.status == 1)
+            #expect(bad.error.hasPrefix("batonctl: --retain-events: '10x' is not an age"))
+        }
+    }
 }
