@@ -297,4 +297,49 @@ import Testing
             #expect(bad.error.hasPrefix("batonctl: --retain-events: '10x' is not an age"))
         }
     }
+
+    @Test func recordsKeepTheTasksTheyPointAtAndCustomersKeepTheirTimeline() async throws {
+        try await withTestApplication { api, database in
+            try await api.seedReferenceData()
+            let pool = database.pool
+            let created = try await api.call(.post, "/v1/customers", json: #"{"region":"emea","name":"Acme Pumps"}"#)
+            try api.expect(.created, created)
+            let customer = try #require(try created.json(AnyJSON.self)["customer"]?["id"]?.int)
+            let logged = try await api.call(
+                .post,
+                "/v1/customers/\(customer)/interactions",
+                json: #"{"kind":"call","summary":"Asked for a quote","follow_up_on":"2030-03-04"}"#
+            )
+            try api.expect(.created, logged)
+            let followUp = try #require(try logged.json(AnyJSON.self)["follow_up_task_id"]?.int)
+            let plain = try await api.call(.post, "/v1/teams/sales-emea/tasks", json: #"{"kind":"k","title":"plain"}"#)
+            try api.expect(.created, plain)
+            let plainID = try #require(try plain.json(AnyJSON.self)["id"]?.int)
+            // Both finished 100 days ago; everything that happened is 100 days old.
+            try await pool.query(
+                "UPDATE tasks SET state = 'done', finished_at = now() - interval '100 days' WHERE id IN ($1, $2)",
+                [followUp, plainID]
+            )
+            try await pool.query("UPDATE events SET occurred_at = now() - interval '100 days'")
+            try await Self.dispatchEverything(pool)
+            func timelineEvents() async throws -> [String] {
+                let page = try await api.call(.get, "/v1/customers/\(customer)/timeline?limit=200").json(AnyJSON.self)
+                return page["entries"]?.array.filter { $0["kind"]?.string == "event" }.compactMap { $0["type"]?.string } ?? []
+            }
+            let before = try await timelineEvents()
+            try #require(before.contains("customer.created"))
+
+            let services = BatonServices(database: database)
+            let policy = RetentionPolicy(finishedTasks: .seconds(90 * 86400), events: .seconds(30 * 86400), webhookDeliveries: nil)
+            let all = try await Self.count(pool, "SELECT count(*) AS n FROM events WHERE entity_type IS DISTINCT FROM 'customer'")
+            #expect(try await Self.prune(services, policy, kind: .events, expected: all) == all)
+
+            #expect(try await api.call(.get, "/v1/tasks/\(followUp)").status == .ok, "the interaction still points at it")
+            #expect(try await api.call(.get, "/v1/tasks/\(plainID)").status == .notFound)
+            #expect(try await timelineEvents() == before, "the customer's events are its timeline")
+            // The feed starts after the horizon: the kept customer events are not handed out again.
+            let feed = try await api.call(.get, "/v1/events").json(AnyJSON.self)
+            #expect(feed["events"]?.array.isEmpty == true)
+        }
+    }
 }
