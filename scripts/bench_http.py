@@ -1710,7 +1710,11 @@ def retention_section(rows, args, lines, targets) -> int:
             f"{label:<40}  {fmt(part(phase, 'claim', 'p50_ms'), 2):>9}  {fmt(part(phase, 'claim', 'p99_ms'), 2):>9}  {ratio:>9}  "
             f"{fmt(part(phase, 'feed', 'p50_ms'), 2):>8}  {fmt(part(phase, 'feed', 'p99_ms'), 2):>8}"
         )
-    lines.append(f"(claims during the prune: {part(during, 'claim', 'samples') or 0}; done tasks left: {row.get('tasks_left', '-'):,})")
+    lines.append(
+        f"(claims during the prune: {part(during, 'claim', 'samples') or 0}; done tasks left: {row.get('tasks_left', '-'):,};"
+        f" feed samples over 100 ms: {part(empty, 'feed', 'over_100ms')} as found, {part(loaded, 'feed', 'over_100ms')} loaded,"
+        f" slowest {fmt(part(empty, 'feed', 'max_ms'), 0)} and {fmt(part(loaded, 'feed', 'max_ms'), 0)} ms)"
+    )
     missed = 0
     checks = [
         ("retention: claim p99, loaded/empty <= 1.2x", part(loaded, "claim", "p99_ms"), part(empty, "claim", "p99_ms"), 1.2),

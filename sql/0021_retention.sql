@@ -19,6 +19,13 @@ CREATE TABLE retention_marks (
 
 INSERT INTO retention_marks (kind) VALUES ('tasks'), ('events'), ('webhook_deliveries');
 
+-- The pruner's path through finished tasks, oldest first (the system queue's deliveries have
+-- their own age and path). A task enters it once, when it finishes; the claim path never
+-- touches it. Walking tasks by id instead assumed ids follow time, which history loaded or
+-- imported later does not.
+CREATE INDEX tasks_finished_idx ON tasks (finished_at, id)
+    WHERE state IN ('done', 'dead', 'cancelled', 'handed_off') AND team <> 'baton.webhooks';
+
 -- Deleting a task makes PostgreSQL look for rows that still reference it; without an index on
 -- each referencing column that look is a scan of the whole table per deleted task. Only rows
 -- with a reference are indexed, so the writes that set none pay nothing.

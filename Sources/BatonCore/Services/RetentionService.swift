@@ -27,7 +27,7 @@ public struct RetentionService: Sendable {
         for kind in RetentionPolicy.Kind.allCases {
             guard let age = policy.age(of: kind) else { continue }
             var outcome = RetentionOutcome(kind: kind)
-            var after = 0
+            var after = RetentionStore.Batch.Position()
             while !Task.isCancelledOrShuttingDown {
                 let batch: RetentionStore.Batch
                 switch kind {

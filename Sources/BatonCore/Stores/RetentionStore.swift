@@ -21,10 +21,21 @@ public struct RetentionStore: Sendable {
         public var deleted: Int
         /// Rows that depended on them and went with them (SLA clocks and escalations, rule firings).
         public var dependents: Int
-        /// Where the next batch starts (tasks and deliveries: the last id looked at).
-        public var next: Int
+        /// Where the next batch starts (tasks and deliveries: the last row looked at).
+        public var next: Position
         /// Whether older rows may remain past `next`.
         public var more: Bool
+
+        /// A place in a kind's walk: the last id looked at and, for tasks, its `finished_at`.
+        public struct Position: Sendable, Equatable {
+            public var id: Int
+            public var finishedAt: Date?
+
+            public init(id: Int = 0, finishedAt: Date? = nil) {
+                self.id = id
+                self.finishedAt = finishedAt
+            }
+        }
     }
 
     /// Finished tasks not referenced by a customer record (a case's task, an interaction's
@@ -39,19 +50,23 @@ public struct RetentionStore: Sendable {
         """
     }
 
-    /// Deletes the prunable finished tasks among the `limit` tasks after id `after`, with their
-    /// SLA clocks and escalations. A handoff chain goes only as a whole, once every step is
-    /// finished and old enough: a chain with a live step keeps its history.
-    public func pruneTasks(olderThan age: Duration, after: Int, limit: Int) async throws -> Batch {
+    /// Deletes the prunable ones among the next `limit` tasks finished before the cutoff, after
+    /// `after` in (finished_at, id) order (the partial index `tasks_finished_idx`), with their SLA
+    /// clocks and escalations. A handoff chain goes only as a whole, once every step is finished
+    /// and old enough: a chain with a live step keeps its history.
+    public func pruneTasks(olderThan age: Duration, after: Batch.Position, limit: Int) async throws -> Batch {
         try await batch(
             """
             WITH mark AS MATERIALIZED (
                 SELECT kind FROM retention_marks WHERE kind = 'tasks' FOR UPDATE SKIP LOCKED
             ),
             scanned AS MATERIALIZED (
-                SELECT t.id, t.created_at FROM tasks t
-                WHERE EXISTS (SELECT 1 FROM mark) AND t.id > $2
-                ORDER BY t.id
+                SELECT t.id, t.finished_at FROM tasks t
+                WHERE EXISTS (SELECT 1 FROM mark)
+                  AND t.state IN ('done', 'dead', 'cancelled', 'handed_off') AND t.team <> '\(WebhookStore.queue)'
+                  AND (t.finished_at, t.id) > (coalesce($4::timestamptz, '-infinity'), $2)
+                  AND t.finished_at < now() - $1 * interval '1 second'
+                ORDER BY t.finished_at, t.id
                 LIMIT $3
             ),
             picked AS MATERIALIZED (
@@ -97,16 +112,17 @@ public struct RetentionStore: Sendable {
             )
             SELECT (SELECT count(*) FROM mark) AS leader, (SELECT count(*) FROM gone) AS deleted,
                    (SELECT count(*) FROM clocks) + (SELECT count(*) FROM escalations) AS dependents,
-                   coalesce((SELECT max(id) FROM scanned), $2) AS next,
-                   coalesce((SELECT bool_or(created_at < now() - $1 * interval '1 second') FROM scanned), false) AS more
+                   last.id AS next, last.finished_at AS next_finished_at, (SELECT count(*) FROM scanned) = $3 AS more
+            FROM (SELECT NULL) AS one
+            LEFT JOIN (SELECT id, finished_at FROM scanned ORDER BY finished_at DESC, id DESC LIMIT 1) AS last ON true
             """,
-            [Self.seconds(age), after, limit]
+            [Self.seconds(age), after.id, limit, after.finishedAt]
         )
     }
 
     /// Deletes finished webhook deliveries (their log rows and their tasks in the system queue)
     /// among the `limit` deliveries after task id `after`.
-    public func pruneDeliveries(olderThan age: Duration, after: Int, limit: Int) async throws -> Batch {
+    public func pruneDeliveries(olderThan age: Duration, after: Batch.Position, limit: Int) async throws -> Batch {
         try await batch(
             """
             WITH mark AS MATERIALIZED (
@@ -136,10 +152,10 @@ public struct RetentionStore: Sendable {
             )
             SELECT (SELECT count(*) FROM mark) AS leader, (SELECT count(*) FROM logged) AS deleted,
                    (SELECT count(*) FROM gone) AS dependents,
-                   coalesce((SELECT max(task_id) FROM scanned), $2) AS next,
+                   coalesce((SELECT max(task_id) FROM scanned), $2) AS next, NULL::timestamptz AS next_finished_at,
                    coalesce((SELECT bool_or(created_at < now() - $1 * interval '1 second') FROM scanned), false) AS more
             """,
-            [Self.seconds(age), after, limit]
+            [Self.seconds(age), after.id, limit]
         )
     }
 
@@ -189,7 +205,7 @@ public struct RetentionStore: Sendable {
                 WHERE m.kind = 'events'
             )
             SELECT (SELECT count(*) FROM mark) AS leader, (SELECT count(*) FROM gone) AS deleted,
-                   (SELECT count(*) FROM firings) AS dependents, 0 AS next,
+                   (SELECT count(*) FROM firings) AS dependents, 0 AS next, NULL::timestamptz AS next_finished_at,
                    (SELECT count(*) FROM passed) = $2 AND NOT EXISTS (SELECT 1 FROM stop) AS more
             """,
             [Self.seconds(age), limit]
@@ -244,7 +260,7 @@ public struct RetentionStore: Sendable {
             leader: try row.decode(Int.self, "leader") > 0,
             deleted: try row.decode(Int.self, "deleted"),
             dependents: try row.decode(Int.self, "dependents"),
-            next: try row.decode(Int.self, "next"),
+            next: Batch.Position(id: try row.decode(Int?.self, "next") ?? 0, finishedAt: try row.decode(Date?.self, "next_finished_at")),
             more: try row.decode(Bool.self, "more")
         )
     }
