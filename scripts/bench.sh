@@ -52,6 +52,11 @@
 #              stats per team, SLA breaches, dead letters, stock, open cases, today's meetings)
 #              and GET /healthz, one client, BENCH_BRIEFING_ROUNDS rounds, on what the earlier
 #              sections left in the database (scripts/bench/briefing.py)
+#   retention  claim latency and feed lag on the database as found, then with BENCH_RETENTION_EVENTS
+#              events and BENCH_RETENTION_FINISHED done tasks bulk-loaded over the last 80 days
+#              (targets: claim p99 and feed lag <= 1.2x), then while `batonctl prune
+#              --retain-finished-tasks BENCH_RETENTION_AGE` deletes about half the tasks (target:
+#              claim p99 <= 2x the loaded figure) (scripts/bench/retention.py)
 #   durable    last: the Baton servers stop, the cluster restarts with fsync, synchronous_commit
 #              and full_page_writes on (as users run PostgreSQL), and the three pgbench lifecycles
 #              run again at each level, reported beside the asynchronous ones
@@ -68,7 +73,7 @@
 #   BENCH_WARMUP=1          unmeasured warm-up seconds before each run
 #   BENCH_CONCURRENCY="1 8 32"
 #   BENCH_BATCH_SIZE=10     tasks per batched cycle
-#   BENCH_SECTIONS="rss request lifecycle pgqueuer feed history customers orders reports briefing durable schemathesis"
+#   BENCH_SECTIONS="rss request lifecycle pgqueuer feed history customers orders reports briefing retention durable schemathesis"
 #   BENCH_HTTP_DRIVER=wrk   what drives the HTTP lifecycle rows: wrk (scripts/bench/lifecycle.lua,
 #                           one connection per wrk thread) or python (bench_http.py's workers)
 #   BENCH_PGBENCH_THREADS=2 pgbench -j (at most the number of clients)
@@ -90,11 +95,15 @@
 #   BENCH_REPORT_ORDERS=1000000  orders loaded for the reports section (two years of EMEA)
 #   BENCH_REPORT_RUNS=20    measured requests per report (p99 of 20 is the slowest)
 #   BENCH_BRIEFING_ROUNDS=200  measured rounds of the briefing section
+#   BENCH_RETENTION_EVENTS=10000000  events loaded for the retention section
+#   BENCH_RETENTION_FINISHED=2000000  done tasks loaded for the retention section
+#   BENCH_RETENTION_CLAIMS=2000  measured claims per phase of the retention section
+#   BENCH_RETENTION_AGE=40d  the age the retention section prunes tasks at (about half of them)
 #   BATONCTL_BIN=path       use this batonctl binary and skip its `swift build`
 #   BENCH_RSS_SECONDS=10    seconds of the active phase of the RSS section
 #   BENCH_QUICK=1           small defaults for development: 3 s runs, workers "1 8", 10,000
 #                           queued + 100,000 done, 50 feed events, 3 s RSS phases, 5 s PgQueuer,
-#                           100,000 report orders
+#                           100,000 report orders, 1,000,000 events and 200,000 done tasks for retention
 #   BENCH_STRICT=1          exit 3 when a target is missed
 #   BATON_BIN=path          use this baton binary and skip `swift build`
 #   BENCH_KEEP=1            keep the work directory (server log, pgbench, wrk and PgQueuer output)
@@ -119,13 +128,20 @@ if [ "${BENCH_QUICK:-0}" = 1 ]; then
     BENCH_CUSTOMER_SEARCHES="${BENCH_CUSTOMER_SEARCHES:-1000}"
     BENCH_REPORT_ORDERS="${BENCH_REPORT_ORDERS:-100000}"
     BENCH_BRIEFING_ROUNDS="${BENCH_BRIEFING_ROUNDS:-50}"
+    BENCH_RETENTION_EVENTS="${BENCH_RETENTION_EVENTS:-1000000}"
+    BENCH_RETENTION_FINISHED="${BENCH_RETENTION_FINISHED:-200000}"
+    BENCH_RETENTION_CLAIMS="${BENCH_RETENTION_CLAIMS:-500}"
 fi
 BENCH_SECONDS="${BENCH_SECONDS:-10}"
 BENCH_WARMUP="${BENCH_WARMUP:-1}"
 BENCH_CONCURRENCY="${BENCH_CONCURRENCY:-1 8 32}"
 BENCH_BATCH_SIZE="${BENCH_BATCH_SIZE:-10}"
 BENCH_STRICT="${BENCH_STRICT:-0}"
-BENCH_SECTIONS="${BENCH_SECTIONS:-rss request lifecycle pgqueuer feed history customers orders reports briefing durable schemathesis}"
+BENCH_SECTIONS="${BENCH_SECTIONS:-rss request lifecycle pgqueuer feed history customers orders reports briefing retention durable schemathesis}"
+BENCH_RETENTION_EVENTS="${BENCH_RETENTION_EVENTS:-10000000}"
+BENCH_RETENTION_FINISHED="${BENCH_RETENTION_FINISHED:-2000000}"
+BENCH_RETENTION_CLAIMS="${BENCH_RETENTION_CLAIMS:-2000}"
+BENCH_RETENTION_AGE="${BENCH_RETENTION_AGE:-40d}"
 BENCH_REPORT_ORDERS="${BENCH_REPORT_ORDERS:-1000000}"
 BENCH_REPORT_RUNS="${BENCH_REPORT_RUNS:-20}"
 BENCH_BRIEFING_ROUNDS="${BENCH_BRIEFING_ROUNDS:-200}"
@@ -162,8 +178,8 @@ for level in $BENCH_CONCURRENCY $BENCH_HISTORY_CONCURRENCY; do
 done
 for section in $BENCH_SECTIONS; do
     case "$section" in
-        rss | request | lifecycle | pgqueuer | feed | history | customers | orders | reports | briefing | durable | schemathesis) ;;
-        *) bench_die "BENCH_SECTIONS holds rss, request, lifecycle, pgqueuer, feed, history, customers, orders, reports, briefing, durable and schemathesis, not $section" ;;
+        rss | request | lifecycle | pgqueuer | feed | history | customers | orders | reports | briefing | retention | durable | schemathesis) ;;
+        *) bench_die "BENCH_SECTIONS holds rss, request, lifecycle, pgqueuer, feed, history, customers, orders, reports, briefing, retention, durable and schemathesis, not $section" ;;
     esac
 done
 case "$BENCH_HTTP_DRIVER" in
@@ -183,6 +199,10 @@ esac
 [[ "$BENCH_CUSTOMER_SEARCHES" =~ ^[1-9][0-9]*$ ]] || bench_die "BENCH_CUSTOMER_SEARCHES must be a positive whole number"
 [[ "$BENCH_REPORT_ORDERS" =~ ^[1-9][0-9]*$ ]] || bench_die "BENCH_REPORT_ORDERS must be a positive whole number"
 [[ "$BENCH_REPORT_RUNS" =~ ^[1-9][0-9]*$ ]] || bench_die "BENCH_REPORT_RUNS must be a positive whole number"
+[[ "$BENCH_RETENTION_EVENTS" =~ ^[0-9]+$ ]] || bench_die "BENCH_RETENTION_EVENTS must be a whole number"
+[[ "$BENCH_RETENTION_FINISHED" =~ ^[0-9]+$ ]] || bench_die "BENCH_RETENTION_FINISHED must be a whole number"
+[[ "$BENCH_RETENTION_CLAIMS" =~ ^[1-9][0-9]*$ ]] || bench_die "BENCH_RETENTION_CLAIMS must be a positive whole number"
+[[ "$BENCH_RETENTION_AGE" =~ ^[1-9][0-9]*[smhdw]$ ]] || bench_die "BENCH_RETENTION_AGE must be an age such as 40d"
 [[ "$BENCH_FEED_EVENTS" =~ ^[1-9][0-9]*$ ]] || bench_die "BENCH_FEED_EVENTS must be a positive whole number"
 [[ "$BENCH_RSS_CONNECTIONS" =~ ^[1-9][0-9]*$ ]] && [ "$BENCH_RSS_CONNECTIONS" -le 1000 ] \
     || bench_die "BENCH_RSS_CONNECTIONS must be between 1 and 1000"
@@ -208,7 +228,7 @@ if [ -z "${BATON_BIN:-}" ]; then
     BATON_BIN=.build/release/baton
 fi
 [ -x "$BATON_BIN" ] || bench_die "no baton binary at $BATON_BIN"
-if section_on customers; then
+if section_on customers || section_on retention; then
     if [ -z "${BATONCTL_BIN:-}" ]; then
         echo "==> swift build -c release --product batonctl"
         swift build -c release --product batonctl
@@ -867,6 +887,16 @@ if section_on briefing; then
         --rounds "$BENCH_BRIEFING_ROUNDS" >>"$RESULTS" \
         || bench_die "the briefing driver failed"
     kill -0 "$SERVER_PID" 2>/dev/null || bench_die "the server exited during the briefing section"
+fi
+
+if section_on retention; then
+    echo "==> retention: claim latency and feed lag before and after loading $BENCH_RETENTION_EVENTS events and $BENCH_RETENTION_FINISHED done tasks, then during a prune at $BENCH_RETENTION_AGE"
+    settle
+    baton_run_child env PYTHONPATH=scripts python3 scripts/bench/retention.py --port "$SERVER_PORT" --token "$TOKEN" \
+        --database-url "$DATABASE_URL" --batonctl "$BATONCTL_BIN" --events "$BENCH_RETENTION_EVENTS" \
+        --finished "$BENCH_RETENTION_FINISHED" --claims "$BENCH_RETENTION_CLAIMS" --prune-age "$BENCH_RETENTION_AGE" >>"$RESULTS" \
+        || bench_die "the retention driver failed"
+    kill -0 "$SERVER_PID" 2>/dev/null || bench_die "the server exited during the retention section"
 fi
 
 if section_on rss; then

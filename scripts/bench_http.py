@@ -1670,6 +1670,67 @@ def briefing_section(rows, args, lines, targets) -> int:
     return 0
 
 
+def retention_section(rows, args, lines, targets) -> int:
+    row = next((r for r in rows if r["path"] == "retention"), None)
+    if row is None:
+        return 0
+    lines.append("")
+    lines.append(
+        f"Retention: claim latency (create -> claim -> complete, one client, the claim timed) and feed lag (create's 201 ->"
+        f" a long-poll follower has it)"
+    )
+    lines.append(
+        f"on the database as found, then with {row['events']:,} events and {row['finished']:,} done tasks loaded (in"
+        f" {fmt(row.get('load_s'), 0)} s), then while `batonctl prune"
+    )
+    lines.append(
+        f"--retain-finished-tasks {row['prune_age']}` deleted {row.get('pruned', '-'):,} of them in"
+        f" {fmt(row.get('prune_s'), 1)} s ({fmt((row.get('pruned') or 0) / max(row.get('prune_s') or 1, 1e-9), 0)} rows/s;"
+        f" its dry run counted {row.get('would_delete', '-')} in {fmt(row.get('dry_run_s'), 1)} s)."
+        if isinstance(row.get("pruned"), int)
+        else f"--retain-finished-tasks {row['prune_age']}` ran (it failed: see the errors)."
+    )
+    header = f"{'database':<40}  {'claim p50':>9}  {'claim p99':>9}  {'vs before':>9}  {'feed p50':>8}  {'feed p99':>8}"
+    lines.append(header + "  (ms)")
+    lines.append("-" * len(header))
+    empty, loaded = row.get("empty") or {}, row.get("loaded") or {}
+    during, after = row.get("during_prune") or {}, row.get("after_prune") or {}
+
+    def part(phase, key, stat):
+        return (phase.get(key) or {}).get(stat)
+
+    for label, phase, base in [
+        ("as found (baseline)", empty, None),
+        ("history loaded", loaded, empty),
+        ("during the prune", during, loaded),
+        ("after the prune", after, loaded),
+    ]:
+        ratio = ratio_text(part(phase, "claim", "p99_ms"), part(base, "claim", "p99_ms")) if base else ""
+        lines.append(
+            f"{label:<40}  {fmt(part(phase, 'claim', 'p50_ms'), 2):>9}  {fmt(part(phase, 'claim', 'p99_ms'), 2):>9}  {ratio:>9}  "
+            f"{fmt(part(phase, 'feed', 'p50_ms'), 2):>8}  {fmt(part(phase, 'feed', 'p99_ms'), 2):>8}"
+        )
+    lines.append(
+        f"(claims during the prune: {part(during, 'claim', 'samples') or 0}; done tasks left: {row.get('tasks_left', '-'):,};"
+        f" feed samples over 100 ms: {part(empty, 'feed', 'over_100ms')} as found, {part(loaded, 'feed', 'over_100ms')} loaded,"
+        f" slowest {fmt(part(empty, 'feed', 'max_ms'), 0)} and {fmt(part(loaded, 'feed', 'max_ms'), 0)} ms)"
+    )
+    missed = 0
+    checks = [
+        ("retention: claim p99, loaded/empty <= 1.2x", part(loaded, "claim", "p99_ms"), part(empty, "claim", "p99_ms"), 1.2),
+        ("retention: feed lag p50, loaded/empty <= 1.2x", part(loaded, "feed", "p50_ms"), part(empty, "feed", "p50_ms"), 1.2),
+        ("retention: feed lag p99, loaded/empty <= 1.2x", part(loaded, "feed", "p99_ms"), part(empty, "feed", "p99_ms"), 1.2),
+        ("retention: claim p99, pruning/before <= 2x", part(during, "claim", "p99_ms"), part(loaded, "claim", "p99_ms"), 2.0),
+    ]
+    for label, value, base, bound in checks:
+        met = value is not None and base is not None and base > 0 and value / base <= bound
+        missed += 0 if met else 1
+        targets.append(f"  {label:<46}  {'PASS' if met else 'MISS'} ({ratio_text(value, base)})")
+    if row.get("errors"):
+        lines.append(f"({row['errors']} requests failed: {'; '.join(row.get('error_examples', []))})")
+    return missed
+
+
 RSS_LABELS = [
     ("idle", "idle after start (baseline)"),
     ("warm", "idle again after a burst that opened the DB pool"),
@@ -1726,6 +1787,7 @@ def cmd_table(args) -> int:
     feed_section(rows, args, lines, targets)
     missed += reports_section(rows, args, lines, targets)
     briefing_section(rows, args, lines, targets)
+    missed += retention_section(rows, args, lines, targets)
     rss_section(rows, args, lines, targets)
     if targets:
         lines.append("")

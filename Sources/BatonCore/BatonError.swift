@@ -7,6 +7,7 @@ public struct BatonError: Error, Sendable, CustomStringConvertible {
             case notFound = "not_found"
             case conflict
             case preconditionFailed = "precondition_failed"
+            case gone
             case ruleViolation = "rule_violation"
             case unauthenticated
             case forbidden
@@ -25,6 +26,8 @@ public struct BatonError: Error, Sendable, CustomStringConvertible {
         public static let conflict = Kind(.conflict)
         /// The record changed since the caller read it: its If-Match names an old version (412).
         public static let preconditionFailed = Kind(.preconditionFailed)
+        /// What the request asks for existed once and was pruned past retention (410).
+        public static let gone = Kind(.gone)
         /// Valid input that breaks a business rule (422).
         public static let ruleViolation = Kind(.ruleViolation)
         /// No or an invalid credential (401).
@@ -60,6 +63,18 @@ public struct BatonError: Error, Sendable, CustomStringConvertible {
 
     public static func notFound(_ message: String) -> BatonError {
         BatonError(.notFound, message)
+    }
+
+    /// 410: the feed was asked to continue after a cursor whose following events were pruned.
+    public static func pruned(cursor: Int, field: String, oldestCursor: Int, oldestEvent: Int?) -> BatonError {
+        var details = ["field": field, "oldest_cursor": String(oldestCursor)]
+        if let oldestEvent { details["oldest_event_id"] = String(oldestEvent) }
+        return BatonError(
+            .gone,
+            "events after \(cursor) are past retention and were pruned; the feed now starts after \(oldestCursor) "
+                + "(use \(oldestCursor) or 0 to continue with the oldest event kept, and expect a gap)",
+            details: details
+        )
     }
 
     /// 412: an edit under `If-Match` named a version the record has moved on from.

@@ -146,6 +146,7 @@ struct APIError: Error, Sendable {
         case .notFound: .notFound
         case .conflict: .conflict
         case .preconditionFailed: .preconditionFailed
+        case .gone: .gone
         case .ruleViolation: .unprocessableContent
         case .unauthenticated: .unauthorized
         case .forbidden: .forbidden
@@ -163,6 +164,7 @@ struct APIError: Error, Sendable {
         case 405: "method_not_allowed"
         case 406: "not_acceptable"
         case 409: "conflict"
+        case 410: "gone"
         case 412: "precondition_failed"
         case 413: "payload_too_large"
         case 415: "unsupported_media_type"

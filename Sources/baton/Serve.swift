@@ -86,6 +86,11 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds one webhook delivery may take. [env: BATON_WEBHOOKS_TIMEOUT] (default: 10)")
     var webhooksTimeout: Double?
 
+    @OptionGroup var retention: RetentionOptions
+
+    @Option(help: "Seconds between the pruner's passes over history past retention. [env: BATON_PRUNE_INTERVAL] (default: 300)")
+    var pruneInterval: Double?
+
     @Flag(help: "Seed an empty database with demo regions, teams, members, SLA policies and tasks.")
     var demo = false
 
@@ -175,6 +180,14 @@ struct Serve: AsyncParsableCommand {
                 .init(service: transport),
                 .init(service: WebhookDispatcher(services: services, settings: configuration.webhooks, logger: logger)),
                 .init(service: WebhookWorker(services: services, transport: transport, settings: configuration.webhooks, logger: logger)),
+                .init(
+                    service: HistoryPruner(
+                        services: services,
+                        policy: configuration.retention,
+                        interval: configuration.pruneInterval,
+                        logger: logger
+                    )
+                ),
             ] + standbyMonitor,
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger

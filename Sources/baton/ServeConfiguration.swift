@@ -20,6 +20,8 @@ struct ServeConfiguration {
     var slaInterval: Duration
     var webhooks: WebhookSettings
     var standby: StandbySettings?
+    var retention: RetentionPolicy
+    var pruneInterval: Duration
 
     /// The data directory when the embedded cluster is used.
     var embeddedDataDirectory: String? {
@@ -113,5 +115,12 @@ struct ServeConfiguration {
         standby = value(flags.readDatabaseURL, "BATON_READ_DATABASE_URL").map {
             StandbySettings(url: $0, maximumLag: .milliseconds(Int(maximumLag * 1000)))
         }
+        do {
+            retention = try flags.retention.policy(environment: environment)
+        } catch {
+            throw Invalid(description: error.description)
+        }
+        let prune = try number(flags.pruneInterval, "BATON_PRUNE_INTERVAL", default: 300, in: 1...86400)
+        pruneInterval = .milliseconds(Int(prune * 1000))
     }
 }

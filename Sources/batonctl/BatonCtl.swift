@@ -14,6 +14,7 @@ struct BatonCtl: AsyncParsableCommand {
             Migrate.self, Status.self, RegionCommand.self, TeamCommand.self, MemberCommand.self, TokenCommand.self, QueueCommand.self,
             TaskCommand.self, DeadLetterCommand.self, CalendarCommand.self, HolidayCommand.self, SLACommand.self, DoctorCommand.self,
             ImportCommand.self, ExportCommand.self, StockCommand.self, RulesCommand.self, WebhookCommand.self, ReportCommand.self,
+            PruneCommand.self,
         ]
     )
 }

@@ -153,4 +153,37 @@ import Yams
             #expect(try bogus.errorEnvelope().error.details?["field"] == "after")
         }
     }
+
+    @Test func aFollowerHeldBackByAQuietTransactionGetsTheEventSoonAfterItEnds() async throws {
+        try await withTestApplication { api, _ in
+            try await api.seedReferenceData()
+            var cursor = 0
+            while true {
+                let page = try await api.call(.get, "/v1/events?after=\(cursor)&limit=100&wait_seconds=1").json(AnyJSON.self)
+                let next = try #require(page["next_cursor"]?.int)
+                if next == cursor { break }
+                cursor = next
+            }
+            // A transaction with an older transaction id, open, that will end writing no event
+            // (so sending no notification): the new event waits behind it.
+            let holder = try await PostgresConnection.connect(configuration: try PostgresConfiguration(api.url))
+            try await holder.simpleQuery("BEGIN")
+            try await holder.query("SELECT pg_current_xact_id()")
+            let end = cursor
+            let waiter = Task { () -> ContinuousClock.Instant in
+                _ = try await api.call(.get, "/v1/events?after=\(end)&wait_seconds=10&types=task.created")
+                return ContinuousClock.now
+            }
+            try await Task.sleep(for: .milliseconds(200))
+            try api.expect(.created, await api.call(.post, "/v1/teams/support-apac/tasks", json: #"{"kind":"k","title":"held back"}"#))
+            // The follower woke for the event and found it held back; the fallback poll would
+            // next read about a second later.
+            try await Task.sleep(for: .milliseconds(100))
+            try await holder.simpleQuery("COMMIT")
+            let ended = ContinuousClock.now
+            await holder.close()
+            let delay = try await waiter.value - ended
+            #expect(delay < .milliseconds(500), "the follower had the event \(delay) after the holder ended")
+        }
+    }
 }

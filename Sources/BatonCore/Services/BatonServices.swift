@@ -24,6 +24,7 @@ public struct BatonServices: Sendable {
     public let training: TrainingService
     public let reports: ReportService
     public let briefing: BriefingService
+    public let retention: RetentionService
 
     /// `desks` are this process's long-poll waiters, woken by notifications from every server
     /// (``NotificationRouter``); a process that does not serve long polls can use its own.
@@ -52,5 +53,6 @@ public struct BatonServices: Sendable {
         self.training = TrainingService(database: database, wakeups: wakeups)
         self.reports = ReportService(database: database, wakeups: wakeups)
         self.briefing = BriefingService(database: database, reports: reports)
+        self.retention = RetentionService(database: database)
     }
 }

@@ -28,24 +28,53 @@ public struct EventService: Sendable {
     }
 
     /// Up to `limit` events after the cursor `after` (0: the beginning); with `waitSeconds`,
-    /// waits up to that long for the first one. A cursor that names no event is refused.
+    /// waits up to that long for the first one. A cursor that names no event is refused (400), one
+    /// whose following events were pruned past retention too (410).
     public func feed(after: Int, limit: Int, filter: Filter, waitSeconds: Int, by principal: Principal) async throws -> [Event] {
         try principal.authorize(.listEvents)
         guard after >= 0 else { throw BatonError.invalidArgument("after must not be negative", field: "after") }
         guard (1...1000).contains(limit) else { throw BatonError.invalidArgument("limit must be between 1 and 1000", field: "limit") }
         guard (0...30).contains(waitSeconds) else { throw BatonError.invalidArgument("wait_seconds must be between 0 and 30", field: "wait_seconds") }
         let deadline = ContinuousClock.now + .seconds(waitSeconds)
+        // A notification may have come just before the wait began.
+        var woken = true
         while true {
             let seen = desks.events.current
             let found = try await store.feed(after: after, limit: limit, types: filter.types, team: filter.team, scope: principal.scope)
-            if found.isEmpty, try await !store.isCursor(after) {
-                throw BatonError.invalidArgument("after is not the id of an event", field: "after")
-            }
+            if found.isEmpty { try await check(after, field: "after") }
             let remaining = deadline - ContinuousClock.now
             if !found.isEmpty || remaining <= .zero || Task.isCancelledOrShuttingDown || CancellationSignal.current?.isCancelled == true {
                 return found
             }
-            _ = await desks.events.wait(after: seen, timeout: min(remaining, .seconds(1)))
+            let pause = try await nextPause(after: after, woken: woken)
+            woken = await desks.events.wait(after: seen, timeout: min(remaining, pause)) || pause < .seconds(1)
+        }
+    }
+
+    /// How long a follower whose page came back empty waits for a notification: a moment when
+    /// it was woken (or polled early) and events after its cursor are held back by an older
+    /// open transaction, which may end without a notification; otherwise up to the one-second
+    /// fallback poll.
+    private func nextPause(after cursor: Int, woken: Bool) async throws -> Duration {
+        guard woken, try await store.hasHeldBackEvents(after: cursor) else { return .seconds(1) }
+        return Self.heldBackPause
+    }
+
+    /// The pause between reads while events are held back.
+    static let heldBackPause: Duration = .milliseconds(20)
+
+    /// Refuses a cursor the feed cannot continue from: 400 when it never named an event, 410
+    /// (with the oldest cursor that works) when the events after it were pruned.
+    private func check(_ cursor: Int, field: String) async throws {
+        switch try await store.cursorStatus(cursor) {
+        case .valid: return
+        case .unknown:
+            throw BatonError.invalidArgument(
+                field == "after" ? "after is not the id of an event" : "the cursor is not the id of an event",
+                field: field
+            )
+        case .gone(let oldestCursor, let oldestEvent):
+            throw BatonError.pruned(cursor: cursor, field: field, oldestCursor: oldestCursor, oldestEvent: oldestEvent)
         }
     }
 
@@ -70,9 +99,7 @@ public struct EventService: Sendable {
         try principal.authorize(.streamEvents)
         guard after >= 0 else { throw BatonError.invalidArgument("after must not be negative", field: cursorField) }
         let store = self.store
-        guard try await store.isCursor(after) else {
-            throw BatonError.invalidArgument("the cursor is not the id of an event", field: cursorField)
-        }
+        try await check(after, field: cursorField)
         let signal = desks.events
         let scope = principal.scope
         let (stream, continuation) = AsyncThrowingStream<StreamItem, any Error>.makeStream()
@@ -81,6 +108,7 @@ public struct EventService: Sendable {
                 var cursor = after
                 let end = ContinuousClock.now + lifetime
                 var lastWrite = ContinuousClock.now
+                var woken = true
                 while !Task.isCancelledOrShuttingDown, ContinuousClock.now < end {
                     let seen = signal.current
                     let page = try await store.feed(after: cursor, limit: 200, types: filter.types, team: filter.team, scope: scope)
@@ -90,11 +118,15 @@ public struct EventService: Sendable {
                         lastWrite = .now
                     }
                     if page.count == 200 { continue }
+                    // Retention may prune past a follower that fell behind: end the stream with the
+                    // reason rather than wait on a cursor the feed no longer continues from.
+                    if page.isEmpty { try await check(cursor, field: cursorField) }
                     if ContinuousClock.now - lastWrite >= keepAliveInterval {
                         continuation.yield(.keepAlive)
                         lastWrite = .now
                     }
-                    _ = await signal.wait(after: seen, timeout: min(.seconds(1), max(end - ContinuousClock.now, .zero)))
+                    let pause = page.isEmpty ? try await nextPause(after: cursor, woken: woken) : .seconds(1)
+                    woken = await signal.wait(after: seen, timeout: min(pause, max(end - ContinuousClock.now, .zero))) || pause < .seconds(1)
                 }
                 continuation.finish()
             } catch {

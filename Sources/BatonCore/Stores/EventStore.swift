@@ -66,6 +66,8 @@ public struct EventStore: Sendable {
     /// events of its teams (events of no team, such as a new member, only with every region).
     /// The cursor is a scalar in the row comparison so that it bounds the index scan; joined as
     /// a row it was only a filter, and each call read the feed index from the start of history.
+    /// The feed starts after the retention horizon: 0 (and the horizon's own id) mean the oldest
+    /// kept event; a cursor at or before the horizon yields nothing (``cursorStatus(_:)`` says why).
     public func feed(after: Int, limit: Int, types: [String]?, team: String?, scope: Scope) async throws -> [Event] {
         // A team's events reach the callers of its team or region; an event of a region's
         // records (a customer's, without a team) those of the region; one of neither, everyone
@@ -80,8 +82,11 @@ public struct EventStore: Sendable {
         return try await pool.query(
             """
             SELECT \(unescaped: Self.columns(of: "e")) FROM events e
-            WHERE (e.xid, e.id) > (CASE WHEN \(after) = 0 THEN '0'::xid8 ELSE (SELECT xid FROM events WHERE id = \(after)) END,
-                                   \(after))
+            WHERE (e.xid, e.id) > (CASE WHEN \(after) IN (0, \(unescaped: Self.horizonID)) THEN \(unescaped: Self.horizonXID)
+                                        ELSE (SELECT xid FROM events WHERE id = \(after)) END,
+                                   CASE WHEN \(after) IN (0, \(unescaped: Self.horizonID)) THEN \(unescaped: Self.horizonID) ELSE \(after) END)
+              AND (\(after) IN (0, \(unescaped: Self.horizonID))
+                   OR ((SELECT xid FROM events WHERE id = \(after)), \(after)) > (\(unescaped: Self.horizonXID), \(unescaped: Self.horizonID)))
               AND e.xid < pg_snapshot_xmin(pg_current_snapshot())
               AND (\(types)::text[] IS NULL OR e.type = ANY(\(types)))
               AND (\(team)::text IS NULL OR e.team = \(team))
@@ -93,11 +98,62 @@ public struct EventStore: Sendable {
         ).map(Self.event)
     }
 
-    /// Whether `id` names an event (0, the start of the feed, always does). A cursor that
-    /// names none yields no events, so callers check it when a page comes back empty.
-    public func isCursor(_ id: Int) async throws -> Bool {
-        guard id != 0 else { return true }
-        return try await pool.query("SELECT 1 FROM events WHERE id = $1", [id], prepared: true).first != nil
+    /// Whether events after `after` are committed but not yet handed out, because a transaction
+    /// with an older transaction id is still open. That transaction may end without writing an
+    /// event, and so without a notification: a waiting follower polls again soon instead of
+    /// at the next notification or the one-second fallback. Reads only the index's newest end.
+    public func hasHeldBackEvents(after: Int) async throws -> Bool {
+        try await pool.query(
+            """
+            SELECT EXISTS (
+                SELECT 1 FROM events e
+                WHERE (e.xid, e.id) > (coalesce((SELECT xid FROM events WHERE id = $1), '0'::xid8), $1)
+                  AND e.xid >= pg_snapshot_xmin(pg_current_snapshot())
+            ) AS held
+            """,
+            [after],
+            prepared: true
+        ).first?.decode(Bool.self, "held") ?? false
+    }
+
+    /// The last event pruned in feed order (0 while none has been): the feed starts after it.
+    private static let horizonID = "(SELECT after_id FROM retention_marks WHERE kind = 'events')"
+    private static let horizonXID = "(SELECT after_xid FROM retention_marks WHERE kind = 'events')"
+
+    /// What a cursor is worth to the feed.
+    public enum CursorStatus: Sendable, Equatable {
+        /// The feed continues after it: 0, the horizon, or an event after the horizon.
+        case valid
+        /// It never named an event.
+        case unknown
+        /// History after it was pruned. `oldestCursor` is the horizon (a cursor the feed accepts:
+        /// it continues with the oldest kept event, `oldestEvent`, if there is one).
+        case gone(oldestCursor: Int, oldestEvent: Int?)
+    }
+
+    /// Whether the feed can continue after `id`. A cursor that names no event yields no events,
+    /// nor does one at or before the retention horizon, so callers check it when a page comes back empty.
+    public func cursorStatus(_ id: Int) async throws -> CursorStatus {
+        guard id != 0 else { return .valid }
+        let row = try await pool.query(
+            """
+            SELECT m.after_id, m.max_id,
+                   (SELECT (e.xid, e.id) > (m.after_xid, m.after_id) FROM events e WHERE e.id = $1) AS ahead,
+                   (SELECT e.id FROM events e WHERE (e.xid, e.id) > (m.after_xid, m.after_id) ORDER BY e.xid, e.id LIMIT 1) AS oldest
+            FROM retention_marks m WHERE m.kind = 'events'
+            """,
+            [id],
+            prepared: true
+        ).first
+        guard let row else { return .unknown }
+        let horizon = try row.decode(Int.self, "after_id")
+        let gone = CursorStatus.gone(oldestCursor: horizon, oldestEvent: try row.decode(Int?.self, "oldest"))
+        if id == horizon { return .valid }
+        switch try row.decode(Bool?.self, "ahead") {
+        case true?: return .valid
+        case false?: return gone
+        case nil: return id <= (try row.decode(Int.self, "max_id")) ? gone : .unknown
+        }
     }
 
     /// The events of one entity in order.
