@@ -173,6 +173,8 @@ pool_mode = transaction
 ; Fewer server sessions than the tests' clients, so sessions really are shared.
 default_pool_size = 6
 max_client_conn = 2000
+; After PostgreSQL comes back, log in again within a second (the default waits 15 s).
+server_login_retry = 1
 max_db_connections = 0
 logfile = $dir/pgbouncer.log
 pidfile = $dir/pgbouncer.pid
