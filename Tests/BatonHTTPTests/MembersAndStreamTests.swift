@@ -165,25 +165,35 @@ import Yams
                 cursor = next
             }
             // A transaction with an older transaction id, open, that will end writing no event
-            // (so sending no notification): the new event waits behind it.
-            let holder = try await PostgresConnection.connect(configuration: try PostgresConfiguration(api.url))
-            try await holder.simpleQuery("BEGIN")
-            try await holder.query("SELECT pg_current_xact_id()")
-            let end = cursor
-            let waiter = Task { () -> ContinuousClock.Instant in
-                _ = try await api.call(.get, "/v1/events?after=\(end)&wait_seconds=10&types=task.created")
-                return ContinuousClock.now
+            // (so sending no notification): the new event waits behind it. Other tests' open
+            // transactions hold events back too (the rule is the cluster's), so the best of
+            // five rounds decides: without the re-read each round waits for the fallback poll.
+            var delays: [Duration] = []
+            for round in 0..<5 {
+                let holder = try await PostgresConnection.connect(configuration: try PostgresConfiguration(api.url))
+                try await holder.simpleQuery("BEGIN")
+                try await holder.query("SELECT pg_current_xact_id()")
+                let end = cursor
+                let waiter = Task { () -> (ContinuousClock.Instant, Int?) in
+                    let page = try await api.call(.get, "/v1/events?after=\(end)&wait_seconds=10&types=task.created").json(AnyJSON.self)
+                    return (ContinuousClock.now, page["next_cursor"]?.int)
+                }
+                try await Task.sleep(for: .milliseconds(200))
+                try api.expect(
+                    .created,
+                    await api.call(.post, "/v1/teams/support-apac/tasks", json: #"{"kind":"k","title":"held back \#(round)"}"#)
+                )
+                // The follower woke for the event and found it held back; the fallback poll
+                // would next read about a second later.
+                try await Task.sleep(for: .milliseconds(100))
+                try await holder.simpleQuery("COMMIT")
+                let ended = ContinuousClock.now
+                await holder.close()
+                let (answered, next) = try await waiter.value
+                delays.append(answered - ended)
+                cursor = try #require(next)
             }
-            try await Task.sleep(for: .milliseconds(200))
-            try api.expect(.created, await api.call(.post, "/v1/teams/support-apac/tasks", json: #"{"kind":"k","title":"held back"}"#))
-            // The follower woke for the event and found it held back; the fallback poll would
-            // next read about a second later.
-            try await Task.sleep(for: .milliseconds(100))
-            try await holder.simpleQuery("COMMIT")
-            let ended = ContinuousClock.now
-            await holder.close()
-            let delay = try await waiter.value - ended
-            #expect(delay < .milliseconds(500), "the follower had the event \(delay) after the holder ended")
+            #expect(try #require(delays.min()) < .milliseconds(500), "the follower had the event after the holder ended: \(delays)")
         }
     }
 }
