@@ -20,10 +20,15 @@ public enum TestDatabase {
 
     /// The way to `database`'s URL through the pooler, when the run has one.
     public static func pooledURL(for url: String) -> String? {
-        guard let poolerURL, var components = URLComponents(string: poolerURL), let direct = URLComponents(string: url) else {
+        sameDatabase(as: url, on: poolerURL)
+    }
+
+    /// `url`'s database on the server `server` names (nil without one).
+    private static func sameDatabase(as url: String, on server: String?) -> String? {
+        guard let server, var components = URLComponents(string: server), let database = URLComponents(string: url) else {
             return nil
         }
-        components.path = direct.path
+        components.path = database.path
         return components.string
     }
 
@@ -36,11 +41,7 @@ public enum TestDatabase {
 
     /// `database`'s URL on the standby, when the run has one.
     public static func standbyURL(for url: String) -> String? {
-        guard let standbyURL, var components = URLComponents(string: standbyURL), let primary = URLComponents(string: url) else {
-            return nil
-        }
-        components.path = primary.path
-        return components.string
+        sameDatabase(as: url, on: standbyURL)
     }
 
     /// Whether database tests should run: the cluster is configured, or we are in CI (where a

@@ -116,7 +116,7 @@ public struct RetentionStore: Sendable {
             FROM (SELECT NULL) AS one
             LEFT JOIN (SELECT id, finished_at FROM scanned ORDER BY finished_at DESC, id DESC LIMIT 1) AS last ON true
             """,
-            [Self.seconds(age), after.id, limit, after.finishedAt]
+            [age.inSeconds, after.id, limit, after.finishedAt]
         )
     }
 
@@ -155,7 +155,7 @@ public struct RetentionStore: Sendable {
                    coalesce((SELECT max(task_id) FROM scanned), $2) AS next, NULL::timestamptz AS next_finished_at,
                    coalesce((SELECT bool_or(created_at < now() - $1 * interval '1 second') FROM scanned), false) AS more
             """,
-            [Self.seconds(age), after.id, limit]
+            [age.inSeconds, after.id, limit]
         )
     }
 
@@ -208,7 +208,7 @@ public struct RetentionStore: Sendable {
                    (SELECT count(*) FROM firings) AS dependents, 0 AS next, NULL::timestamptz AS next_finished_at,
                    (SELECT count(*) FROM passed) = $2 AND NOT EXISTS (SELECT 1 FROM stop) AS more
             """,
-            [Self.seconds(age), limit]
+            [age.inSeconds, limit]
         )
     }
 
@@ -246,7 +246,7 @@ public struct RetentionStore: Sendable {
                     WHERE d.state IN ('delivered', 'dead', 'cancelled') AND d.updated_at < now() - $1 * interval '1 second'
                     """
             }
-            guard let row = try await pool.query(sql, [Self.seconds(age)]).first else { continue }
+            guard let row = try await pool.query(sql, [age.inSeconds]).first else { continue }
             previews.append(
                 RetentionPreview(kind: kind, age: age, cutoff: try row.decode(Date.self, "cutoff"), rows: try row.decode(Int.self, "n"))
             )
@@ -263,9 +263,5 @@ public struct RetentionStore: Sendable {
             next: Batch.Position(id: try row.decode(Int?.self, "next") ?? 0, finishedAt: try row.decode(Date?.self, "next_finished_at")),
             more: try row.decode(Bool.self, "more")
         )
-    }
-
-    private static func seconds(_ age: Duration) -> Double {
-        Double(age.components.seconds) + Double(age.components.attoseconds) / 1e18
     }
 }
