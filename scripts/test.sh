@@ -38,6 +38,10 @@ swift test "$@"
 if [ "$#" -eq 0 ]; then
     swift build --product baton
     swift build --product batonctl
+    # Timed on the cluster alone: in the parallel pass other tests' open transactions hold
+    # the feed back for seconds.
+    echo "==> swift test on a quiet cluster (the feed's held-back re-read)"
+    BATON_TEST_QUIET_CLUSTER=1 swift test --skip-build --filter aFollowerHeldBackByAQuietTransaction
     # The queue's end-to-end tests again, with the application's statements going through
     # PgBouncer in transaction mode (--database-pooler transaction).
     baton_start_pooler

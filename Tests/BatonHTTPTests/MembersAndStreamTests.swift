@@ -154,7 +154,11 @@ import Yams
         }
     }
 
-    @Test func aFollowerHeldBackByAQuietTransactionGetsTheEventSoonAfterItEnds() async throws {
+    /// Timed on a quiet cluster (`scripts/test.sh` runs it after the main pass): the feed's
+    /// rule is the cluster's, so in the parallel suite other tests' open transactions hold the
+    /// event for seconds whatever the follower does (0.5–2.1 s seen in CI).
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["BATON_TEST_QUIET_CLUSTER"] == "1", "timed on a quiet cluster (scripts/test.sh)"))
+    func aFollowerHeldBackByAQuietTransactionGetsTheEventSoonAfterItEnds() async throws {
         try await withTestApplication { api, _ in
             try await api.seedReferenceData()
             var cursor = 0
@@ -165,9 +169,8 @@ import Yams
                 cursor = next
             }
             // A transaction with an older transaction id, open, that will end writing no event
-            // (so sending no notification): the new event waits behind it. Other tests' open
-            // transactions hold events back too (the rule is the cluster's), so the best of
-            // five rounds decides: without the re-read each round waits for the fallback poll.
+            // (so sending no notification): the new event waits behind it. The best of five
+            // rounds decides: without the re-read each round waits for the fallback poll.
             var delays: [Duration] = []
             for round in 0..<5 {
                 let holder = try await PostgresConnection.connect(configuration: try PostgresConfiguration(api.url))
