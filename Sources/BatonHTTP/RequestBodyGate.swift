@@ -16,10 +16,16 @@ struct RequestBodyGate: Sendable {
 
     /// The gate of one operation, as the transport registers it (`{id}` or `:id` templates).
     init(method: HTTPRequest.Method, path: String) {
+        declared = Set((Self.declaredMembers[Self.operation(method, path)] ?? []).map { Array($0.utf8) })
+    }
+
+    /// `METHOD /path/{param}`, the key of an operation in the gates' tables, from a route as the
+    /// transport registers it (`{id}` or `:id` templates).
+    static func operation(_ method: HTTPRequest.Method, _ path: String) -> String {
         let template = path.split(separator: "/", omittingEmptySubsequences: false).map { segment in
             segment.hasPrefix(":") ? "{\(segment.dropFirst())}" : String(segment)
         }.joined(separator: "/")
-        declared = Set((Self.declaredMembers["\(method.rawValue) \(template)"] ?? []).map { Array($0.utf8) })
+        return "\(method.rawValue) \(template)"
     }
 
     func body(for request: HTTPRequest, _ body: HTTPBody?) async throws -> HTTPBody? {

@@ -56,8 +56,10 @@ struct RecordingTransport<Context: RequestContext>: ServerTransport {
     ) throws {
         table.add(path: path, method: method)
         let gate = RequestBodyGate(method: method, path: path)
+        let integers = IntegerParameterGate(method: method, path: path)
         router.register(
             { request, body, metadata in
+                let (request, metadata) = integers.settle(request, metadata)
                 let body = try await gate.body(for: request, body)
                 var (response, responseBody) = try await RawRequestHeaders.$idempotencyKey.withValue(
                     request.headerFields[RawRequestHeaders.idempotencyKeyName]

@@ -249,6 +249,30 @@ import Darwin
             #expect(try await Self.count("api_tokens WHERE revoked_at IS NOT NULL", in: database) == 0)
         }
     }
+
+    /// JSON Schema counts `2.0` and `1e1` as integers, so a client (or schemathesis) may send
+    /// them for an integer parameter; they read as the integer, while `1.5` stays a 400.
+    @Test func integralDecimalsInIntegerParametersReadAsIntegers() async throws {
+        try await withTestApplication { api, _ in
+            try await api.seedReferenceData()
+            for title in ["a", "b", "c"] {
+                let created = try await api.call(.post, "/v1/teams/sales-emea/tasks", json: #"{"kind":"k","title":"\#(title)"}"#)
+                #expect(created.status == .created)
+            }
+            let listed = try await api.call(.get, "/v1/tasks?team=sales-emea&limit=2.0")
+            #expect(listed.status == .ok, "\(listed.text)")
+            let id = try #require((try JSONSerialization.jsonObject(with: Data(listed.text.utf8)) as? [String: Any])?["tasks"] as? [[String: Any]])
+            #expect(id.count == 2)
+            let first = try #require(id.first?["id"] as? Int)
+            let byDecimal = try await api.call(.get, "/v1/tasks/\(first).0")
+            #expect(byDecimal.status == .ok, "\(byDecimal.text)")
+            #expect(try await api.call(.get, "/v1/tasks/\(first)e0").status == .ok)
+            let fraction = try await api.call(.get, "/v1/tasks?team=sales-emea&limit=1.5")
+            #expect(fraction.status == .badRequest)
+            #expect(try fraction.errorEnvelope().error.code == "bad_request")
+            #expect(try await api.call(.get, "/v1/meetings?member_id=1.0").status == .ok)
+        }
+    }
 }
 
 /// Slow-loris: clients that send their request head a byte at a time hold a connection each.
