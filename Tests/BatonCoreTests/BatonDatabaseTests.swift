@@ -65,4 +65,41 @@ import Testing
             #expect(duplicateRegion.isUniqueViolation)
         }
     }
+
+    /// The limits on what a task is created with live in domains (0022), checked where a value
+    /// is written; a state change does not re-read them, and an insert still cannot break them.
+    @Test func taskLimitsInDomainsRefuseBadValuesAsChecksDid() async throws {
+        try await TestDatabase.withMigratedDatabase { pool, _ in
+            try await pool.query("INSERT INTO regions (code, name) VALUES ('emea', 'EMEA')")
+            try await pool.query("INSERT INTO teams (slug, department, region, name) VALUES ('sales-emea', 'sales', 'emea', 'Sales')")
+            func insert(kind: String = "k", title: String = "t", payload: String = "{}", maxAttempts: Int = 3, backoff: Int? = nil) async throws {
+                try await pool.query(
+                    """
+                    INSERT INTO tasks (id, chain_id, team, region, kind, title, payload, max_attempts, backoff_base_seconds)
+                    SELECT n, n, 'sales-emea', 'emea', \(kind), \(title), \(payload)::jsonb, \(maxAttempts), \(backoff)
+                    FROM nextval('tasks_id_seq') AS n
+                    """
+                )
+            }
+            try await insert()
+            let refused: [(String, () async throws -> Void)] = [
+                ("empty kind", { try await insert(kind: "") }),
+                ("long title", { try await insert(title: String(repeating: "x", count: 501)) }),
+                ("array payload", { try await insert(payload: "[]") }),
+                ("no attempts", { try await insert(maxAttempts: 0) }),
+                ("backoff of a day and a second", { try await insert(backoff: 86401) }),
+            ]
+            for (label, write) in refused {
+                let error = try await #require(throws: PostgresError.self, "\(label)") { try await write() }
+                #expect(error.isCheckViolation, "\(label): \(error)")
+            }
+            let badSource = try await #require(throws: PostgresError.self) {
+                try await pool.query(
+                    "INSERT INTO events (type, source, entity_type, entity_id) VALUES ('task.created', 'mail', 'task', '1')"
+                )
+            }
+            #expect(badSource.isCheckViolation)
+            #expect(try await pool.query("SELECT count(*) AS n FROM tasks").first?.decode(Int.self, "n") == 1)
+        }
+    }
 }
