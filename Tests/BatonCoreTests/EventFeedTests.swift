@@ -82,4 +82,45 @@ import Testing
             }
         }
     }
+
+    /// What a woken follower asks after an empty read: are there events for it after its cursor,
+    /// held back or freed since? An event freed between the read and the question still counts
+    /// (the read missed it, and its holder may never notify); other teams' events do not.
+    @Test func pendingEventsCountTheHeldAndTheFreedOfTheFollowersOwnTeams() async throws {
+        try await TestDatabase.withMigratedDatabase { pool, url in
+            let feed = EventStore(pool: pool)
+            let apac = Scope(teams: ["support-apac"])
+            try await pool.query("INSERT INTO events (type, team, region) VALUES ('seen', 'support-apac', 'apac')")
+            // The feed's rule is the cluster's: other tests' open transactions may hold an event
+            // back for a while, so reads that expect one wait for it.
+            func read(after: Int, types: [String]? = nil) async throws -> [Event] {
+                let deadline = ContinuousClock.now + .seconds(20)
+                while true {
+                    let page = try await feed.feed(after: after, limit: 10, types: types, team: nil, scope: apac)
+                    if !page.isEmpty || ContinuousClock.now > deadline { return page }
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+            }
+            let cursor = try #require(try await read(after: 0).last?.id)
+            #expect(try await feed.hasPendingEvents(after: cursor, types: nil, team: nil, scope: apac) == false)
+
+            let holder = try await PostgresConnection.connect(configuration: try PostgresConfiguration(url))
+            try await holder.simpleQuery("BEGIN")
+            try await holder.query("SELECT pg_current_xact_id()")
+            try await pool.query("INSERT INTO events (type, team, region) VALUES ('other', 'sales-emea', 'emea')")
+            #expect(try await feed.hasPendingEvents(after: cursor, types: nil, team: nil, scope: apac) == false, "another team's event")
+            try await pool.query("INSERT INTO events (type, team, region) VALUES ('mine', 'support-apac', 'apac')")
+            // Held back: the read finds nothing, the question says to read again soon.
+            #expect(try await feed.feed(after: cursor, limit: 10, types: nil, team: nil, scope: apac).isEmpty)
+            #expect(try await feed.hasPendingEvents(after: cursor, types: nil, team: nil, scope: apac))
+            #expect(try await feed.hasPendingEvents(after: cursor, types: ["seen"], team: nil, scope: apac) == false, "a type not followed")
+            // Freed after a read that found nothing: still pending until it is read.
+            try await holder.simpleQuery("COMMIT")
+            await holder.close()
+            #expect(try await feed.hasPendingEvents(after: cursor, types: nil, team: nil, scope: apac))
+            let page = try await read(after: cursor)
+            #expect(page.map(\.type) == ["mine"])
+            #expect(try await feed.hasPendingEvents(after: try #require(page.last?.id), types: nil, team: nil, scope: apac) == false)
+        }
+    }
 }

@@ -46,18 +46,26 @@ public struct EventService: Sendable {
             if !found.isEmpty || remaining <= .zero || Task.isCancelledOrShuttingDown || CancellationSignal.current?.isCancelled == true {
                 return found
             }
-            let pause = try await nextPause(after: after, woken: woken)
+            let pause = try await Self.nextPause(after: after, filter: filter, scope: principal.scope, woken: woken, store: store)
             woken = await desks.events.wait(after: seen, timeout: min(remaining, pause)) || pause < .seconds(1)
         }
     }
 
     /// How long a follower whose page came back empty waits for a notification: a moment when
-    /// it was woken (or polled early) and events after its cursor are held back by an older
-    /// open transaction, which may end without a notification; otherwise up to the one-second
-    /// fallback poll.
-    private func nextPause(after cursor: Int, woken: Bool) async throws -> Duration {
-        guard woken, try await store.hasHeldBackEvents(after: cursor) else { return .seconds(1) }
-        return Self.heldBackPause
+    /// it was woken (or polled early) and events for it after its cursor are held back by an
+    /// older open transaction or have been freed since the read, since that transaction may end
+    /// without a notification; otherwise up to the one-second fallback poll.
+    private static func nextPause(
+        after cursor: Int,
+        filter: Filter,
+        scope: Scope,
+        woken: Bool,
+        store: EventStore
+    ) async throws -> Duration {
+        guard woken, try await store.hasPendingEvents(after: cursor, types: filter.types, team: filter.team, scope: scope) else {
+            return .seconds(1)
+        }
+        return heldBackPause
     }
 
     /// The pause between reads while events are held back.
@@ -125,7 +133,9 @@ public struct EventService: Sendable {
                         continuation.yield(.keepAlive)
                         lastWrite = .now
                     }
-                    let pause = page.isEmpty ? try await nextPause(after: cursor, woken: woken) : .seconds(1)
+                    let pause =
+                        page.isEmpty
+                        ? try await Self.nextPause(after: cursor, filter: filter, scope: scope, woken: woken, store: store) : .seconds(1)
                     woken = await signal.wait(after: seen, timeout: min(pause, max(end - ContinuousClock.now, .zero))) || pause < .seconds(1)
                 }
                 continuation.finish()

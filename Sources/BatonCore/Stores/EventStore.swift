@@ -62,13 +62,46 @@ public struct EventStore: Sendable {
     }
 
     /// Events after the event `after` (0 for the beginning) in feed order, up to `limit`,
-    /// optionally only of some types and of one team, within `scope`: a scoped caller sees the
+    /// optionally only of some types and of one team, within `scope`, whose transactions have
+    /// ended (see ``following(_:types:team:scope:)``).
+    public func feed(after: Int, limit: Int, types: [String]?, team: String?, scope: Scope) async throws -> [Event] {
+        try await pool.query(
+            """
+            SELECT \(unescaped: Self.columns(of: "e")) FROM events e
+            WHERE \(Self.following(after, types: types, team: team, scope: scope))
+              AND e.xid < pg_snapshot_xmin(pg_current_snapshot())
+            ORDER BY e.xid, e.id
+            LIMIT \(limit)
+            """,
+            prepared: true
+        ).map(Self.event)
+    }
+
+    /// Whether the feed has events after `after` for this follower that a read found nothing of
+    /// moments ago: held back behind a transaction with an older id that is still open, or
+    /// handed out since that transaction ended. Either way the transaction may have ended
+    /// without writing an event, and so without a notification: a waiting follower reads again
+    /// soon instead of at the next notification or the one-second fallback. Asked in a snapshot
+    /// of its own, so an event held back at the read and free by now still counts.
+    public func hasPendingEvents(after: Int, types: [String]?, team: String?, scope: Scope) async throws -> Bool {
+        try await pool.query(
+            """
+            SELECT EXISTS (
+                SELECT 1 FROM events e WHERE \(Self.following(after, types: types, team: team, scope: scope))
+            ) AS pending
+            """,
+            prepared: true
+        ).first?.decode(Bool.self, "pending") ?? false
+    }
+
+    /// The events after the cursor `after` that a follower with these filters and `scope` may
+    /// read, in feed order, whether or not their transactions have ended: a scoped caller sees the
     /// events of its teams (events of no team, such as a new member, only with every region).
     /// The cursor is a scalar in the row comparison so that it bounds the index scan; joined as
     /// a row it was only a filter, and each call read the feed index from the start of history.
     /// The feed starts after the retention horizon: 0 (and the horizon's own id) mean the oldest
     /// kept event; a cursor at or before the horizon yields nothing (``cursorStatus(_:)`` says why).
-    public func feed(after: Int, limit: Int, types: [String]?, team: String?, scope: Scope) async throws -> [Event] {
+    private static func following(_ after: Int, types: [String]?, team: String?, scope: Scope) -> PostgresQuery {
         // A team's events reach the callers of its team or region; an event of a region's
         // records (a customer's, without a team) those of the region; one of neither, everyone
         // with every region.
@@ -79,41 +112,16 @@ public struct EventStore: Sendable {
             CASE WHEN e.team IS NOT NULL THEN \(scope.condition(team: "e.team", region: "e.region"))
                  ELSE e.region IS NOT NULL AND \(scope.regionCondition("e.region")) END
             """
-        return try await pool.query(
-            """
-            SELECT \(unescaped: Self.columns(of: "e")) FROM events e
-            WHERE (e.xid, e.id) > (CASE WHEN \(after) IN (0, \(unescaped: Self.horizonID)) THEN \(unescaped: Self.horizonXID)
-                                        ELSE (SELECT xid FROM events WHERE id = \(after)) END,
-                                   CASE WHEN \(after) IN (0, \(unescaped: Self.horizonID)) THEN \(unescaped: Self.horizonID) ELSE \(after) END)
-              AND (\(after) IN (0, \(unescaped: Self.horizonID))
-                   OR ((SELECT xid FROM events WHERE id = \(after)), \(after)) > (\(unescaped: Self.horizonXID), \(unescaped: Self.horizonID)))
-              AND e.xid < pg_snapshot_xmin(pg_current_snapshot())
+        return """
+            (e.xid, e.id) > (CASE WHEN \(after) IN (0, \(unescaped: horizonID)) THEN \(unescaped: horizonXID)
+                                  ELSE (SELECT xid FROM events WHERE id = \(after)) END,
+                             CASE WHEN \(after) IN (0, \(unescaped: horizonID)) THEN \(unescaped: horizonID) ELSE \(after) END)
+              AND (\(after) IN (0, \(unescaped: horizonID))
+                   OR ((SELECT xid FROM events WHERE id = \(after)), \(after)) > (\(unescaped: horizonXID), \(unescaped: horizonID)))
               AND (\(types)::text[] IS NULL OR e.type = ANY(\(types)))
               AND (\(team)::text IS NULL OR e.team = \(team))
               AND \(visible)
-            ORDER BY e.xid, e.id
-            LIMIT \(limit)
-            """,
-            prepared: true
-        ).map(Self.event)
-    }
-
-    /// Whether events after `after` are committed but not yet handed out, because a transaction
-    /// with an older transaction id is still open. That transaction may end without writing an
-    /// event, and so without a notification: a waiting follower polls again soon instead of
-    /// at the next notification or the one-second fallback. Reads only the index's newest end.
-    public func hasHeldBackEvents(after: Int) async throws -> Bool {
-        try await pool.query(
             """
-            SELECT EXISTS (
-                SELECT 1 FROM events e
-                WHERE (e.xid, e.id) > (coalesce((SELECT xid FROM events WHERE id = $1), '0'::xid8), $1)
-                  AND e.xid >= pg_snapshot_xmin(pg_current_snapshot())
-            ) AS held
-            """,
-            [after],
-            prepared: true
-        ).first?.decode(Bool.self, "held") ?? false
     }
 
     /// The last event pruned in feed order (0 while none has been): the feed starts after it.
