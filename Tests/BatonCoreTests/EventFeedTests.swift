@@ -1,9 +1,10 @@
-import BatonCore
 import BatonTestSupport
 import Foundation
 import PostgresClient
 import Synchronization
 import Testing
+
+@testable import BatonCore
 
 @Suite(.requiresDatabase) struct EventFeedTests {
     /// Eight writers, each committing `count` one-event transactions.
@@ -122,5 +123,16 @@ import Testing
             #expect(page.map(\.type) == ["mine"])
             #expect(try await feed.hasPendingEvents(after: try #require(page.last?.id), types: nil, team: nil, scope: apac) == false)
         }
+    }
+
+    /// A woken follower whose events stay held reads again after 2, 4, 8, 16, then every 20 ms.
+    @Test func heldPausesStartShortAndDoubleToTwentyMilliseconds() {
+        var pauses: [Duration] = []
+        var pause = Duration.seconds(1)
+        for _ in 0..<7 {
+            pause = EventService.heldPause(after: pause)
+            pauses.append(pause)
+        }
+        #expect(pauses == [2, 4, 8, 16, 20, 20, 20].map { .milliseconds($0) })
     }
 }

@@ -38,6 +38,7 @@ public struct EventService: Sendable {
         let deadline = ContinuousClock.now + .seconds(waitSeconds)
         // A notification may have come just before the wait began.
         var woken = true
+        var pause = Duration.seconds(1)
         while true {
             let seen = desks.events.current
             let found = try await store.feed(after: after, limit: limit, types: filter.types, team: filter.team, scope: principal.scope)
@@ -46,7 +47,7 @@ public struct EventService: Sendable {
             if !found.isEmpty || remaining <= .zero || Task.isCancelledOrShuttingDown || CancellationSignal.current?.isCancelled == true {
                 return found
             }
-            let pause = try await Self.nextPause(after: after, filter: filter, scope: principal.scope, woken: woken, store: store)
+            pause = try await Self.nextPause(after: after, filter: filter, scope: principal.scope, woken: woken, previous: pause, store: store)
             woken = await desks.events.wait(after: seen, timeout: min(remaining, pause)) || pause < .seconds(1)
         }
     }
@@ -54,22 +55,31 @@ public struct EventService: Sendable {
     /// How long a follower whose page came back empty waits for a notification: a moment when
     /// it was woken (or polled early) and events for it after its cursor are held back by an
     /// older open transaction or have been freed since the read, since that transaction may end
-    /// without a notification; otherwise up to the one-second fallback poll.
-    private static func nextPause(
+    /// without a notification; otherwise up to the one-second fallback poll. Most holders are
+    /// brief, so the moments start short and double (2, 4, 8, 16, then 20 ms) while the events
+    /// stay held.
+    static func nextPause(
         after cursor: Int,
         filter: Filter,
         scope: Scope,
         woken: Bool,
+        previous: Duration,
         store: EventStore
     ) async throws -> Duration {
         guard woken, try await store.hasPendingEvents(after: cursor, types: filter.types, team: filter.team, scope: scope) else {
             return .seconds(1)
         }
-        return heldBackPause
+        return heldPause(after: previous)
     }
 
-    /// The pause between reads while events are held back.
-    static let heldBackPause: Duration = .milliseconds(20)
+    /// The pause while events stay held, after the pause `previous` (one second: none yet).
+    static func heldPause(after previous: Duration) -> Duration {
+        previous <= longestHeldPause ? min(previous * 2, longestHeldPause) : shortestHeldPause
+    }
+
+    /// The pauses between reads while events are held back: the first, and the longest.
+    static let shortestHeldPause: Duration = .milliseconds(2)
+    static let longestHeldPause: Duration = .milliseconds(20)
 
     /// Refuses a cursor the feed cannot continue from: 400 when it never named an event, 410
     /// (with the oldest cursor that works) when the events after it were pruned.
@@ -117,6 +127,7 @@ public struct EventService: Sendable {
                 let end = ContinuousClock.now + lifetime
                 var lastWrite = ContinuousClock.now
                 var woken = true
+                var pause = Duration.seconds(1)
                 while !Task.isCancelledOrShuttingDown, ContinuousClock.now < end {
                     let seen = signal.current
                     let page = try await store.feed(after: cursor, limit: 200, types: filter.types, team: filter.team, scope: scope)
@@ -133,9 +144,10 @@ public struct EventService: Sendable {
                         continuation.yield(.keepAlive)
                         lastWrite = .now
                     }
-                    let pause =
+                    pause =
                         page.isEmpty
-                        ? try await Self.nextPause(after: cursor, filter: filter, scope: scope, woken: woken, store: store) : .seconds(1)
+                        ? try await Self.nextPause(after: cursor, filter: filter, scope: scope, woken: woken, previous: pause, store: store)
+                        : .seconds(1)
                     woken = await signal.wait(after: seen, timeout: min(pause, max(end - ContinuousClock.now, .zero))) || pause < .seconds(1)
                 }
                 continuation.finish()
