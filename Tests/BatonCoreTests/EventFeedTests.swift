@@ -135,4 +135,34 @@ import Testing
         }
         #expect(pauses == [2, 4, 8, 16, 20, 20, 20].map { .milliseconds($0) })
     }
+
+    /// The question walks the feed index from the cursor, never the whole log: under a generic
+    /// plan an `EXISTS` form scanned every event (2 s per question at 10,000,000 events in the
+    /// retention bench). A plan is not a timing: the table's sequential-scan counter must not move.
+    @Test func pendingEventsAreFoundThroughTheFeedIndexUnderAGenericPlan() async throws {
+        try await TestDatabase.withMigratedDatabase(poolSize: 1) { pool, _ in
+            let feed = EventStore(pool: pool)
+            try await pool.query(
+                """
+                INSERT INTO events (type, team, region, entity_type, entity_id)
+                SELECT 'task.created', 'sales-emea', 'emea', 'task', g::text FROM generate_series(1, 100000) AS g
+                """
+            )
+            try await pool.query("ANALYZE events")
+            let cursor = try #require(try await pool.query("SELECT max(id) AS id FROM events").first?.decode(Int.self, "id"))
+            try await pool.query("SET plan_cache_mode = force_generic_plan")
+            func sequentialScans() async throws -> Int {
+                try await pool.query("SELECT pg_stat_force_next_flush()")
+                try await pool.query("SELECT pg_stat_clear_snapshot()")
+                return try #require(
+                    try await pool.query("SELECT seq_scan FROM pg_stat_user_tables WHERE relname = 'events'").first?.decode(Int.self, "seq_scan")
+                )
+            }
+            let before = try await sequentialScans()
+            for _ in 0..<3 {
+                #expect(try await feed.hasPendingEvents(after: cursor, types: ["task.created"], team: "marketing-emea", scope: .everything) == false)
+            }
+            #expect(try await sequentialScans() == before)
+        }
+    }
 }
