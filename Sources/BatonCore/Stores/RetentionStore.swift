@@ -70,7 +70,7 @@ public struct RetentionStore: Sendable {
                 LIMIT $3
             ),
             picked AS MATERIALIZED (
-                SELECT t.id, t.chain_id, (t.handed_off_from IS NOT NULL OR t.state = 'handed_off') AS chained
+                SELECT t.id, t.chain_id, \(TaskStore.inChain("t")) AS chained
                 FROM tasks t
                 WHERE t.id = ANY (ARRAY(SELECT id FROM scanned)) AND \(Self.prunable("t"))
                 FOR UPDATE SKIP LOCKED
@@ -80,7 +80,7 @@ public struct RetentionStore: Sendable {
             ),
             members AS MATERIALIZED (
                 SELECT t.id, t.chain_id FROM tasks t
-                WHERE t.chain_id IN (SELECT chain_id FROM chains) AND (t.handed_off_from IS NOT NULL OR t.state = 'handed_off')
+                WHERE t.chain_id IN (SELECT chain_id FROM chains) AND \(TaskStore.inChain("t"))
                   AND \(Self.prunable("t"))
                 FOR UPDATE SKIP LOCKED
             ),
@@ -88,7 +88,7 @@ public struct RetentionStore: Sendable {
                 SELECT c.chain_id FROM chains c
                 WHERE (SELECT count(*) FROM members m WHERE m.chain_id = c.chain_id)
                     = (SELECT count(*) FROM tasks t
-                       WHERE t.chain_id = c.chain_id AND (t.handed_off_from IS NOT NULL OR t.state = 'handed_off'))
+                       WHERE t.chain_id = c.chain_id AND \(TaskStore.inChain("t")))
             ),
             doomed AS MATERIALIZED (
                 SELECT id FROM picked WHERE NOT chained
@@ -228,9 +228,9 @@ public struct RetentionStore: Sendable {
                 sql = """
                     SELECT now() - $1 * interval '1 second' AS cutoff, count(*) AS n FROM tasks t
                     WHERE \(Self.prunable("t"))
-                      AND (NOT (t.handed_off_from IS NOT NULL OR t.state = 'handed_off')
+                      AND (NOT \(TaskStore.inChain("t"))
                            OR NOT EXISTS (SELECT 1 FROM tasks s
-                                          WHERE s.chain_id = t.chain_id AND (s.handed_off_from IS NOT NULL OR s.state = 'handed_off')
+                                          WHERE s.chain_id = t.chain_id AND \(TaskStore.inChain("s"))
                                             AND NOT (\(Self.prunable("s")))))
                     """
             case .events:

@@ -276,6 +276,13 @@ public struct TaskStore: Sendable {
         ).first.map(Self.task)
     }
 
+    /// Whether the task row `alias` is a step of a handoff chain of more than one (the first
+    /// step is handed off, every later one has `handed_off_from`): the predicate of the partial
+    /// index `tasks_chain_idx` (migration 0008), written once so every read of chains matches it.
+    static func inChain(_ alias: String) -> String {
+        "(\(alias).handed_off_from IS NOT NULL OR \(alias).state = 'handed_off')"
+    }
+
     /// Every task of `task`'s handoff chain, oldest first. A task never handed off is a chain of
     /// one; longer chains are read through their partial index (migration 0008).
     public func chain(of task: QueueTask) async throws -> [QueueTask] {
@@ -283,7 +290,7 @@ public struct TaskStore: Sendable {
         return try await pool.query(
             """
             SELECT \(Self.columns) FROM tasks
-            WHERE chain_id = $1 AND (handed_off_from IS NOT NULL OR state = 'handed_off')
+            WHERE chain_id = $1 AND \(Self.inChain("tasks"))
             ORDER BY id
             """,
             [task.chainID]
