@@ -130,7 +130,7 @@ import Testing
         var pauses: [Duration] = []
         var pause = Duration.seconds(1)
         for _ in 0..<7 {
-            pause = EventService.heldPause(after: pause)
+            pause = EventService.FollowerPace.heldPause(after: pause)
             pauses.append(pause)
         }
         #expect(pauses == [2, 4, 8, 16, 20, 20, 20].map { .milliseconds($0) })

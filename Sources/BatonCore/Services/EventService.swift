@@ -36,9 +36,7 @@ public struct EventService: Sendable {
         guard (1...1000).contains(limit) else { throw BatonError.invalidArgument("limit must be between 1 and 1000", field: "limit") }
         guard (0...30).contains(waitSeconds) else { throw BatonError.invalidArgument("wait_seconds must be between 0 and 30", field: "wait_seconds") }
         let deadline = ContinuousClock.now + .seconds(waitSeconds)
-        // A notification may have come just before the wait began.
-        var woken = true
-        var pause = Duration.seconds(1)
+        var pace = FollowerPace(store: store, filter: filter, scope: principal.scope)
         while true {
             let seen = desks.events.current
             let found = try await store.feed(after: after, limit: limit, types: filter.types, team: filter.team, scope: principal.scope)
@@ -47,39 +45,51 @@ public struct EventService: Sendable {
             if !found.isEmpty || remaining <= .zero || Task.isCancelledOrShuttingDown || CancellationSignal.current?.isCancelled == true {
                 return found
             }
-            pause = try await Self.nextPause(after: after, filter: filter, scope: principal.scope, woken: woken, previous: pause, store: store)
-            woken = await desks.events.wait(after: seen, timeout: min(remaining, pause)) || pause < .seconds(1)
+            try await pace.wait(on: desks.events, after: seen, cursor: after, pageWasEmpty: true, upTo: remaining)
         }
     }
 
-    /// How long a follower whose page came back empty waits for a notification: a moment when
-    /// it was woken (or polled early) and events for it after its cursor are held back by an
-    /// older open transaction or have been freed since the read, since that transaction may end
-    /// without a notification; otherwise up to the one-second fallback poll. Most holders are
-    /// brief, so the moments start short and double (2, 4, 8, 16, then 20 ms) while the events
-    /// stay held.
-    static func nextPause(
-        after cursor: Int,
-        filter: Filter,
-        scope: Scope,
-        woken: Bool,
-        previous: Duration,
-        store: EventStore
-    ) async throws -> Duration {
-        guard woken, try await store.hasPendingEvents(after: cursor, types: filter.types, team: filter.team, scope: scope) else {
-            return .seconds(1)
+    /// How a follower (a waiting page or a stream) waits between reads: for a notification, up
+    /// to the one-second fallback poll; or, when its page came back empty although it was woken
+    /// (or polled early) and events for it after its cursor are held back by an older open
+    /// transaction or were freed since the read, only a moment, since that transaction may end
+    /// without a notification. Most holders are brief, so the moments start short and double
+    /// (2, 4, 8, 16, then 20 ms) while the events stay held.
+    struct FollowerPace {
+        let store: EventStore
+        let filter: Filter
+        let scope: Scope
+        /// Whether a notification (or an early poll) ended the last wait; one may have come just
+        /// before the first.
+        private var woken = true
+        private var pause = Duration.seconds(1)
+
+        init(store: EventStore, filter: Filter, scope: Scope) {
+            self.store = store
+            self.filter = filter
+            self.scope = scope
         }
-        return heldPause(after: previous)
-    }
 
-    /// The pause while events stay held, after the pause `previous` (one second: none yet).
-    static func heldPause(after previous: Duration) -> Duration {
-        previous <= longestHeldPause ? min(previous * 2, longestHeldPause) : shortestHeldPause
-    }
+        /// Waits on `signal` for a generation past `seen`, for the pause the last read calls for
+        /// and at most `limit`.
+        mutating func wait(on signal: Signal, after seen: Int, cursor: Int, pageWasEmpty: Bool, upTo limit: Duration) async throws {
+            var held = false
+            if pageWasEmpty, woken {
+                held = try await store.hasPendingEvents(after: cursor, types: filter.types, team: filter.team, scope: scope)
+            }
+            pause = held ? Self.heldPause(after: pause) : .seconds(1)
+            woken = await signal.wait(after: seen, timeout: min(limit, pause)) || held
+        }
 
-    /// The pauses between reads while events are held back: the first, and the longest.
-    static let shortestHeldPause: Duration = .milliseconds(2)
-    static let longestHeldPause: Duration = .milliseconds(20)
+        /// The pause while events stay held, after the pause `previous` (one second: none yet).
+        static func heldPause(after previous: Duration) -> Duration {
+            previous <= longestHeldPause ? min(previous * 2, longestHeldPause) : shortestHeldPause
+        }
+
+        /// The pauses between reads while events are held back: the first, and the longest.
+        static let shortestHeldPause: Duration = .milliseconds(2)
+        static let longestHeldPause: Duration = .milliseconds(20)
+    }
 
     /// Refuses a cursor the feed cannot continue from: 400 when it never named an event, 410
     /// (with the oldest cursor that works) when the events after it were pruned.
@@ -126,8 +136,7 @@ public struct EventService: Sendable {
                 var cursor = after
                 let end = ContinuousClock.now + lifetime
                 var lastWrite = ContinuousClock.now
-                var woken = true
-                var pause = Duration.seconds(1)
+                var pace = FollowerPace(store: store, filter: filter, scope: scope)
                 while !Task.isCancelledOrShuttingDown, ContinuousClock.now < end {
                     let seen = signal.current
                     let page = try await store.feed(after: cursor, limit: 200, types: filter.types, team: filter.team, scope: scope)
@@ -144,11 +153,13 @@ public struct EventService: Sendable {
                         continuation.yield(.keepAlive)
                         lastWrite = .now
                     }
-                    pause =
-                        page.isEmpty
-                        ? try await Self.nextPause(after: cursor, filter: filter, scope: scope, woken: woken, previous: pause, store: store)
-                        : .seconds(1)
-                    woken = await signal.wait(after: seen, timeout: min(pause, max(end - ContinuousClock.now, .zero))) || pause < .seconds(1)
+                    try await pace.wait(
+                        on: signal,
+                        after: seen,
+                        cursor: cursor,
+                        pageWasEmpty: page.isEmpty,
+                        upTo: max(end - ContinuousClock.now, .zero)
+                    )
                 }
                 continuation.finish()
             } catch {
