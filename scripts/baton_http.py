@@ -9,6 +9,7 @@ import json
 import os
 import socket
 import sys
+import threading
 import time
 
 
@@ -167,3 +168,49 @@ def add_wait_ready_command(subcommands) -> None:
     wait.add_argument("--port", type=int, required=True)
     wait.add_argument("--timeout", type=float, default=90)
     wait.add_argument("--pid", type=int, default=0)
+
+
+class Arrivals:
+    """When each follower first saw each key (a task id, or a NOTIFY payload)."""
+
+    def __init__(self):
+        self.seen: dict[tuple[str, str], float] = {}
+        self.condition = threading.Condition()
+
+    def record(self, follower: str, key: str, at: float) -> None:
+        with self.condition:
+            self.seen.setdefault((follower, key), at)
+            self.condition.notify_all()
+
+    def wait(self, followers: list[str], key: str, timeout: float) -> dict[str, float]:
+        deadline = time.monotonic() + timeout
+        with self.condition:
+            while True:
+                found = {f: self.seen[(f, key)] for f in followers if (f, key) in self.seen}
+                remaining = deadline - time.monotonic()
+                if len(found) == len(followers) or remaining <= 0:
+                    return found
+                self.condition.wait(remaining)
+
+
+def follow_long_poll(after: int, team: str, arrivals: Arrivals, stop: threading.Event, client: Client, errors: list) -> None:
+    """Follows the feed from `after` by long poll (task.created of `team`), recording each task's
+    arrival as the "longpoll" follower's, until `stop` is set or a request fails (into `errors`)."""
+    cursor = after
+    while not stop.is_set():
+        try:
+            status, body = client.request(
+                "GET",
+                f"/v1/events?after={cursor}&types=task.created&team={team}&wait_seconds=5&limit=100",
+            )
+        except HTTPFailure as error:
+            if not stop.is_set():
+                errors.append(f"long poll: {error}")
+            return
+        now = time.monotonic()
+        if status != 200:
+            errors.append(f"long poll answered {status}: {json.dumps(body)[:200]}")
+            return
+        for event in body["events"]:
+            arrivals.record("longpoll", str(event.get("entity_id")), now)
+        cursor = body["next_cursor"]

@@ -36,7 +36,7 @@ import sys
 import threading
 import time
 
-from baton_http import Client, HTTPFailure, add_wait_ready_command, wait_ready
+from baton_http import Arrivals, Client, HTTPFailure, add_wait_ready_command, follow_long_poll, wait_ready
 
 
 # --------------------------------------------------------------------------------------------
@@ -605,50 +605,6 @@ class PGWire:
                 return body[channel_end + 1 : body.index(b"\0", channel_end + 1)].decode()
 
 
-class Arrivals:
-    """When each follower first saw each key (a task id, or a NOTIFY payload)."""
-
-    def __init__(self):
-        self.seen: dict[tuple[str, str], float] = {}
-        self.condition = threading.Condition()
-
-    def record(self, follower: str, key: str, at: float) -> None:
-        with self.condition:
-            self.seen.setdefault((follower, key), at)
-            self.condition.notify_all()
-
-    def wait(self, followers: list[str], key: str, timeout: float) -> dict[str, float]:
-        deadline = time.monotonic() + timeout
-        with self.condition:
-            while True:
-                found = {f: self.seen[(f, key)] for f in followers if (f, key) in self.seen}
-                remaining = deadline - time.monotonic()
-                if len(found) == len(followers) or remaining <= 0:
-                    return found
-                self.condition.wait(remaining)
-
-
-def follow_long_poll(args, arrivals: Arrivals, stop: threading.Event, client: Client, errors: list) -> None:
-    cursor = args.after
-    while not stop.is_set():
-        try:
-            status, body = client.request(
-                "GET",
-                f"/v1/events?after={cursor}&types=task.created&team={args.team}&wait_seconds=5&limit=100",
-            )
-        except HTTPFailure as error:
-            if not stop.is_set():
-                errors.append(f"long poll: {error}")
-            return
-        now = time.monotonic()
-        if status != 200:
-            errors.append(f"long poll answered {status}: {json.dumps(body)[:200]}")
-            return
-        for event in body["events"]:
-            arrivals.record("longpoll", str(event.get("entity_id")), now)
-        cursor = body["next_cursor"]
-
-
 def follow_sse(args, arrivals: Arrivals, stop: threading.Event, sock: socket.socket, errors: list) -> None:
     try:
         reader = sock.makefile("rb", buffering=0)
@@ -770,7 +726,9 @@ def cmd_feed_lag(args) -> int:
     sse_sock = socket.create_connection(("127.0.0.1", args.port), timeout=None)
     sse_sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     followers = [
-        threading.Thread(target=follow_long_poll, args=(args, arrivals, stop, poll_client, errors), daemon=True),
+        threading.Thread(
+            target=follow_long_poll, args=(args.after, args.team, arrivals, stop, poll_client, errors), daemon=True
+        ),
         threading.Thread(target=follow_sse, args=(args, arrivals, stop, sse_sock, errors), daemon=True),
     ]
     for thread in followers:

@@ -28,7 +28,7 @@ import sys
 import threading
 import time
 
-from baton_http import Client, HTTPFailure
+from baton_http import Arrivals, Client, follow_long_poll
 
 TEAMS = ["logistics-emea", "sales-emea", "marketing-emea", "support-emea"]
 
@@ -88,47 +88,24 @@ class Claimer:
 
 def feed_lag(args, after: int, samples: int, errors: list[str]) -> list[float]:
     """A long-poll follower from `after`; a producer creates a task and waits for its event."""
-    arrivals: dict[str, float] = {}
-    arrived = threading.Condition()
+    arrivals = Arrivals()
     stop = threading.Event()
     follower = Client(args.port, args.token, timeout=60)
-
-    def follow() -> None:
-        cursor = after
-        while not stop.is_set():
-            try:
-                status, body = follower.request(
-                    "GET", f"/v1/events?after={cursor}&types=task.created&team=marketing-emea&wait_seconds=5&limit=100"
-                )
-            except HTTPFailure as error:
-                if not stop.is_set():
-                    errors.append(f"long poll: {error}")
-                return
-            now = time.perf_counter()
-            if status != 200:
-                errors.append(f"long poll answered {status}: {json.dumps(body)[:200]}")
-                return
-            with arrived:
-                for event in body["events"]:
-                    arrivals[str(event.get("entity_id"))] = now
-                arrived.notify_all()
-            cursor = body["next_cursor"]
-
-    thread = threading.Thread(target=follow, daemon=True)
+    thread = threading.Thread(
+        target=follow_long_poll, args=(after, "marketing-emea", arrivals, stop, follower, errors), daemon=True
+    )
     thread.start()
     time.sleep(0.5)
     producer = Client(args.port, args.token, timeout=30)
     lags = []
     for index in range(samples + 10):
         status, task = producer.request("POST", "/v1/teams/marketing-emea/tasks", {"kind": "feed", "title": "lag"})
-        created = time.perf_counter()
+        created = time.monotonic()
         if status != 201:
             errors.append(f"create answered {status}: {json.dumps(task)[:200]}")
             break
         key = str(task["id"])
-        with arrived:
-            arrived.wait_for(lambda: key in arrivals, timeout=5.0)
-            at = arrivals.get(key)
+        at = arrivals.wait(["longpoll"], key, 5.0).get("longpoll")
         if at is None:
             errors.append(f"the follower did not see task {key} within 5 s")
         elif index >= 10:
