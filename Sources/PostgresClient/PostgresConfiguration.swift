@@ -86,11 +86,15 @@ public struct PostgresConfiguration: Sendable, CustomStringConvertible {
             // Generic plans for prepared statements: Baton's hot statements are index lookups
             // whose plan does not depend on the values, and re-planning them per call (the
             // default for the first executions and often after) costs more than running them.
+            // No JIT: a generic plan estimates a parameter's LIMIT at a tenth of the table, so
+            // on a large table a statement that reads a handful of rows is costed past
+            // jit_above_cost and compiled at every execution (the webhook dispatcher's step took
+            // 450 ms of compiling at 10,000,000 events, holding the event feed back meanwhile).
             pairs.append(
                 (
                     "options",
                     "-c DateStyle=ISO,YMD -c IntervalStyle=postgres -c extra_float_digits=3 -c plan_cache_mode=force_generic_plan"
-                        + sessionSettings.map { " -c \($0.name)=\($0.value)" }.joined()
+                        + " -c jit=off" + sessionSettings.map { " -c \($0.name)=\($0.value)" }.joined()
                 )
             )
         }

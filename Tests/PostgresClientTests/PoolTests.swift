@@ -32,6 +32,32 @@ import Testing
         }
     }
 
+    /// Pooled sessions never JIT-compile: with generic plans, a statement reading a few rows of
+    /// a large table can be costed past `jit_above_cost` and compiled at every execution.
+    @Test func pooledSessionsNeverCompileStatementsWithJIT() async throws {
+        try await withPool(size: 1) { pool, _ in
+            try await pool.withConnection { connection in
+                #expect(try await connection.query("SHOW jit").first?.decode(String.self, "jit") == "off")
+                for setting in ["jit_above_cost", "jit_inline_above_cost", "jit_optimize_above_cost"] {
+                    try await connection.query("SELECT set_config($1, '0', false)", [setting])
+                }
+                func compiled() async throws -> Bool {
+                    let plan = try #require(
+                        try await connection.query("EXPLAIN (ANALYZE, FORMAT JSON) SELECT sum(g) FROM generate_series(1, 10) AS g").first
+                    )
+                    return try plan.decode(String.self, "QUERY PLAN").contains("\"JIT\"")
+                }
+                #expect(try await compiled() == false)
+                // The check can tell: where the server has JIT (pg_jit_available() answers for
+                // the session's own setting), the same statement is compiled once it is on.
+                try await connection.query("SET jit = on")
+                let available = try #require(try await connection.query("SELECT pg_jit_available() AS on").first?.decode(Bool.self, "on"))
+                #expect(try await compiled() == available)
+                try await connection.query("RESET ALL")
+            }
+        }
+    }
+
     @Test func acquireTimesOutWhenEveryConnectionIsBusy() async throws {
         try await withPool(size: 1, acquireTimeout: .milliseconds(200)) { pool, _ in
             async let holder: Void = pool.withConnection { connection in
