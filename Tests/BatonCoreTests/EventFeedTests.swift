@@ -151,18 +151,11 @@ import Testing
             try await pool.query("ANALYZE events")
             let cursor = try #require(try await pool.query("SELECT max(id) AS id FROM events").first?.decode(Int.self, "id"))
             try await pool.query("SET plan_cache_mode = force_generic_plan")
-            func sequentialScans() async throws -> Int {
-                try await pool.query("SELECT pg_stat_force_next_flush()")
-                try await pool.query("SELECT pg_stat_clear_snapshot()")
-                return try #require(
-                    try await pool.query("SELECT seq_scan FROM pg_stat_user_tables WHERE relname = 'events'").first?.decode(Int.self, "seq_scan")
-                )
-            }
-            let before = try await sequentialScans()
+            let before = try await sequentialScans(of: "events", pool)
             for _ in 0..<3 {
                 #expect(try await feed.hasPendingEvents(after: cursor, types: ["task.created"], team: "marketing-emea", scope: .everything) == false)
             }
-            #expect(try await sequentialScans() == before)
+            #expect(try await sequentialScans(of: "events", pool) == before)
         }
     }
 }

@@ -58,16 +58,7 @@ import Testing
         try await TestDatabase.withMigratedDatabase(poolSize: 2) { pool, _ in
             let team = try await QueueStoreTests.seed(pool)
             // Some history so the planner's estimates are not those of an empty table.
-            try await pool.query(
-                """
-                INSERT INTO tasks (id, chain_id, team, region, kind, title, state, attempts, max_attempts, created_by,
-                                   claimed_at, finished_at)
-                SELECT n.id, n.id, $1, 'emea', 'k', 'done ' || n.g, 'done', 1, 5, 'system',
-                       now() - interval '1 day', now() - interval '1 day'
-                FROM (SELECT g, nextval('tasks_id_seq') AS id FROM generate_series(1, 2000) AS g) AS n
-                """,
-                [team.slug]
-            )
+            try await insertFinishedTasks(pool, team: team.slug, count: 2000)
             try await pool.query("ANALYZE tasks")
 
             let indexes = try await pool.withConnection { connection in

@@ -101,12 +101,19 @@ public struct CaseStore: Sendable {
     }
 
     /// The live (queued or claimed) task of the handoff chain `taskID` is on, newest first: a
-    /// case's task handed to another team is followed there.
+    /// case's task handed to another team is followed there. A chain is its first task (whose id
+    /// is the chain's) and the steps handed on from it, which the partial index `tasks_chain_idx`
+    /// holds; asked by `chain_id` alone, the read scanned the whole table.
     public func liveTask(inChainOf taskID: Int, on tx: PostgresConnection) async throws -> Int? {
         try await tx.query(
             """
-            SELECT id FROM tasks
-            WHERE chain_id = (SELECT chain_id FROM tasks WHERE id = \(taskID)) AND state IN ('queued', 'claimed')
+            WITH chain AS MATERIALIZED (SELECT chain_id FROM tasks WHERE id = \(taskID))
+            SELECT id FROM (
+                SELECT t.id, t.state FROM tasks t, chain c WHERE t.id = c.chain_id
+                UNION ALL
+                SELECT t.id, t.state FROM tasks t, chain c WHERE t.chain_id = c.chain_id AND \(unescaped: TaskStore.inChain("t"))
+            ) AS steps
+            WHERE state IN ('queued', 'claimed')
             ORDER BY id DESC LIMIT 1
             """
         ).first?.decode(Int.self, "id")
