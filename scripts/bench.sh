@@ -897,8 +897,14 @@ fi
 
 if section_on retention; then
     echo "==> retention: claim latency and feed lag before and after loading $BENCH_RETENTION_EVENTS events and $BENCH_RETENTION_FINISHED done tasks, then during a prune at $BENCH_RETENTION_AGE"
+    # An empty database beside the loaded one, with a server of its own: the loaded figures are
+    # measured in rounds alternating with it, so a burst of load from elsewhere on the machine
+    # lands on both sides rather than on one.
+    psql "$BATON_CLUSTER_URL" -X -q -v ON_ERROR_STOP=1 -c 'CREATE DATABASE retention_empty'
+    start_baton "${DATABASE_URL%/*}/retention_empty" "$BENCH_DIR/server-retention-empty.log"
     settle
     baton_run_child env PYTHONPATH=scripts python3 scripts/bench/retention.py --port "$SERVER_PORT" --token "$TOKEN" \
+        --empty-port "$STARTED_PORT" --empty-token "$STARTED_TOKEN" --empty-database-url "${DATABASE_URL%/*}/retention_empty" \
         --database-url "$DATABASE_URL" --batonctl "$BATONCTL_BIN" --events "$BENCH_RETENTION_EVENTS" \
         --finished "$BENCH_RETENTION_FINISHED" --claims "$BENCH_RETENTION_CLAIMS" \
         --feed-events "$BENCH_RETENTION_FEED_SAMPLES" --prune-age "$BENCH_RETENTION_AGE" >>"$RESULTS" \

@@ -1639,7 +1639,8 @@ def retention_section(rows, args, lines, targets) -> int:
     )
     lines.append(
         f"on the database as found, then with {row['events']:,} events and {row['finished']:,} done tasks loaded (in"
-        f" {fmt(row.get('load_s'), 0)} s), then while `batonctl prune"
+        f" {fmt(row.get('load_s'), 0)} s; measured in rounds alternating with an empty database beside it), then while"
+        f" `batonctl prune"
     )
     lines.append(
         f"--retain-finished-tasks {row['prune_age']}` deleted {row.get('pruned', '-'):,} of them in"
@@ -1651,14 +1652,20 @@ def retention_section(rows, args, lines, targets) -> int:
     header = f"{'database':<40}  {'claim p50':>9}  {'claim p99':>9}  {'vs before':>9}  {'feed p50':>8}  {'feed p99':>8}"
     lines.append(header + "  (ms)")
     lines.append("-" * len(header))
-    empty, loaded = row.get("empty") or {}, row.get("loaded") or {}
+    # The loaded figures divide by the empty database's measured beside them, in alternating
+    # rounds; results from before that (no "empty_beside") divide by the figures taken before
+    # loading.
+    found, loaded = row.get("empty") or {}, row.get("loaded") or {}
+    empty = row.get("empty_beside") or found
     during, after = row.get("during_prune") or {}, row.get("after_prune") or {}
 
     def part(phase, key, stat):
         return (phase.get(key) or {}).get(stat)
 
-    for label, phase, base in [
-        ("as found (baseline)", empty, None),
+    phases = [("as found, before loading", found, None)]
+    if row.get("empty_beside"):
+        phases.append(("empty, beside the loaded (baseline)", empty, None))
+    for label, phase, base in phases + [
         ("history loaded", loaded, empty),
         ("during the prune", during, loaded),
         ("after the prune", after, loaded),
@@ -1670,7 +1677,7 @@ def retention_section(rows, args, lines, targets) -> int:
         )
     lines.append(
         f"(claims during the prune: {part(during, 'claim', 'samples') or 0}; done tasks left: {row.get('tasks_left', '-'):,};"
-        f" feed samples over 100 ms: {part(empty, 'feed', 'over_100ms')} as found, {part(loaded, 'feed', 'over_100ms')} loaded,"
+        f" feed samples over 100 ms: {part(empty, 'feed', 'over_100ms')} empty, {part(loaded, 'feed', 'over_100ms')} loaded,"
         f" slowest {fmt(part(empty, 'feed', 'max_ms'), 0)} and {fmt(part(loaded, 'feed', 'max_ms'), 0)} ms)"
     )
     missed = 0

@@ -10,7 +10,10 @@
    so the server's own pruner leaves them), across the region's four teams; the webhook
    dispatcher's cursor moves past the loaded events in the same transaction (as if it had
    dispatched them). Then VACUUM ANALYZE and a checkpoint. The load's seconds are reported.
-3. Measures claim latency and feed lag again on the loaded database.
+3. Measures claim latency and feed lag again on the loaded database, in rounds alternating
+   with the same measurements on an empty database beside it (its own server, given with
+   --empty-port): the loaded/empty ratios divide figures taken in the same minutes, so a burst
+   of load from elsewhere on the machine lands on both sides rather than on one.
 4. `batonctl prune --dry-run --retain-finished-tasks AGE` (the preview's count and seconds),
    then `batonctl prune --retain-finished-tasks AGE` (about half the loaded tasks: those
    finished more than AGE ago) while the claim client keeps running: claim latency during the
@@ -86,17 +89,17 @@ class Claimer:
         self.client.close()
 
 
-def feed_lag(args, after: int, samples: int, errors: list[str]) -> list[float]:
+def feed_lag(port: int, token: str, after: int, samples: int, errors: list[str]) -> list[float]:
     """A long-poll follower from `after`; a producer creates a task and waits for its event."""
     arrivals = Arrivals()
     stop = threading.Event()
-    follower = Client(args.port, args.token, timeout=60)
+    follower = Client(port, token, timeout=60)
     thread = threading.Thread(
         target=follow_long_poll, args=(after, "marketing-emea", arrivals, stop, follower, errors), daemon=True
     )
     thread.start()
     time.sleep(0.5)
-    producer = Client(args.port, args.token, timeout=30)
+    producer = Client(port, token, timeout=30)
     lags = []
     for index in range(samples + 10):
         status, task = producer.request("POST", "/v1/teams/marketing-emea/tasks", {"kind": "feed", "title": "lag"})
@@ -163,8 +166,26 @@ def measure(args, claimer: Claimer, errors: list[str]) -> dict:
     after = int(psql(args.database_url, "SELECT coalesce(max(id), 0) FROM events") or 0)
     return {
         "claim": summary(claimer.run(args.claims)),
-        "feed": summary(feed_lag(args, after, args.feed_events, errors)),
+        "feed": summary(feed_lag(args.port, args.token, after, args.feed_events, errors)),
     }
+
+
+def measure_alternating(args, errors: list[str], rounds: int = 5) -> tuple[dict, dict]:
+    """The loaded database's claims and feed lag, and the empty one's, in alternating rounds."""
+    sides = [
+        {"port": args.port, "token": args.token, "url": args.database_url, "claims": [], "feed": []},
+        {"port": args.empty_port, "token": args.empty_token, "url": args.empty_database_url, "claims": [], "feed": []},
+    ]
+    for side in sides:
+        side["claimer"] = Claimer(side["port"], side["token"], "logistics-emea", errors)
+    for index in range(rounds):
+        for side in sides if index % 2 == 0 else reversed(sides):
+            side["claims"] += side["claimer"].run(max(1, args.claims // rounds), warmup=10)
+            after = int(psql(side["url"], "SELECT coalesce(max(id), 0) FROM events") or 0)
+            side["feed"] += feed_lag(side["port"], side["token"], after, max(1, args.feed_events // rounds), errors)
+    for side in sides:
+        side["claimer"].close()
+    return tuple({"claim": summary(side["claims"]), "feed": summary(side["feed"])} for side in sides)
 
 
 def main(argv: list[str]) -> int:
@@ -172,6 +193,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--token", required=True)
     parser.add_argument("--database-url", required=True)
+    parser.add_argument("--empty-port", type=int, required=True)
+    parser.add_argument("--empty-token", required=True)
+    parser.add_argument("--empty-database-url", required=True)
     parser.add_argument("--batonctl", required=True)
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--finished", type=int, default=2_000_000)
@@ -192,9 +216,8 @@ def main(argv: list[str]) -> int:
     started = time.perf_counter()
     psql(args.database_url, load_sql(args.events, args.finished))
     result["load_s"] = time.perf_counter() - started
-    claimer = Claimer(args.port, args.token, "logistics-emea", errors)
-    print("    retention: measuring on the loaded database", file=sys.stderr)
-    result["loaded"] = measure(args, claimer, errors)
+    print("    retention: measuring on the loaded database, alternating with an empty one", file=sys.stderr)
+    result["loaded"], result["empty_beside"] = measure_alternating(args, errors)
 
     prune = [args.batonctl, "prune", "--database-url", args.database_url, "--retain-finished-tasks", args.prune_age,
              "--retain-events", "forever", "--retain-webhook-deliveries", "forever"]
@@ -207,7 +230,6 @@ def main(argv: list[str]) -> int:
         result["would_delete"] = next((p["rows"] for p in json.loads(preview.stdout) if p["kind"] == "tasks"), None)
 
     print(f"    retention: batonctl prune --retain-finished-tasks {args.prune_age} while claiming", file=sys.stderr)
-    claimer.close()
     claimer = Claimer(args.port, args.token, "logistics-emea", errors)
     during: list[float] = []
     started = time.perf_counter()
