@@ -33,3 +33,19 @@ func sequentialScans(of table: String, _ pool: ConnectionPool) async throws -> I
         try await pool.query("SELECT seq_scan FROM pg_stat_user_tables WHERE relname = $1", [table]).first?.decode(Int.self, "seq_scan")
     )
 }
+
+/// How many rows of `table` the server has counted as read, by sequential scans and through
+/// its indexes, this session's included.
+func rowsRead(of table: String, _ pool: ConnectionPool) async throws -> Int {
+    try await pool.query("SELECT pg_stat_force_next_flush()")
+    try await pool.query("SELECT pg_stat_clear_snapshot()")
+    return try #require(
+        try await pool.query(
+            """
+            SELECT (SELECT coalesce(seq_tup_read, 0) FROM pg_stat_user_tables WHERE relname = $1)
+                   + (SELECT coalesce(sum(idx_tup_read), 0) FROM pg_stat_user_indexes WHERE relname = $1)::int8 AS n
+            """,
+            [table]
+        ).first?.decode(Int.self, "n")
+    )
+}
