@@ -125,6 +125,42 @@ import Testing
         }
     }
 
+    /// Listing a live state reads the live tasks, not the history before them in id order.
+    @Test func listingALiveStateReadsNoHistory() async throws {
+        try await TestDatabase.withMigratedDatabase(poolSize: 1) { pool, _ in
+            let team = try await QueueStoreTests.seed(pool)
+            try await insertFinishedTasks(pool, team: team.slug, count: 3000)
+            let ids = try await pool.query(
+                """
+                INSERT INTO tasks (id, chain_id, team, region, kind, title, state, max_attempts, created_by, held_at,
+                                   lease_worker, lease_token, lease_expires_at, attempts, finished_at)
+                SELECT n.id, n.id, $1, 'emea', 'k', n.state, n.state, 5, 'system',
+                       CASE WHEN n.held THEN now() END,
+                       CASE WHEN n.state = 'claimed' THEN 'w' END, CASE WHEN n.state = 'claimed' THEN gen_random_uuid() END,
+                       CASE WHEN n.state = 'claimed' THEN now() + interval '1 minute' END,
+                       CASE WHEN n.state = 'queued' THEN 0 ELSE 1 END, CASE WHEN n.state = 'dead' THEN now() END
+                FROM (SELECT nextval('tasks_id_seq') AS id, s.state, s.held
+                      FROM (VALUES ('queued', false), ('queued', true), ('claimed', false), ('dead', false)) AS s (state, held)) AS n
+                RETURNING id, state
+                """,
+                [team.slug]
+            ).map { (try $0.decode(Int.self, "id"), try $0.decode(String.self, "state")) }
+            try await pool.query("ANALYZE tasks")
+            let store = TaskStore(pool: pool)
+            for (state, filterTeam) in [(TaskState.queued, nil), (.queued, team.slug), (.claimed, nil), (.dead, team.slug)] {
+                let read = try await rowsRead(of: "tasks", pool)
+                let page = try await store.list(
+                    TaskStore.Filter(team: filterTeam, state: state),
+                    scope: .everything,
+                    page: try PageRequest(limit: 50, after: nil)
+                )
+                #expect(page.items.map(\.id) == ids.filter { $0.1 == state.rawValue }.map(\.0), "\(state)")
+                let history = try await rowsRead(of: "tasks", pool) - read
+                #expect(history < 100, "\(history) rows of tasks read to list the \(state) ones")
+            }
+        }
+    }
+
     /// The index each plan node that reads `relation` uses (nil for a node without one).
     static func reads(of relation: String, in plan: Any) -> [String?] {
         if let nodes = plan as? [Any] { return nodes.flatMap { reads(of: relation, in: $0) } }

@@ -43,6 +43,45 @@ import Testing
         }
     }
 
+    /// Each filter of the task list narrows it, alone and together, in id order.
+    @Test func theTaskListFiltersByTeamStateKindSubjectTagAndCreationTime() async throws {
+        try await withTestApplication { api, _ in
+            try await api.seedReferenceData()
+            func create(_ team: String, _ body: String) async throws -> Int {
+                let created = try await api.call(.post, "/v1/teams/\(team)/tasks", json: body)
+                try api.expect(.created, created)
+                return try #require(try created.json(AnyJSON.self)["id"]?.int)
+            }
+            let vip = try await create("sales-emea", #"{"kind":"call","title":"VIP","tags":["vip","emea"]}"#)
+            let order = try await create("sales-emea", #"{"kind":"call","title":"About SO-1","subject":{"type":"order","id":"SO-1"}}"#)
+            let ship = try await create(
+                "logistics-emea",
+                #"{"kind":"ship","title":"Ship SO-1","subject":{"type":"order","id":"SO-1"},"tags":["vip"]}"#
+            )
+            let claimed = try await api.call(.post, "/v1/teams/logistics-emea/claim", json: #"{"worker":"w1","limit":1,"lease_seconds":30}"#)
+            try api.expect(.ok, claimed)
+            let createdAt = try #require(try await api.call(.get, "/v1/tasks/\(order)").json(AnyJSON.self)["task"]?["created_at"]?.string)
+            let encodedAt = try #require(createdAt.addingPercentEncoding(withAllowedCharacters: .alphanumerics))
+            func listed(_ query: String) async throws -> [Int] {
+                let response = try await api.call(.get, "/v1/tasks?\(query)")
+                try api.expect(.ok, response)
+                return try response.json(AnyJSON.self)["tasks"]?.array.compactMap { $0["id"]?.int } ?? []
+            }
+            #expect(try await listed("team=sales-emea") == [vip, order])
+            #expect(try await listed("state=queued") == [vip, order])
+            #expect(try await listed("state=claimed") == [ship])
+            #expect(try await listed("state=claimed&team=sales-emea") == [])
+            #expect(try await listed("kind=call") == [vip, order])
+            #expect(try await listed("subject=order:SO-1") == [order, ship])
+            #expect(try await listed("subject=order:SO-1&team=logistics-emea") == [ship])
+            #expect(try await listed("tag=vip") == [vip, ship])
+            #expect(try await listed("tag=emea&kind=call") == [vip])
+            #expect(try await listed("created_after=\(encodedAt)") == [order, ship])
+            #expect(try await listed("created_before=\(encodedAt)") == [vip])
+            #expect(try await listed("state=dead") == [])
+        }
+    }
+
     @Test func dedupeKeysReturnTheLiveTask() async throws {
         try await withTestApplication { api, _ in
             try await api.seedReferenceData()

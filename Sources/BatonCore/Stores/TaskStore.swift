@@ -297,6 +297,16 @@ public struct TaskStore: Sendable {
         ).map(Self.task)
     }
 
+    /// A state as a condition a partial index can answer: the constant itself (a closed set of
+    /// names, never the caller's text). Queued tasks are in two indexes, the claimable and the
+    /// held, so both halves are spelled out for the planner to read them together.
+    static func stateCondition(_ state: TaskState) -> PostgresQuery {
+        switch state {
+        case .queued: "state = 'queued' AND (held_at IS NULL OR held_at IS NOT NULL)"
+        default: "state = '\(unescaped: state.rawValue)'"
+        }
+    }
+
     /// Filters for listing tasks.
     public struct Filter: Sendable {
         public var team: String?
@@ -326,24 +336,29 @@ public struct TaskStore: Sendable {
         }
     }
 
-    /// Tasks within `scope` in id order, a page at a time.
+    /// Tasks within `scope` in id order, a page at a time. Only the filters given become
+    /// conditions, and a state is written as a constant: a generic plan can then read a live
+    /// state through its partial index and a team through its index, where the catch-all form
+    /// (`$1 IS NULL OR state = $1`) walked the whole history in id order (0.4-0.5 s for
+    /// `state=queued` at 2,000,000 done tasks).
     public func list(_ filter: Filter, scope: Scope, page: PageRequest) async throws -> Page<QueueTask> {
         var after = 0
         if let cursor = page.after {
             guard let value = TextRules.integerCursor(cursor) else { throw BatonError.invalidArgument("after is not a cursor", field: "after") }
             after = value
         }
+        var conditions: [PostgresQuery] = ["id > \(after)", scope.condition(team: "team", region: "region")]
+        if let team = filter.team { conditions.append("team = \(team)") }
+        if let state = filter.state { conditions.append(Self.stateCondition(state)) }
+        if let kind = filter.kind { conditions.append("kind = \(kind)") }
+        if let subject = filter.subject { conditions.append("subject_type = \(subject.type) AND subject_id = \(subject.id)") }
+        if let tag = filter.tag { conditions.append("tags <> '{}' AND tags @> ARRAY[\(tag)::text]") }
+        if let createdAfter = filter.createdAfter { conditions.append("created_at >= \(createdAfter)") }
+        if let createdBefore = filter.createdBefore { conditions.append("created_at < \(createdBefore)") }
         let rows = try await pool.query(
             """
             SELECT \(unescaped: Self.columns) FROM tasks
-            WHERE id > \(after) AND \(scope.condition(team: "team", region: "region"))
-              AND (\(filter.team)::text IS NULL OR team = \(filter.team))
-              AND (\(filter.state?.rawValue)::text IS NULL OR state = \(filter.state?.rawValue))
-              AND (\(filter.kind)::text IS NULL OR kind = \(filter.kind))
-              AND (\(filter.subject?.type)::text IS NULL OR (subject_type = \(filter.subject?.type) AND subject_id = \(filter.subject?.id)))
-              AND (\(filter.tag)::text IS NULL OR (tags <> '{}' AND tags @> ARRAY[\(filter.tag)::text]))
-              AND (\(filter.createdAfter)::timestamptz IS NULL OR created_at >= \(filter.createdAfter))
-              AND (\(filter.createdBefore)::timestamptz IS NULL OR created_at < \(filter.createdBefore))
+            WHERE \(PostgresQuery.joined(conditions, separator: " AND "))
             ORDER BY id
             LIMIT \(page.limit + 1)
             """
