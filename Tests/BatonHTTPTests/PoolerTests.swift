@@ -126,18 +126,30 @@ extension Trait where Self == ConditionTrait {
             #expect(unset.text.contains("set --database-pooler transaction"))
 
             // PgBouncer keeps its server sessions, which took the database's settings when they
-            // started: the setting comes first, and the database without one is another.
+            // started: the settings come first, and the databases without them are others.
             let database = String(try #require(URLComponents(string: url)?.path.dropFirst()))
             try await pool.query("ALTER DATABASE \(unescaped: database) SET statement_timeout = '30s'")
+            try await pool.query("ALTER DATABASE \(unescaped: database) SET jit = off")
             let matching = try doctor(["--database-pooler", "transaction", "--direct-database-url", url], url: pooledURL)
             #expect(matching.result == "ok", "\(matching.text)")
             #expect(matching.text.contains("behind a transaction pooler, with --database-pooler transaction"))
-            #expect(matching.text.contains("statement_timeout of 30s"))
+            #expect(matching.text.contains("statement_timeout of 30s, without JIT"))
             try await TestDatabase.withEmptyDatabase { bareURL in
                 let bare = try #require(TestDatabase.pooledURL(for: bareURL))
                 let noTimeout = try doctor(["--database-pooler", "transaction", "--direct-database-url", bareURL], url: bare)
                 #expect(noTimeout.result == "WARNING", "\(noTimeout.text)")
                 #expect(noTimeout.text.contains("statements outside a transaction run without a statement_timeout"))
+            }
+            try await TestDatabase.withEmptyDatabase { jitURL in
+                let name = String(try #require(URLComponents(string: jitURL)?.path.dropFirst()))
+                try await pool.query("ALTER DATABASE \(unescaped: name) SET statement_timeout = '30s'")
+                let jit = try doctor(
+                    ["--database-pooler", "transaction", "--direct-database-url", jitURL],
+                    url: try #require(TestDatabase.pooledURL(for: jitURL))
+                )
+                #expect(jit.result == "WARNING", "\(jit.text)")
+                #expect(jit.text.contains("the sessions may JIT-compile statements"))
+                #expect(jit.text.contains("ALTER ROLE baton SET jit = off"))
             }
 
             let directThroughPooler = try doctor(["--database-pooler", "transaction", "--direct-database-url", pooledURL], url: pooledURL)

@@ -229,10 +229,19 @@ public struct Doctor: Sendable {
                         "Baton sets its timeouts in each transaction it opens; for single statements set them on the role, e.g. ALTER ROLE baton SET statement_timeout = '30s'."
                 )
             }
+            guard !session.jit else {
+                return Check(
+                    "pooler",
+                    .warning,
+                    "behind a transaction pooler, with --database-pooler transaction; the sessions may JIT-compile statements",
+                    advice:
+                        "Direct sessions start with jit = off; behind a pooler that is the role's: ALTER ROLE baton SET jit = off. A statement over a large table can otherwise be compiled at every execution."
+                )
+            }
             return Check(
                 "pooler",
                 .ok,
-                "behind a transaction pooler, with --database-pooler transaction; single statements run under the role's statement_timeout of \(session.statementTimeout)"
+                "behind a transaction pooler, with --database-pooler transaction; single statements run under the role's statement_timeout of \(session.statementTimeout), without JIT"
             )
         }
     }

@@ -12,14 +12,19 @@ public struct DiagnosticsStore: Sendable {
     }
 
     /// The process id the session was given when it started (what a pooler hands out for
-    /// cancelling) beside the id of the server process that runs its statements, and the
-    /// `statement_timeout` a statement outside a transaction runs under. The ids differ only
-    /// when a pooler stands in between.
-    public static func session(on connection: PostgresConnection) async throws -> (reportedPID: Int, serverPID: Int, statementTimeout: String) {
+    /// cancelling) beside the id of the server process that runs its statements, the
+    /// `statement_timeout` a statement outside a transaction runs under, and whether it may be
+    /// JIT-compiled. The ids differ only when a pooler stands in between.
+    public static func session(
+        on connection: PostgresConnection
+    ) async throws -> (reportedPID: Int, serverPID: Int, statementTimeout: String, jit: Bool) {
         let row = try await connection.query(
-            "SELECT pg_backend_pid() AS pid, current_setting('statement_timeout') AS timeout"
+            "SELECT pg_backend_pid() AS pid, current_setting('statement_timeout') AS timeout, current_setting('jit') = 'on' AS jit"
         ).first
-        return (Int(connection.backendPID), try row?.decode(Int.self, "pid") ?? 0, try row?.decode(String.self, "timeout") ?? "0")
+        return (
+            Int(connection.backendPID), try row?.decode(Int.self, "pid") ?? 0, try row?.decode(String.self, "timeout") ?? "0",
+            try row?.decode(Bool.self, "jit") ?? false
+        )
     }
 
     /// How many regions and teams there are.
