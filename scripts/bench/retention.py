@@ -162,8 +162,13 @@ CHECKPOINT;
 """
 
 
+def last_event(url: str) -> int:
+    """The newest event's id (0 when there is none): where a follower measuring lag starts."""
+    return int(psql(url, "SELECT coalesce(max(id), 0) FROM events") or 0)
+
+
 def measure(args, claimer: Claimer, errors: list[str]) -> dict:
-    after = int(psql(args.database_url, "SELECT coalesce(max(id), 0) FROM events") or 0)
+    after = last_event(args.database_url)
     return {
         "claim": summary(claimer.run(args.claims)),
         "feed": summary(feed_lag(args.port, args.token, after, args.feed_events, errors)),
@@ -181,8 +186,7 @@ def measure_alternating(args, errors: list[str], rounds: int = 5) -> tuple[dict,
     for index in range(rounds):
         for side in sides if index % 2 == 0 else reversed(sides):
             side["claims"] += side["claimer"].run(max(1, args.claims // rounds), warmup=10)
-            after = int(psql(side["url"], "SELECT coalesce(max(id), 0) FROM events") or 0)
-            side["feed"] += feed_lag(side["port"], side["token"], after, max(1, args.feed_events // rounds), errors)
+            side["feed"] += feed_lag(side["port"], side["token"], last_event(side["url"]), max(1, args.feed_events // rounds), errors)
     for side in sides:
         side["claimer"].close()
     return tuple({"claim": summary(side["claims"]), "feed": summary(side["feed"])} for side in sides)
